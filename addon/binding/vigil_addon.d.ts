@@ -1,0 +1,110 @@
+// The exact surface of the native module `vigil_addon.node` (addon/binding/).
+// This file is the contract between the binding (C++) and the agent (TypeScript): keep them in
+// step. Errors thrown or rejected by the addon are `Error` objects with a stable string `code`
+// (ENGINE_* / MODEL_* / ADDON_*), see docs/engine.md.
+
+export type IsaName = 'scalar' | 'neon' | 'neon_dot' | 'avx2' | 'avx512_vnni';
+
+export interface EngineInfo {
+  /** CPU features the dispatcher saw, e.g. { avx2: true, avx512_vnni: true, asimddp: false } */
+  cpuFeatures: Record<string, boolean>;
+  /** Kernel paths compiled into this binary, in preference order. */
+  compiled: IsaName[];
+  /** Paths this CPU can run (compiled and supported). */
+  available: IsaName[];
+  /** The path selected (VIGIL_ISA when set, else the best available). */
+  selected: IsaName;
+  /** e.g. "x86_64", "aarch64", "armv7" */
+  arch: string;
+  version: string;
+}
+
+export interface ModelInfo {
+  architecture: 'vigil-tst';
+  name: string;
+  version: string;
+  /** 'f32' (fp32 execution) or 'q8_static' */
+  quantization: string;
+  hyperparameters: {
+    windowLength: number; // T
+    channelCount: number; // C
+    sampleRateHz: number;
+    frontend: 'none' | 'spectral';
+    frontendBins: number; // B (0 when frontend = none)
+    bandLowHz: number;
+    bandHighHz: number;
+    featureLength: number; // T'
+    featureChannels: number; // C'
+    patchLength: number; // P
+    tokens: number; // N
+    embeddingLength: number; // d
+    blockCount: number; // L
+    headCount: number; // H
+    feedForwardLength: number; // F
+    layerNormEpsilon: number;
+    classCount: number; // K
+    hasReconstruction: boolean;
+  };
+  labels: string[];
+  channelNames: string[];
+  /** Raw input: Float32Array of windowLength * channelCount, time-major. */
+  inputShape: [number, number];
+  /** Every string metadata key of the GGUF (general.*, vigil-tst.*), for display. */
+  metadata: Record<string, string | number | boolean>;
+  isa: IsaName;
+  /** Bytes of packed weights + arena owned by this model. */
+  memoryBytes: number;
+}
+
+export interface RunOutputs {
+  probs: Float32Array; // [K]
+  embedding: Float32Array; // [d]
+  patchError: Float32Array; // [N] (empty without reconstruction)
+  channelError: Float32Array; // [C'] (empty without reconstruction)
+  /** Engine time for this call, microseconds (excludes queueing on the libuv pool). */
+  inferenceUs: number;
+}
+
+export interface LoadOptions {
+  /** Force a kernel path for this model (like VIGIL_ISA); an unavailable one is an error. */
+  isa?: IsaName;
+  /** Worker threads for large models (default 1: the calling thread only). */
+  threads?: number;
+}
+
+export interface CalibrationStats {
+  /** Per linear layer name (e.g. "blk.0.ffn_up"): max |input activation| seen. */
+  inputAbsMax: Record<string, number>;
+  windows: number;
+}
+
+export declare class Model {
+  /** Load from a GGUF path or the bytes of one. Throws MODEL_* errors for bad files. */
+  constructor(source: string | Uint8Array, options?: LoadOptions);
+  readonly info: ModelInfo;
+  /** Raw window in (Float32Array, windowLength*channelCount, time-major); off the JS thread. */
+  run(input: Float32Array): Promise<RunOutputs>;
+  runSync(input: Float32Array): RunOutputs;
+  /** Front-end features only ([T'*C'] float32), for comparing with other implementations. */
+  features(input: Float32Array): Float32Array;
+  /**
+   * fp32 models only: start recording each linear layer's input |max| during runs
+   * (the converter's calibration pass). resetCalibration() clears, calibration() reads.
+   */
+  setCalibration(enabled: boolean): void;
+  calibration(): CalibrationStats;
+  /** Safe while runs are in flight: they finish first, later calls throw ENGINE_DISPOSED. */
+  dispose(): void;
+  readonly disposed: boolean;
+}
+
+export declare function engineInfo(): EngineInfo;
+
+/**
+ * Send a state string to systemd ("READY=1", "WATCHDOG=1", "STOPPING=1", "STATUS=...").
+ * Returns false when $NOTIFY_SOCKET is unset; throws ADDON_NOTIFY on a socket error.
+ * Handles path sockets and the abstract "@name" form.
+ */
+export declare function sdNotify(state: string): boolean;
+
+export declare const version: string;

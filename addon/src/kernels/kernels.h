@@ -1,0 +1,70 @@
+// vigil kernels: one function-pointer table per ISA, same signatures in each.
+//
+// The scalar kernels are the specification. Every SIMD kernel must produce bit-identical
+// results (integer accumulators and the float epilogue) on every input; the tests in
+// addon/test/ check that at edge sizes. To keep the float epilogue bit-exact across ISAs,
+// every kernel file is compiled with -ffp-contract=off and the epilogue computes, per element,
+// exactly:  v = (float)acc * scale[n];  v = v + bias[n];  then the activation, then the store.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vigil::kernels {
+
+enum class Isa : int { kScalar = 0, kNeon = 1, kNeonDot = 2, kAvx2 = 3, kAvx512Vnni = 4 };
+
+enum class Activation : int { kNone = 0, kGelu = 1 };
+
+// Epilogue fused into the GEMM while the tile is in registers (or in a small row buffer).
+// For output element (m, n) with int32 accumulator acc = sum_k A[m,k] * W[n,k]:
+//   v = (float)acc * scale[n] + (bias ? bias[n] : 0)      (mul, then add: no FMA)
+//   v = act(v)
+//   if out_f32:  out_f32[m*ldo + n] = v            (or += v when accumulate: residual add)
+//   if out_i8:   out_i8[m*ldo + n] = clamp(round_half_away(v * out_inv_scale), -127, 127)
+//   if out_i32:  out_i32[m*ldo + n] = acc           (raw accumulators; scale/bias/act ignored)
+// Exactly one of out_f32, out_i8, out_i32 is non-null.
+struct Epilogue {
+  const float* scale = nullptr;  // [N]: input_scale * weight_scale[n]
+  const float* bias = nullptr;   // [N] or nullptr
+  Activation act = Activation::kNone;
+  float* out_f32 = nullptr;
+  bool accumulate = false;
+  int8_t* out_i8 = nullptr;
+  float out_inv_scale = 1.0f;
+  int32_t* out_i32 = nullptr;
+  size_t ldo = 0;  // row stride of the output, in elements
+};
+
+// Weights W [N out x K in] int8 row-major, values in [-127, 127], packed once at load time
+// into the ISA's panel layout (which may include per-column sums for the u8 x s8 VNNI form).
+using PackedSizeFn = size_t (*)(size_t n, size_t k);
+using PackFn = void (*)(const int8_t* w, size_t n, size_t k, void* packed);
+
+// C[M x N] = A[M x K] * W^T with the epilogue. A is int8 row-major with row stride lda
+// (values in [-128, 127]). packed came from this ISA's PackFn with the same n, k.
+// M == 1 takes the kernel's GEMV path. No allocation, no threads: the caller owns both.
+using GemmFn = void (*)(size_t m, size_t n, size_t k, const int8_t* a, size_t lda,
+                        const void* packed, const Epilogue& ep);
+
+struct KernelTable {
+  Isa isa;
+  const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni"
+  PackedSizeFn packed_size;
+  PackFn pack;
+  GemmFn gemm;
+};
+
+// Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
+const KernelTable* table_scalar();
+const KernelTable* table_neon();
+const KernelTable* table_neon_dot();
+const KernelTable* table_avx2();
+const KernelTable* table_avx512_vnni();
+
+// The shared scalar epilogue for one element (used by the scalar kernel and available to
+// SIMD kernels that finish rows in scalar code).
+float gelu(float x);
+int8_t quantize_round(float v);  // clamp(round_half_away(v), -127, 127)
+
+}  // namespace vigil::kernels
