@@ -4,6 +4,7 @@
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './fail.js';
 import { VERSION } from '../version.js';
+import { register as registerConfig } from './commands/config.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // command groups: one line each
+  registerConfig(program);
   return program;
 }
 
