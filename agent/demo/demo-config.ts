@@ -1,0 +1,60 @@
+// The quick start's built-in configuration: an embedded broker, simulated machines, and the
+// shipped models. Everything a first run needs, nothing to write.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { completeConfig } from '../config/load.js';
+import type { AgentConfig } from '../config/types.js';
+
+export interface DemoAsset {
+  id: string;
+  fault: string;
+  severity: number;
+}
+
+/** Simulated vibration assets: some healthy, some faulty. */
+export const DEMO_ASSETS: DemoAsset[] = [
+  { id: 'fan-1', fault: 'healthy', severity: 0 },
+  { id: 'pump-2', fault: 'imbalance', severity: 0.8 },
+  { id: 'motor-3', fault: 'bearing_outer', severity: 0.8 },
+  { id: 'compressor-4', fault: 'misalignment', severity: 0.7 },
+];
+
+export function parseDemoAssets(spec: string): DemoAsset[] {
+  return spec.split(',').map((part) => {
+    const [id, fault = 'healthy', severity = '0.7'] = part.trim().split(':');
+    return { id, fault, severity: Number(severity) };
+  });
+}
+
+/** The demo's agent configuration; models resolve against the package's models/ folder. */
+export function demoConfig(opts: { brokerUrl: string; deviceId: string; dataDir: string; packageRoot: string }): AgentConfig {
+  const models: Record<string, { bundle: string }> = {};
+  const vib = path.join(opts.packageRoot, 'models', 'rotating-vib');
+  if (!existsSync(path.join(vib, 'manifest.json'))) {
+    const e = new Error(`failed to find the shipped model bundle ${vib}: reinstall vigil (npm ci)`);
+    (e as Error & { code: string }).code = 'DEMO_MODEL_MISSING';
+    throw e;
+  }
+  models['rotating-vib'] = { bundle: vib };
+  return completeConfig(
+    {
+      deviceId: opts.deviceId,
+      dataDir: opts.dataDir,
+      mqtt: { url: opts.brokerUrl, keepaliveSec: 10 },
+      models,
+      assets: [
+        {
+          id: '{1}',
+          model: 'rotating-vib',
+          inputs: [{ topic: 'sensors/+/vibration', format: 'json-block', channel: 'accel' }],
+          // quick feedback for a first look: a change shows after 2 of 3 windows
+          debounce: { n: 2, m: 3 },
+          heartbeatSec: 5,
+          anomaly: { enabled: true, baselineWindows: 20 },
+        },
+      ],
+      health: { intervalSec: 10 },
+    },
+    { baseDir: opts.packageRoot, source: 'built-in demo configuration' },
+  );
+}
