@@ -1,0 +1,83 @@
+"""Spectral front end of docs/model-format.md section 1, in numpy (float64 math, float32 out).
+
+This is the training-side twin of agent/inference/frontend.ts; test/unit/frontend.test.ts pins
+the two against a fixture written by `frontend.py --fixture` (max abs diff <= 1e-5).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+EPS = 1e-6
+
+
+def feature_shape(window_length: int, channels: int, frontend: dict) -> tuple[int, int]:
+    """(T', C') of the front end's output."""
+    kind = frontend.get("kind", "none")
+    if kind == "none":
+        return window_length, channels
+    if kind == "spectral":
+        return int(frontend["bins"]), 3 * channels
+    raise ValueError(f"frontend.kind: expected 'none' or 'spectral' but received {kind!r}")
+
+
+def _check(window_length: int, sample_rate_hz: float, frontend: dict) -> None:
+    t = window_length
+    if t <= 0 or t & (t - 1):
+        raise ValueError(f"windowLength: expected a power of two but received {t}")
+    b = int(frontend["bins"])
+    if b <= 0 or (t // 2) % b:
+        raise ValueError(f"frontend.bins: expected a divisor of windowLength/2={t // 2} but received {b}")
+    lo, hi = float(frontend["bandLowHz"]), float(frontend["bandHighHz"])
+    if not 0 <= lo < hi:
+        raise ValueError(f"frontend band: expected 0 <= bandLowHz < bandHighHz but received {lo}..{hi}")
+
+
+def spectral(x: np.ndarray, sample_rate_hz: float, frontend: dict) -> np.ndarray:
+    """x: [T, C] or [batch, T, C] raw windows. Returns [.., B, 3C] float32."""
+    single = x.ndim == 2
+    xb = np.asarray(x, dtype=np.float64)
+    if single:
+        xb = xb[None]
+    nb, t, c = xb.shape
+    _check(t, sample_rate_hz, frontend)
+    b = int(frontend["bins"])
+    fs = float(sample_rate_hz)
+    n = np.arange(t, dtype=np.float64)
+    w = 0.5 - 0.5 * np.cos(2.0 * math.pi * n / t)
+    wsum = w.sum()
+    k_lo = int(math.ceil(float(frontend["bandLowHz"]) * t / fs))
+    k_hi = min(t // 2 - 1, int(math.floor(float(frontend["bandHighHz"]) * t / fs)))
+    g = (t // 2) // b
+
+    s = xb - xb.mean(axis=1, keepdims=True)  # [nb, t, c]
+    s = np.moveaxis(s, 1, 2)  # [nb, c, t]
+    sw = np.fft.fft(s * w, axis=-1)
+    mag = 2.0 * np.abs(sw) / wsum  # [nb, c, t]
+    spec = np.log(mag[..., :b] + EPS)
+    band = np.log(mag[..., : t // 2].reshape(nb, c, b, g).mean(axis=-1) + EPS)
+
+    y = np.fft.fft(s, axis=-1)
+    z = np.zeros_like(y)
+    if k_lo <= k_hi:
+        z[..., k_lo : k_hi + 1] = 2.0 * y[..., k_lo : k_hi + 1]
+    e = np.abs(np.fft.ifft(z, axis=-1))
+    e = e - e.mean(axis=-1, keepdims=True)
+    env = np.log(2.0 * np.abs(np.fft.fft(e * w, axis=-1))[..., :b] / wsum + EPS)
+
+    feats = np.stack([spec, env, band], axis=2)  # [nb, c, 3, b]
+    feats = feats - feats.mean(axis=-1, keepdims=True)
+    out = feats.reshape(nb, 3 * c, b).transpose(0, 2, 1)  # [nb, b, 3c]
+    out = out.astype(np.float32)
+    return out[0] if single else out
+
+
+def apply(x: np.ndarray, sample_rate_hz: float, frontend: dict) -> np.ndarray:
+    """The front end selected by frontend['kind'] ('none' passes x through as float32)."""
+    kind = frontend.get("kind", "none")
+    if kind == "none":
+        return np.asarray(x, dtype=np.float32)
+    if kind == "spectral":
+        return spectral(x, sample_rate_hz, frontend)
+    raise ValueError(f"frontend.kind: expected 'none' or 'spectral' but received {kind!r}")
