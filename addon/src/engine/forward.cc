@@ -1,0 +1,184 @@
+// One forward pass of the static schedule (docs/model-format.md §2). Everything lives in the
+// arena laid out at load: no allocation, no graph interpretation per call.
+//
+// int8 linears: the input is quantized per tensor with the static input_scale
+// (q = clamp(round_half_away(a * (1/input_scale)), -127, 127)), the kernel table's GEMM
+// accumulates in int32 and its fused epilogue applies input_scale * weight_scale[o], the bias,
+// GELU (ffn_up) and either the residual add (attn_output, ffn_down: accumulate into h) or, for
+// ffn_up followed by an int8 ffn_down, the requantization to ffn_down's input scale.
+// Attention, LayerNorm, softmax and GELU outside the GEMM run in float.
+#include <cmath>
+
+#include "model_impl.h"
+#include "ops.h"
+
+namespace vigil {
+namespace {
+
+struct LinearCall {
+  const float* in = nullptr;  // [m][l.in]
+  size_t m = 0;
+  float* out = nullptr;       // [m][ldo]
+  size_t ldo = 0;
+  bool accumulate = false;
+  bool gelu = false;
+  int8_t* out_i8 = nullptr;   // int8 output (ffn_up -> int8 ffn_down), scale out_inv_scale
+  float out_inv_scale = 1.0f;
+};
+
+void run_linear(ModelImpl& mi, Linear& l, const LinearCall& c) {
+  if (!l.int8) {
+    if (mi.calibrating) {
+      const float mx = ops::abs_max(c.in, c.m * l.in);
+      if (mx > l.calib_abs_max) l.calib_abs_max = mx;
+    }
+    ops::linear_f32(c.in, c.m, l.in, l.out, l.wt.data(), l.bias.data(), c.gelu, c.accumulate,
+                    c.out, c.ldo);
+    return;
+  }
+  int8_t* q = mi.buf.q_in;
+  ops::quantize(c.in, c.m * l.in, l.inv_input_scale, q);
+  kernels::Epilogue ep;
+  ep.scale = l.epi_scale.data();
+  ep.bias = l.bias.data();
+  ep.act = c.gelu ? kernels::Activation::kGelu : kernels::Activation::kNone;
+  if (c.out_i8 != nullptr) {
+    ep.out_i8 = c.out_i8;
+    ep.out_inv_scale = c.out_inv_scale;
+  } else {
+    ep.out_f32 = c.out;
+    ep.accumulate = c.accumulate;
+  }
+  ep.ldo = c.ldo;
+  mi.kernels->gemm(c.m, l.out, l.in, q, l.in, l.packed.data(), ep);
+}
+
+// ffn_down when its input was already quantized by ffn_up's epilogue.
+void run_linear_prequantized(ModelImpl& mi, Linear& l, const int8_t* q, size_t m, float* out) {
+  kernels::Epilogue ep;
+  ep.scale = l.epi_scale.data();
+  ep.bias = l.bias.data();
+  ep.out_f32 = out;
+  ep.accumulate = true;
+  ep.ldo = l.out;
+  mi.kernels->gemm(m, l.out, l.in, q, l.in, l.packed.data(), ep);
+}
+
+}  // namespace
+
+void ModelImpl::forward_features(const float* x) {
+  const Hyperparameters& hp = info.hp;
+  if (spectral) {
+    frontend.compute(x, buf.frontend, buf.features);
+  } else {
+    const size_t len = static_cast<size_t>(hp.window_length) * hp.channel_count;
+    for (size_t j = 0; j < len; ++j) buf.features[j] = x[j];
+  }
+}
+
+void ModelImpl::forward(const float* x, const OutputBuffers& out) {
+  const Hyperparameters& hp = info.hp;
+  const size_t n = hp.tokens, d = hp.embedding_length, f = hp.feed_forward_length;
+  const size_t cf = hp.feature_channels, tf = hp.feature_length;
+  const size_t pw = static_cast<size_t>(hp.patch_length) * cf;
+  const size_t k = hp.class_count;
+  const float eps = hp.layer_norm_epsilon;
+
+  forward_features(x);
+  // u = (f - mean[c]) / std[c]; [T'][C'] row-major is already [N][P*C'] time-major patches.
+  float* u = buf.patches;
+  for (size_t t = 0; t < tf; ++t) {
+    for (size_t c = 0; c < cf; ++c) {
+      u[t * cf + c] = (buf.features[t * cf + c] - norm_mean[c]) / norm_std[c];
+    }
+  }
+  // h = p W^T + b + pos: seed h with pos and accumulate (float addition commutes exactly).
+  for (size_t j = 0; j < n * d; ++j) buf.h[j] = pos_embd[j];
+  {
+    LinearCall c;
+    c.in = u; c.m = n; c.out = buf.h; c.ldo = d; c.accumulate = true;
+    run_linear(*this, patch_embd, c);
+  }
+  for (Block& b : blocks) {
+    ops::layer_norm(buf.h, n, d, b.attn_norm.weight.data(), b.attn_norm.bias.data(), eps, buf.a);
+    {
+      LinearCall c;
+      c.in = buf.a; c.m = n; c.out = buf.qkv; c.ldo = 3 * d;
+      run_linear(*this, b.attn_qkv, c);
+    }
+    ops::attention(buf.qkv, n, d, hp.head_count, buf.attn, buf.attn_scratch);
+    {
+      LinearCall c;
+      c.in = buf.attn; c.m = n; c.out = buf.h; c.ldo = d; c.accumulate = true;
+      run_linear(*this, b.attn_output, c);
+    }
+    ops::layer_norm(buf.h, n, d, b.ffn_norm.weight.data(), b.ffn_norm.bias.data(), eps, buf.a);
+    if (b.ffn_up.int8 && b.ffn_down.int8) {
+      LinearCall c;
+      c.in = buf.a; c.m = n; c.ldo = f; c.gelu = true;
+      c.out_i8 = buf.q_ffn; c.out_inv_scale = b.ffn_down.inv_input_scale;
+      run_linear(*this, b.ffn_up, c);
+      run_linear_prequantized(*this, b.ffn_down, buf.q_ffn, n, buf.h);
+    } else {
+      LinearCall up;
+      up.in = buf.a; up.m = n; up.out = buf.ffn; up.ldo = f; up.gelu = true;
+      run_linear(*this, b.ffn_up, up);
+      LinearCall down;
+      down.in = buf.ffn; down.m = n; down.out = buf.h; down.ldo = d; down.accumulate = true;
+      run_linear(*this, b.ffn_down, down);
+    }
+  }
+  float* z = buf.a;
+  ops::layer_norm(buf.h, n, d, output_norm.weight.data(), output_norm.bias.data(), eps, z);
+  for (size_t j = 0; j < d; ++j) {
+    double s = 0.0;
+    for (size_t t = 0; t < n; ++t) s += z[t * d + j];
+    out.embedding[j] = static_cast<float>(s / static_cast<double>(n));
+  }
+  {
+    LinearCall c;
+    c.in = out.embedding; c.m = 1; c.out = buf.logits; c.ldo = k;
+    run_linear(*this, cls, c);
+  }
+  ops::softmax(buf.logits, k);
+  for (size_t j = 0; j < k; ++j) out.probs[j] = buf.logits[j];
+
+  if (recon.in != 0) {
+    LinearCall c;
+    c.in = z; c.m = n; c.out = buf.recon; c.ldo = pw;
+    run_linear(*this, recon, c);
+    for (size_t c2 = 0; c2 < cf; ++c2) out.channel_error[c2] = 0.0f;
+    // channel_error accumulates in double per channel; the arena's ffn buffer is free here
+    // but too small in general, so sums go through a fixed stack block of channels at a time.
+    constexpr size_t kBlock = 64;
+    for (size_t c0 = 0; c0 < cf; c0 += kBlock) {
+      const size_t cb = cf - c0 < kBlock ? cf - c0 : kBlock;
+      double acc[kBlock] = {};
+      for (size_t t = 0; t < n; ++t) {
+        const float* r = buf.recon + t * pw;
+        const float* p = u + t * pw;
+        for (size_t s = 0; s < hp.patch_length; ++s) {
+          for (size_t c2 = 0; c2 < cb; ++c2) {
+            const double e = static_cast<double>(r[s * cf + c0 + c2]) - p[s * cf + c0 + c2];
+            acc[c2] += e * e;
+          }
+        }
+      }
+      const double denom = static_cast<double>(n) * hp.patch_length;
+      for (size_t c2 = 0; c2 < cb; ++c2) out.channel_error[c0 + c2] = static_cast<float>(acc[c2] / denom);
+    }
+    for (size_t t = 0; t < n; ++t) {
+      const float* r = buf.recon + t * pw;
+      const float* p = u + t * pw;
+      double acc = 0.0;
+      for (size_t j = 0; j < pw; ++j) {
+        const double e = static_cast<double>(r[j]) - p[j];
+        acc += e * e;
+      }
+      out.patch_error[t] = static_cast<float>(acc / static_cast<double>(pw));
+    }
+  }
+  if (calibrating) ++calibration_windows;
+}
+
+}  // namespace vigil

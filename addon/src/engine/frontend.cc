@@ -1,0 +1,107 @@
+#include "frontend.h"
+
+#include <cmath>
+
+namespace vigil {
+namespace {
+constexpr double kEps = 1e-6;
+}
+
+void SpectralFrontend::init(size_t t, size_t c, size_t bins, double fs, double lo, double hi) {
+  t_ = t;
+  c_ = c;
+  bins_ = bins;
+  group_ = (t / 2) / bins;
+  window_.resize(t);
+  const double two_pi = 6.283185307179586476925286766559;
+  window_sum_ = 0.0;
+  for (size_t n = 0; n < t; ++n) {
+    window_[n] = 0.5 - 0.5 * std::cos(two_pi * static_cast<double>(n) / static_cast<double>(t));
+    window_sum_ += window_[n];
+  }
+  const double lo_bin = std::ceil(lo * static_cast<double>(t) / fs);
+  const double hi_bin = std::floor(hi * static_cast<double>(t) / fs);
+  const double max_bin = static_cast<double>(t / 2 - 1);
+  k_lo_ = lo_bin <= 0.0 ? 0 : static_cast<size_t>(lo_bin > max_bin + 1 ? max_bin + 1 : lo_bin);
+  const double hi_clamped = hi_bin < max_bin ? hi_bin : max_bin;
+  // An empty band (k_lo_ > k_hi_) leaves the envelope at ln(eps), i.e. 0 after centering.
+  if (hi_clamped < 0.0) {
+    k_lo_ = 1;
+    k_hi_ = 0;
+  } else {
+    k_hi_ = static_cast<size_t>(hi_clamped);
+  }
+  fft_.init(t);
+}
+
+void SpectralFrontend::compute(const float* x, double* scratch, float* out) const {
+  const size_t t = t_, b = bins_, cc = 3 * c_;
+  double* sre = scratch;          // s*w then S
+  double* sim = sre + t;
+  double* yre = sim + t;          // s, then Y, Z, z
+  double* yim = yre + t;
+  double* ere = yim + t;          // e'*w then E
+  double* eim = ere + t;
+  double* mag = eim + t;          // 2|S[k]|/W, k < t/2
+  double* spec = mag + t;
+  double* env = spec + b;
+  double* band = env + b;
+  const double inv_w = 1.0 / window_sum_;
+
+  for (size_t c = 0; c < c_; ++c) {
+    double mean = 0.0;
+    for (size_t n = 0; n < t; ++n) mean += static_cast<double>(x[n * c_ + c]);
+    mean /= static_cast<double>(t);
+    for (size_t n = 0; n < t; ++n) {
+      const double s = static_cast<double>(x[n * c_ + c]) - mean;
+      yre[n] = s;
+      yim[n] = 0.0;
+      sre[n] = s * window_[n];
+      sim[n] = 0.0;
+    }
+    // 1. spectrum
+    fft_.forward(sre, sim);
+    for (size_t k = 0; k < t / 2; ++k) mag[k] = 2.0 * std::sqrt(sre[k] * sre[k] + sim[k] * sim[k]) * inv_w;
+    for (size_t k = 0; k < b; ++k) spec[k] = std::log(mag[k] + kEps);
+    // 2. envelope: analytic band-pass, magnitude, windowed spectrum of the centered envelope
+    fft_.forward(yre, yim);
+    for (size_t k = 0; k < t; ++k) {
+      if (k >= k_lo_ && k <= k_hi_) {
+        yre[k] *= 2.0;
+        yim[k] *= 2.0;
+      } else {
+        yre[k] = 0.0;
+        yim[k] = 0.0;
+      }
+    }
+    fft_.inverse(yre, yim);
+    double emean = 0.0;
+    for (size_t n = 0; n < t; ++n) {
+      ere[n] = std::sqrt(yre[n] * yre[n] + yim[n] * yim[n]);
+      emean += ere[n];
+    }
+    emean /= static_cast<double>(t);
+    for (size_t n = 0; n < t; ++n) {
+      ere[n] = (ere[n] - emean) * window_[n];
+      eim[n] = 0.0;
+    }
+    fft_.forward(ere, eim);
+    for (size_t k = 0; k < b; ++k) env[k] = std::log(2.0 * std::sqrt(ere[k] * ere[k] + eim[k] * eim[k]) * inv_w + kEps);
+    // 3. band energy
+    for (size_t j = 0; j < b; ++j) {
+      double sum = 0.0;
+      for (size_t k = j * group_; k < (j + 1) * group_; ++k) sum += mag[k];
+      band[j] = std::log(sum / static_cast<double>(group_) + kEps);
+    }
+    // 4. per-window centering of each feature channel
+    double* chans[3] = {spec, env, band};
+    for (size_t f = 0; f < 3; ++f) {
+      double m = 0.0;
+      for (size_t k = 0; k < b; ++k) m += chans[f][k];
+      m /= static_cast<double>(b);
+      for (size_t k = 0; k < b; ++k) out[k * cc + 3 * c + f] = static_cast<float>(chans[f][k] - m);
+    }
+  }
+}
+
+}  // namespace vigil

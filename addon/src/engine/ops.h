@@ -1,0 +1,35 @@
+// Float operators of the vigil-tst graph (docs/model-format.md §2). Loops are written so the
+// compiler can vectorize across independent outputs without reassociating any sum (the build
+// uses -ffp-contract=off and no fast-math): results do not depend on the vector width.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace vigil::ops {
+
+// y[m] = LN(x[m]) * w + b over `d` features, rows m < rows. Mean and variance (biased) in double.
+void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
+                float* y);
+
+// In place over n values: subtract the max, exp, normalize (sum in double).
+void softmax(float* x, size_t n);
+
+// Exact GELU: 0.5 x (1 + erf(x / sqrt(2))).
+float gelu(float x);
+
+// Multi-head self-attention, float. qkv: [n][3d] (q | k | v), out: [n][d] (heads concatenated).
+// scratch: n*(dh + 1) floats (transposed keys of one head + one score row).
+void attention(const float* qkv, size_t n, size_t d, size_t heads, float* out, float* scratch);
+
+// out[m][o] (=|+=) act(sum_k a[m][k] * w[o][k] + bias[o]) with the weight stored transposed
+// (wt[k][o], [in][out]) so the inner loop runs over independent outputs.
+void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const float* wt,
+                const float* bias, bool gelu_act, bool accumulate, float* out, size_t ldo);
+
+// q[i] = clamp(round_half_away(x[i] * inv_scale), -127, 127) (as kernels::quantize_round).
+void quantize(const float* x, size_t n, float inv_scale, int8_t* q);
+
+float abs_max(const float* x, size_t n);
+
+}  // namespace vigil::ops
