@@ -1,0 +1,75 @@
+# vigil_kernels: the int8 GEMM kernels, one file per ISA, plus CPU dispatch.
+#
+# include(${CMAKE_CURRENT_SOURCE_DIR}/src/kernels/kernels.cmake) from addon/CMakeLists.txt, then
+# target_link_libraries(<engine> PRIVATE vigil_kernels).
+#
+# Rules (docs/kernels.md, /work/shared toolchain notes):
+# - The baseline stays generic (x86-64, armv8-a, armv7-a+neon): never -march=native, never
+#   dotprod/AVX flags on the whole target. Each SIMD file gets ONLY its own flags through
+#   set_source_files_properties and is reached only through runtime dispatch.
+# - Every kernel file is compiled with -ffp-contract=off so the float epilogue is bit-exact.
+# - VIGIL_KERNELS_ISAS (cache, optional) restricts the SIMD ISAs compiled in, e.g. "avx2".
+include_guard(GLOBAL)
+include(CheckCXXCompilerFlag)
+
+set(_vk_dir ${CMAKE_CURRENT_LIST_DIR})
+set(VIGIL_KERNELS_ISAS "" CACHE STRING
+    "SIMD kernel ISAs to compile (empty = all the target architecture supports)")
+
+add_library(vigil_kernels STATIC
+  ${_vk_dir}/dispatch.cc
+  ${_vk_dir}/epilogue.cc
+  ${_vk_dir}/gemm_s8s8__scalar.cc)
+set_target_properties(vigil_kernels PROPERTIES POSITION_INDEPENDENT_CODE ON)
+target_compile_features(vigil_kernels PUBLIC cxx_std_17)
+target_include_directories(vigil_kernels PUBLIC ${_vk_dir}/..)
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(vigil_kernels PRIVATE -ffp-contract=off -Wall -Wextra)
+endif()
+
+set(VIGIL_KERNELS_COMPILED scalar)
+
+# vigil_kernels_isa(<name> <source> <flags...>): adds one ISA file with only its own flags,
+# if the compiler accepts the flags and the ISA is not filtered out by VIGIL_KERNELS_ISAS.
+function(vigil_kernels_isa name source)
+  set(flags ${ARGN})
+  if(VIGIL_KERNELS_ISAS AND NOT name IN_LIST VIGIL_KERNELS_ISAS)
+    return()
+  endif()
+  if(flags)
+    string(REPLACE ";" " " flag_str "${flags}")
+    string(MAKE_C_IDENTIFIER "VIGIL_CXX_FLAG_${name}" check_var)
+    check_cxx_compiler_flag("${flag_str}" ${check_var})
+    if(NOT ${check_var})
+      message(STATUS "vigil_kernels: ${name} skipped (compiler rejects ${flag_str})")
+      return()
+    endif()
+    set_source_files_properties(${_vk_dir}/${source} PROPERTIES COMPILE_OPTIONS "${flags}")
+  endif()
+  target_sources(vigil_kernels PRIVATE ${_vk_dir}/${source})
+  string(TOUPPER ${name} upper)
+  set_source_files_properties(${_vk_dir}/dispatch.cc PROPERTIES APPEND COMPILE_DEFINITIONS
+                              VIGIL_KERNELS_HAVE_${upper}=1)
+  set(VIGIL_KERNELS_COMPILED ${VIGIL_KERNELS_COMPILED} ${name} PARENT_SCOPE)
+endfunction()
+
+string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _vk_proc)
+if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
+  # (ISA files are added here as they land: avx2, avx512_vnni.)
+elseif(_vk_proc MATCHES "^(aarch64|arm64)$")
+  # (neon: armv8-a baseline; neon_dot: armv8.2-a+dotprod on that file only.)
+elseif(_vk_proc MATCHES "^arm")
+  # (armv7 NEON build of the neon kernel.)
+endif()
+
+message(STATUS "vigil_kernels: ${CMAKE_SYSTEM_PROCESSOR}: ${VIGIL_KERNELS_COMPILED}")
+
+if(VIGIL_SANITIZE AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(vigil_kernels PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer
+                                              -fno-sanitize-recover=undefined)
+  target_link_options(vigil_kernels PUBLIC -fsanitize=address,undefined)
+endif()
+
+if(VIGIL_BUILD_TESTS AND EXISTS ${_vk_dir}/../../test/kernels_tests.cmake)
+  include(${_vk_dir}/../../test/kernels_tests.cmake)
+endif()
