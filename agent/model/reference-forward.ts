@@ -1,0 +1,175 @@
+// A plain TypeScript fp32 forward pass of vigil-tst (docs/model-format.md §2), written for
+// clarity, not speed. Uses: the converter's calibration when the native addon is unavailable
+// (it records every linear layer's input |max| exactly like the engine's calibration mode), and
+// tests that need a reference without the addon or onnxruntime. Input: front-end features.
+import { tstDims, type TstHyperparameters } from './tst-hyperparameters.js';
+
+export interface ReferenceOutputs {
+  probs: Float32Array;
+  embedding: Float32Array;
+  patchError: Float32Array;
+  channelError: Float32Array;
+}
+
+export class ReferenceModel {
+  private readonly dims;
+  /** Running input |max| per linear layer, when recording. */
+  readonly inputAbsMax: Record<string, number> = {};
+  recording = false;
+  windows = 0;
+
+  constructor(
+    private readonly h: TstHyperparameters,
+    private readonly w: Map<string, Float32Array>,
+  ) {
+    this.dims = tstDims(h);
+  }
+
+  private t(name: string): Float32Array {
+    const v = this.w.get(name);
+    if (!v) throw new Error(`ReferenceModel: tensor ${name} is missing`);
+    return v;
+  }
+
+  /** y[n][o] = x[n][:] . W[o][:] + b[o]; W is PyTorch [out, in]. */
+  private linear(name: string, x: Float32Array, rows: number, inDim: number): Float32Array {
+    const W = this.t(`${name}.weight`);
+    const b = this.t(`${name}.bias`);
+    const out = b.length;
+    if (this.recording) {
+      let m = this.inputAbsMax[name] ?? 0;
+      for (let i = 0; i < rows * inDim; i++) m = Math.max(m, Math.abs(x[i]));
+      this.inputAbsMax[name] = m;
+    }
+    const y = new Float32Array(rows * out);
+    for (let n = 0; n < rows; n++) {
+      for (let o = 0; o < out; o++) {
+        let acc = 0;
+        for (let i = 0; i < inDim; i++) acc += x[n * inDim + i] * W[o * inDim + i];
+        y[n * out + o] = acc + b[o];
+      }
+    }
+    return y;
+  }
+
+  private layerNorm(name: string, x: Float32Array, rows: number): Float32Array {
+    const d = this.dims.d;
+    const g = this.t(`${name}.weight`);
+    const b = this.t(`${name}.bias`);
+    const y = new Float32Array(rows * d);
+    for (let n = 0; n < rows; n++) {
+      let mean = 0;
+      for (let i = 0; i < d; i++) mean += x[n * d + i];
+      mean /= d;
+      let v = 0;
+      for (let i = 0; i < d; i++) v += (x[n * d + i] - mean) ** 2;
+      const inv = 1 / Math.sqrt(v / d + this.h.layerNormEpsilon);
+      for (let i = 0; i < d; i++) y[n * d + i] = (x[n * d + i] - mean) * inv * g[i] + b[i];
+    }
+    return y;
+  }
+
+  /** One window of front-end features [T' * C'], time-major. */
+  run(features: Float32Array): ReferenceOutputs {
+    const { Tf, Cf, P, N, d, H, F, L, K } = this.dims;
+    if (features.length !== Tf * Cf) {
+      throw new RangeError(`ReferenceModel.run: expected ${Tf * Cf} feature values but received ${features.length}`);
+    }
+    const mean = this.t('norm.mean');
+    const std = this.t('norm.std');
+    const PC = P * Cf;
+    // Normalized features, grouped into patches: p[n] = u[n*P .. n*P+P-1][:] flattened.
+    const p = new Float32Array(N * PC);
+    for (let t = 0; t < Tf; t++) for (let c = 0; c < Cf; c++) p[t * Cf + c] = (features[t * Cf + c] - mean[c]) / std[c];
+    let h = this.linear('patch_embd', p, N, PC);
+    const pos = this.t('pos_embd');
+    for (let i = 0; i < N * d; i++) h[i] += pos[i];
+    const dh = d / H;
+    for (let blk = 0; blk < L; blk++) {
+      const a = this.layerNorm(`blk.${blk}.attn_norm`, h, N);
+      const qkv = this.linear(`blk.${blk}.attn_qkv`, a, N, d);
+      const o = new Float32Array(N * d);
+      const scores = new Float64Array(N);
+      for (let j = 0; j < H; j++) {
+        for (let n = 0; n < N; n++) {
+          let max = -Infinity;
+          for (let m = 0; m < N; m++) {
+            let s = 0;
+            for (let e = 0; e < dh; e++) s += qkv[n * 3 * d + j * dh + e] * qkv[m * 3 * d + d + j * dh + e];
+            scores[m] = s / Math.sqrt(dh);
+            max = Math.max(max, scores[m]);
+          }
+          let sum = 0;
+          for (let m = 0; m < N; m++) {
+            scores[m] = Math.exp(scores[m] - max);
+            sum += scores[m];
+          }
+          for (let e = 0; e < dh; e++) {
+            let acc = 0;
+            for (let m = 0; m < N; m++) acc += scores[m] * qkv[m * 3 * d + 2 * d + j * dh + e];
+            o[n * d + j * dh + e] = acc / sum;
+          }
+        }
+      }
+      const proj = this.linear(`blk.${blk}.attn_output`, o, N, d);
+      h = h.map((v, i) => v + proj[i]);
+      const a2 = this.layerNorm(`blk.${blk}.ffn_norm`, h, N);
+      const up = this.linear(`blk.${blk}.ffn_up`, a2, N, d);
+      for (let i = 0; i < N * F; i++) up[i] = 0.5 * up[i] * (1 + erf(up[i] / Math.SQRT2));
+      const down = this.linear(`blk.${blk}.ffn_down`, up, N, F);
+      h = h.map((v, i) => v + down[i]);
+    }
+    const z = this.layerNorm('output_norm', h, N);
+    const embedding = new Float32Array(d);
+    for (let i = 0; i < d; i++) {
+      let s = 0;
+      for (let n = 0; n < N; n++) s += z[n * d + i];
+      embedding[i] = s / N;
+    }
+    const logits = this.linear('cls', embedding, 1, d);
+    const probs = softmax(logits, K);
+    let patchError = new Float32Array(0);
+    let channelError = new Float32Array(0);
+    if (this.h.hasReconstruction) {
+      const r = this.linear('recon', z, N, d);
+      patchError = new Float32Array(N);
+      channelError = new Float32Array(Cf);
+      for (let n = 0; n < N; n++) {
+        let s = 0;
+        for (let i = 0; i < PC; i++) {
+          const e = (r[n * PC + i] - p[n * PC + i]) ** 2;
+          s += e;
+          channelError[i % Cf] += e;
+        }
+        patchError[n] = s / PC;
+      }
+      for (let c = 0; c < Cf; c++) channelError[c] /= N * P;
+    }
+    if (this.recording) this.windows++;
+    return { probs, embedding, patchError, channelError };
+  }
+}
+
+function softmax(x: Float32Array, k: number): Float32Array {
+  let max = -Infinity;
+  for (let i = 0; i < k; i++) max = Math.max(max, x[i]);
+  const out = new Float32Array(k);
+  let sum = 0;
+  for (let i = 0; i < k; i++) sum += out[i] = Math.exp(x[i] - max);
+  for (let i = 0; i < k; i++) out[i] /= sum;
+  return out;
+}
+
+/** erf with |error| < 1.2e-7 (Numerical Recipes erfc, Chebyshev fit). */
+export function erf(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r =
+    t *
+    Math.exp(
+      -z * z -
+        1.26551223 +
+        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+    );
+  return x >= 0 ? 1 - r : r - 1;
+}
