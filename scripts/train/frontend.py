@@ -81,3 +81,47 @@ def apply(x: np.ndarray, sample_rate_hz: float, frontend: dict) -> np.ndarray:
     if kind == "spectral":
         return spectral(x, sample_rate_hz, frontend)
     raise ValueError(f"frontend.kind: expected 'none' or 'spectral' but received {kind!r}")
+
+
+def write_fixture(path: str) -> None:
+    """Fixed raw windows and their spectral features, pinned against agent/inference/frontend.ts
+    by test/unit/frontend.test.ts. Inputs are float32 values written exactly."""
+    import json
+
+    rng = np.random.default_rng(20261123)
+    cases = []
+    specs = [
+        # a bearing-like case: tones, impacts ringing 2 kHz, noise; two channels
+        (1024, 2, 8192.0, {"kind": "spectral", "bins": 64, "bandLowHz": 500.0, "bandHighHz": 3000.0}),
+        # odd band edges (ceil/floor), band reaching past Nyquist, one channel
+        (256, 1, 1000.0, {"kind": "spectral", "bins": 32, "bandLowHz": 33.3, "bandHighHz": 900.0}),
+    ]
+    for t, c, fs, fe in specs:
+        n = np.arange(t) / fs
+        x = np.zeros((t, c))
+        for ch in range(c):
+            x[:, ch] = 0.7 * np.sin(2 * np.pi * 29.5 * n + ch) + 0.2 * np.sin(2 * np.pi * 59 * n)
+            period = int(fs / 97)
+            for k in range(0, t, period):
+                m = np.arange(t - k)
+                x[k:, ch] += 1.5 * np.exp(-m / (0.002 * fs)) * np.sin(2 * np.pi * min(2000.0, fs * 0.3) * m / fs)
+            x[:, ch] += 0.05 * rng.standard_normal(t) + 3.0  # DC offset the front end removes
+        x32 = x.astype(np.float32)
+        f = spectral(x32, fs, fe)
+        cases.append({
+            "windowLength": t, "channels": c, "sampleRateHz": fs, "frontend": fe,
+            "x": [float(v) for v in x32.ravel()],
+            "features": [float(v) for v in f.ravel()],
+            "featureShape": list(f.shape),
+        })
+    with open(path, "w") as fh:
+        json.dump({"generator": "scripts/train/frontend.py --fixture", "cases": cases}, fh)
+
+
+if __name__ == "__main__":
+    import sys
+
+    if len(sys.argv) == 3 and sys.argv[1] == "--fixture":
+        write_fixture(sys.argv[2])
+    else:
+        raise SystemExit("usage: frontend.py --fixture OUT.json")
