@@ -1,7 +1,11 @@
-// A plain TypeScript fp32 forward pass of vigil-tst (docs/model-format.md §2), written for
-// clarity, not speed. Uses: the converter's calibration when the native addon is unavailable
-// (it records every linear layer's input |max| exactly like the engine's calibration mode), and
-// tests that need a reference without the addon or onnxruntime. Input: front-end features.
+// A plain TypeScript forward pass of vigil-tst (docs/model-format.md §2), written for clarity,
+// not speed. Linear layers run as their weight type says (§4): fp32, or int8 weights with a
+// per-channel scale and a static input scale (activations quantized with round-half-away and
+// clamped to [-127, 127], integer dot products, then scaled). Uses: calibration and int8
+// emulation when the native addon is unavailable (it records every linear layer's input |max|
+// like the engine's calibration mode), and tests that need a reference without the addon.
+// Input: front-end features [T' * C'].
+import { quantizeActivation } from './quantize.js';
 import { tstDims, type TstHyperparameters } from './tst-hyperparameters.js';
 
 export interface ReferenceOutputs {
@@ -20,28 +24,43 @@ export class ReferenceModel {
 
   constructor(
     private readonly h: TstHyperparameters,
-    private readonly w: Map<string, Float32Array>,
+    private readonly w: Map<string, Float32Array | Int8Array>,
   ) {
     this.dims = tstDims(h);
   }
 
   private t(name: string): Float32Array {
     const v = this.w.get(name);
-    if (!v) throw new Error(`ReferenceModel: tensor ${name} is missing`);
+    if (!(v instanceof Float32Array)) throw new Error(`ReferenceModel: F32 tensor ${name} is missing`);
     return v;
   }
 
   /** y[n][o] = x[n][:] . W[o][:] + b[o]; W is PyTorch [out, in]. */
   private linear(name: string, x: Float32Array, rows: number, inDim: number): Float32Array {
-    const W = this.t(`${name}.weight`);
+    const W = this.w.get(`${name}.weight`);
     const b = this.t(`${name}.bias`);
     const out = b.length;
+    if (!W) throw new Error(`ReferenceModel: tensor ${name}.weight is missing`);
     if (this.recording) {
       let m = this.inputAbsMax[name] ?? 0;
       for (let i = 0; i < rows * inDim; i++) m = Math.max(m, Math.abs(x[i]));
       this.inputAbsMax[name] = m;
     }
     const y = new Float32Array(rows * out);
+    if (W instanceof Int8Array) {
+      const scale = this.t(`${name}.scale`);
+      const inScale = this.t(`${name}.input_scale`)[0];
+      const xq = new Int32Array(rows * inDim);
+      for (let i = 0; i < rows * inDim; i++) xq[i] = quantizeActivation(x[i], inScale);
+      for (let n = 0; n < rows; n++) {
+        for (let o = 0; o < out; o++) {
+          let acc = 0; // exact: |acc| <= 127 * 127 * inDim < 2^31
+          for (let i = 0; i < inDim; i++) acc += xq[n * inDim + i] * W[o * inDim + i];
+          y[n * out + o] = acc * inScale * scale[o] + b[o];
+        }
+      }
+      return y;
+    }
     for (let n = 0; n < rows; n++) {
       for (let o = 0; o < out; o++) {
         let acc = 0;

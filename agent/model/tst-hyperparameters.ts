@@ -2,7 +2,7 @@
 // metadata_props (JSON-encoded values under the GGUF keys), checking their invariants, and
 // writing them as GGUF metadata.
 import { ModelError } from './model-error.js';
-import { gguf, type GgufValue } from './gguf.js';
+import { gguf, GgufType, type GgufValue } from './gguf.js';
 
 export const ARCH = 'vigil-tst';
 
@@ -223,4 +223,41 @@ export function ggufMetadata(h: TstHyperparameters, quantization: 'f32' | 'q8_st
   m.set(`${ARCH}.has_reconstruction`, gguf.bool(h.hasReconstruction));
   m.set(`${ARCH}.quantization`, gguf.str(quantization));
   return m;
+}
+
+/** Read the hyperparameters back from GGUF metadata (inspect, reference runs). */
+export function hyperparametersFromGguf(meta: Map<string, GgufValue>): { h: TstHyperparameters; quantization: string } {
+  const problems: string[] = [];
+  const get = (key: string, kind: Kind, optional = false): unknown => {
+    const v = meta.get(key);
+    if (!v) {
+      if (!optional) problems.push(`metadata ${key}: missing`);
+      return undefined;
+    }
+    const isArr = v.type === GgufType.ARRAY;
+    const ok =
+      (kind === 'string' && v.type === GgufType.STRING) ||
+      (kind === 'u32' && v.type === GgufType.U32) ||
+      (kind === 'f32' && v.type === GgufType.F32) ||
+      (kind === 'bool' && v.type === GgufType.BOOL) ||
+      (kind === 'string[]' && isArr && v.itemType === GgufType.STRING);
+    if (!ok) {
+      problems.push(`metadata ${key}: expected ${kind} but received ${GgufType[v.type]}${isArr ? ` of ${GgufType[v.itemType]}` : ''}`);
+      return undefined;
+    }
+    return v.value;
+  };
+  const arch = get('general.architecture', 'string');
+  if (arch !== undefined && arch !== ARCH) problems.push(`general.architecture: expected "${ARCH}" but received ${JSON.stringify(arch)}`);
+  const out: Record<string, unknown> = { name: '', version: '', layerNormEpsilon: 1e-5, frontendBins: 0, bandLowHz: 0, bandHighHz: 0 };
+  const frontend = get(`${ARCH}.frontend`, 'string');
+  for (const k of KEYS) {
+    if (k.spectralOnly && frontend !== 'spectral') continue;
+    const v = get(k.key, k.kind, k.optional);
+    if (v !== undefined) out[k.field] = v;
+  }
+  const quantization = (get(`${ARCH}.quantization`, 'string', true) as string | undefined) ?? 'f32';
+  if (problems.length === 0) problems.push(...checkHyperparameters(out as unknown as TstHyperparameters));
+  if (problems.length > 0) throw new ModelError('MODEL_FORMAT', `Invalid vigil-tst GGUF metadata:\n  - ${problems.join('\n  - ')}`);
+  return { h: out as unknown as TstHyperparameters, quantization };
 }

@@ -35,4 +35,53 @@ describe('onnx reader and vigil-tst mapping', () => {
     }
     await session.release();
   });
+
+  describe('refuses graphs that do not match §3, naming the difference', () => {
+    const refuse = (bytes: Uint8Array): string => {
+      const m = readOnnx(bytes);
+      try {
+        mapOnnxTensors(m, hyperparametersFromOnnxMetadata(m.metadata));
+      } catch (err) {
+        expect((err as { code?: string }).code).toBe('MODEL_GRAPH_MISMATCH');
+        return (err as Error).message;
+      }
+      throw new Error('expected a refusal');
+    };
+
+    it('a missing tensor', () => {
+      expect(refuse(buildTinyOnnx(TINY_HP, { omit: 'blk.1.ffn_down.bias' }))).toMatch(/missing tensor blk\.1\.ffn_down\.bias: expected shape \[16\]/);
+    });
+    it('an extra tensor', () => {
+      expect(refuse(buildTinyOnnx(TINY_HP, { extra: { name: 'blk.2.ffn_up.weight', shape: [32, 16] } }))).toMatch(
+        /extra tensor blk\.2\.ffn_up\.weight \[32, 16\]: not part of this vigil-tst model \(the hyperparameters say 2 blocks\)/,
+      );
+    });
+    it('a shape mismatch', () => {
+      expect(refuse(buildTinyOnnx(TINY_HP, { reshape: { name: 'blk.0.attn_qkv.weight', shape: [16, 48] } }))).toMatch(
+        /shape mismatch for blk\.0\.attn_qkv\.weight: expected \[48, 16\] but received \[16, 48\]/,
+      );
+    });
+    it('wrong or missing metadata', () => {
+      const m1 = readOnnx(buildTinyOnnx(TINY_HP, { metadata: { 'vigil-tst.block_count': null } }));
+      expect(() => hyperparametersFromOnnxMetadata(m1.metadata)).toThrow(/metadata vigil-tst\.block_count: missing/);
+      const m2 = readOnnx(buildTinyOnnx(TINY_HP, { metadata: { 'vigil-tst.attention.head_count': '3' } }));
+      expect(() => hyperparametersFromOnnxMetadata(m2.metadata)).toThrow(/head_count: expected a divisor of embedding_length 16 but received 3/);
+      const m3 = readOnnx(buildTinyOnnx(TINY_HP, { metadata: { 'general.architecture': '"llama"' } }));
+      expect(() => hyperparametersFromOnnxMetadata(m3.metadata)).toThrow(/general\.architecture: expected "vigil-tst" but received "llama"/);
+      const m4 = readOnnx(buildTinyOnnx(TINY_HP, { metadata: { 'vigil-tst.channel_names': '["ax","ay"]' } }));
+      expect(() => hyperparametersFromOnnxMetadata(m4.metadata)).toThrow(/channel_names: expected 3 names \(channel_count\) but received 2/);
+      const m5 = readOnnx(buildTinyOnnx(TINY_HP, { metadata: { 'vigil-tst.patch_length': 'four' } }));
+      expect(() => hyperparametersFromOnnxMetadata(m5.metadata)).toThrow(/patch_length: expected a JSON-encoded u32 but received "four"/);
+    });
+    it('metadata that disagrees with the tensors (embedding length)', () => {
+      const msg = refuse(buildTinyOnnx(TINY_HP, { metadata: { 'vigil-tst.embedding_length': '8', 'vigil-tst.attention.head_count': '2' } }));
+      expect(msg).toMatch(/shape mismatch for patch_embd\.weight: expected \[8, 12\] but received \[16, 12\]/);
+      expect(msg).toMatch(/output embedding: expected shape \[batch, 8\] but received \[batch, 16\]/);
+    });
+    it('has_reconstruction false with recon tensors present', () => {
+      expect(refuse(buildTinyOnnx(TINY_HP, { metadata: { 'vigil-tst.has_reconstruction': 'false' } }))).toMatch(
+        /extra tensor recon\.weight \[12, 16\]: not part of this vigil-tst model \(has_reconstruction is false\)/,
+      );
+    });
+  });
 });
