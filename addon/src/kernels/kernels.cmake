@@ -48,14 +48,16 @@ function(vigil_kernels_isa name source)
   endif()
   target_sources(vigil_kernels PRIVATE ${_vk_dir}/${source})
   string(TOUPPER ${name} upper)
-  set_source_files_properties(${_vk_dir}/dispatch.cc PROPERTIES APPEND COMPILE_DEFINITIONS
-                              VIGIL_KERNELS_HAVE_${upper}=1)
+  set_property(SOURCE ${_vk_dir}/dispatch.cc APPEND PROPERTY COMPILE_DEFINITIONS
+               VIGIL_KERNELS_HAVE_${upper}=1)
   set(VIGIL_KERNELS_COMPILED ${VIGIL_KERNELS_COMPILED} ${name} PARENT_SCOPE)
 endfunction()
 
 string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _vk_proc)
 if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
-  # (ISA files are added here as they land: avx2, avx512_vnni.)
+  vigil_kernels_isa(avx2 gemm_s8s8_s32_4x24c2__avx2.cc -mavx2)
+  vigil_kernels_isa(avx512_vnni gemm_s8s8_s32_6x64c4__avx512_vnni.cc
+                    -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
 elseif(_vk_proc MATCHES "^(aarch64|arm64)$")
   # (neon: armv8-a baseline; neon_dot: armv8.2-a+dotprod on that file only.)
 elseif(_vk_proc MATCHES "^arm")

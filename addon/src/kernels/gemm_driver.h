@@ -1,0 +1,134 @@
+// Blocked GEMM driver shared by the SIMD kernel files. Included ONLY by ISA files, and
+// everything here is in an anonymous namespace or templated on the file's own Traits, so each
+// ISA's instantiation stays inside its own object file (no COMDAT merging of code compiled with
+// AVX/dotprod flags into baseline callers). No std:: inline helpers for the same reason.
+//
+// Packed weight layout (per ISA Traits):
+//   [header: Traits::kHeaderBytesPerCol * Np bytes]   (VNNI: int32 128*colsum per column)
+//   panels p = 0 .. Np/kPanel-1, each Kp/kKGroup groups of kPanel*kKGroup weights:
+//     group g of panel p holds W[p*kPanel + c, g*kKGroup + j] at element c*kKGroup + j,
+//     zero for c or k beyond N or K.  (Np = N rounded up to kPanel, Kp = K rounded up to kKGroup.)
+// Loop nest: rows in blocks of kMR (kMR=1 with the wider GEMV tile when M == 1), columns in
+// blocks of kNC, K in chunks of kKC; each (row block, column block, K chunk) converts its A
+// slice once into a small stack buffer (Traits::prep_a), then runs the microkernel over
+// kNRV panels at a time, accumulating into an int32 stack tile; the finished tile goes through
+// Traits::fix_row and the shared scalar epilogue_row.
+#pragma once
+
+#include <cassert>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/epilogue.h"
+#include "kernels/kernels.h"
+
+namespace vigil::kernels {
+namespace {
+
+constexpr size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+constexpr size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
+
+template <class T>
+struct Driver {
+  static size_t panel_bytes(size_t k) {
+    return round_up(k, T::kKGroup) / T::kKGroup * T::kPanel * T::kKGroup * sizeof(typename T::WElem);
+  }
+  static size_t header_bytes(size_t n) { return round_up(n, T::kPanel) * T::kHeaderBytesPerCol; }
+
+  static size_t packed_size(size_t n, size_t k) {
+    return header_bytes(n) + round_up(n, T::kPanel) / T::kPanel * panel_bytes(k);
+  }
+
+  static void pack(const int8_t* w, size_t n, size_t k, void* packed) {
+    uint8_t* base = static_cast<uint8_t*>(packed);
+    const size_t np = round_up(n, T::kPanel), kp = round_up(k, T::kKGroup);
+    T::pack_header(w, n, k, base, np);
+    typename T::WElem* out = reinterpret_cast<typename T::WElem*>(base + header_bytes(n));
+    for (size_t p = 0; p < np; p += T::kPanel) {
+      for (size_t g = 0; g < kp; g += T::kKGroup) {
+        for (size_t c = 0; c < T::kPanel; ++c) {
+          for (size_t j = 0; j < T::kKGroup; ++j) {
+            const size_t col = p + c, kk = g + j;
+            *out++ = static_cast<typename T::WElem>(col < n && kk < k ? w[col * k + kk] : 0);
+          }
+        }
+      }
+    }
+  }
+
+  // Runs the microkernel over `panels` consecutive panels, kNRV (or kNRVGemv) at a time.
+  template <int MR, int NRV>
+  static void panels_loop(const typename T::AElem* abuf, size_t kgroups, const uint8_t* w0,
+                          size_t pbytes, size_t panels, int32_t* c, size_t ldc, bool acc) {
+    size_t p = 0;
+    for (; p + NRV <= panels; p += NRV) {
+      T::template micro<MR, NRV>(abuf, kgroups, w0 + p * pbytes, pbytes, c + p * T::kPanel, ldc, acc);
+    }
+    for (; p < panels; ++p) {
+      T::template micro<MR, 1>(abuf, kgroups, w0 + p * pbytes, pbytes, c + p * T::kPanel, ldc, acc);
+    }
+  }
+
+  template <int MR, int NRV>
+  static void block(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0,
+                    const uint8_t* packed, const Epilogue& ep) {
+    constexpr size_t mr = MR;
+    constexpr size_t kAStride = T::kKC;  // elements per prepared row (kKC is a multiple of the group)
+    alignas(64) typename T::AElem abuf[MR * kAStride];
+    alignas(64) int32_t cbuf[MR * T::kNC];
+    const size_t pbytes = panel_bytes(k);
+    const uint8_t* panels_base = packed + header_bytes(n);
+    for (size_t n0 = 0; n0 < n; n0 += T::kNC) {
+      const size_t nc = min_sz(T::kNC, n - n0);
+      const size_t panels = round_up(nc, T::kPanel) / T::kPanel;
+      const uint8_t* w0 = panels_base + (n0 / T::kPanel) * pbytes;
+      for (size_t k0 = 0; k0 < k; k0 += T::kKC) {
+        const size_t kc = min_sz(T::kKC, k - k0);
+        const size_t kgroups = round_up(kc, T::kKGroup) / T::kKGroup;
+        T::prep_a(a + k0, lda, mr, kc, round_up(kc, T::kKGroup), abuf, kAStride);
+        const size_t woff = k0 / T::kKGroup * T::kPanel * T::kKGroup * sizeof(typename T::WElem);
+        panels_loop<MR, NRV>(abuf, kgroups, w0 + woff, pbytes, panels, cbuf, T::kNC, k0 != 0);
+      }
+      if (k == 0) {
+        for (size_t r = 0; r < mr; ++r) {
+          for (size_t j = 0; j < nc; ++j) cbuf[r * T::kNC + j] = 0;
+        }
+      }
+      for (size_t r = 0; r < mr; ++r) {
+        int32_t* row = cbuf + r * T::kNC;
+        T::fix_row(row, n0, nc, packed);
+        epilogue_row(row, row0 + r, n0, nc, ep);
+      }
+    }
+  }
+
+  template <int MR>
+  static void rows(size_t mr, size_t n, size_t k, const int8_t* a, size_t lda, size_t row0,
+                   const uint8_t* packed, const Epilogue& ep) {
+    if constexpr (MR > 1) {
+      if (mr < static_cast<size_t>(MR)) return rows<MR - 1>(mr, n, k, a, lda, row0, packed, ep);
+    }
+    block<MR, T::kNRV>(n, k, a, lda, row0, packed, ep);
+  }
+
+  static void gemm(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const void* packed,
+                   const Epilogue& ep) {
+    assert(epilogue_valid(ep, n));
+    assert(m == 0 || lda >= k);
+    assert(packed != nullptr || n == 0);
+    if (m == 0 || n == 0) return;
+    const uint8_t* p = static_cast<const uint8_t*>(packed);
+    if (m == 1) {  // GEMV: one row, the wider column tile for more independent chains
+      block<1, T::kNRVGemv>(n, k, a, lda, 0, p, ep);
+      return;
+    }
+    for (size_t m0 = 0; m0 < m; m0 += T::kMR) {
+      const size_t mr = min_sz(T::kMR, m - m0);
+      rows<T::kMR>(mr, n, k, a + m0 * lda, lda, m0, p, ep);
+    }
+  }
+};
+
+}  // namespace
+}  // namespace vigil::kernels
