@@ -44,7 +44,8 @@ export function encodeBinaryFrame(input: EncodeFrameInput): Uint8Array {
   if (channelCount < 1 || channelCount > 255) throw invalid('channels', '1..255 channels', channelCount);
   const n = input.channels[0].length;
   for (let c = 1; c < channelCount; c++) {
-    if (input.channels[c].length !== n) throw invalid(`channels/${c}`, `${n} samples`, input.channels[c].length);
+    if (input.channels[c].length !== n)
+      throw invalid(`channels/${c}`, `${n} samples`, input.channels[c].length);
   }
   const scale = input.scale ?? 1;
   if (!Number.isFinite(scale) || scale === 0) throw invalid('scale', 'a finite non-zero number', scale);
@@ -87,7 +88,8 @@ export function decodeBinaryFrame(bytes: Uint8Array): BinaryFrame {
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const magic = view.getUint32(0, true);
-  if (magic !== FRAME_MAGIC) throw invalid('magic', '"VGL1" (0x56 0x47 0x4c 0x31)', `0x${magic.toString(16)}`);
+  if (magic !== FRAME_MAGIC)
+    throw invalid('magic', '"VGL1" (0x56 0x47 0x4c 0x31)', `0x${magic.toString(16)}`);
   const version = view.getUint8(4);
   if (version !== FRAME_VERSION) throw invalid('version', `${FRAME_VERSION}`, version);
   const channelCount = view.getUint8(5);
