@@ -373,6 +373,10 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
                  "the spectral front end needs a power of two in [4, 65536]");
     }
     if (!(s = meta.u32(p + "frontend.bins", true, 0, 1, t / 2, &hp.frontend_bins)).ok()) return s;
+    if ((t / 2) % hp.frontend_bins != 0) {
+      return fmt("read", "metadata " + p + "frontend.bins", std::to_string(hp.frontend_bins),
+                 "expected a divisor of window_length/2 = " + std::to_string(t / 2));
+    }
     if (!(s = meta.f32(p + "frontend.band_low_hz", true, 0.0f, &hp.band_low_hz)).ok()) return s;
     if (!(s = meta.f32(p + "frontend.band_high_hz", true, 0.0f, &hp.band_high_hz)).ok()) return s;
     if (hp.band_low_hz < 0.0f || hp.band_high_hz < hp.band_low_hz) {

@@ -1,0 +1,193 @@
+// Float operators, the FFT and the spectral front end against double-precision references.
+// Tolerances: float ops ~1e-6 relative (a few float ulps over d <= 64 terms); FFT 1e-9 relative
+// to the signal energy (double, radix-2 vs naive DFT); features 1e-4 (float output of log terms).
+#include <cmath>
+#include <complex>
+#include <random>
+#include <vector>
+
+#include "engine_harness.h"
+#include "engine_test_model.h"
+#include "fft.h"
+#include "frontend.h"
+#include "ops.h"
+
+using namespace vigil;
+
+namespace {
+std::vector<float> randv(size_t n, uint64_t seed, float scale = 1.0f) {
+  std::mt19937_64 g(seed);
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (float& x : v) x = d(g);
+  return v;
+}
+}  // namespace
+
+TEST(layer_norm_matches_double) {
+  const size_t rows = 5, d = 48;
+  auto x = randv(rows * d, 1, 3.0f), w = randv(d, 2), b = randv(d, 3);
+  for (size_t j = 0; j < d; ++j) x[j] += 100.0f;  // a row with a large mean
+  std::vector<float> y(rows * d);
+  ops::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-5f, y.data());
+  for (size_t r = 0; r < rows; ++r) {
+    double m = 0, v = 0;
+    for (size_t j = 0; j < d; ++j) m += x[r * d + j];
+    m /= d;
+    for (size_t j = 0; j < d; ++j) v += (x[r * d + j] - m) * (x[r * d + j] - m);
+    v /= d;
+    for (size_t j = 0; j < d; ++j) {
+      const double ref = (x[r * d + j] - m) / std::sqrt(v + 1e-5) * w[j] + b[j];
+      EXPECT_NEAR(y[r * d + j], ref, 2e-6 * (1 + std::fabs(ref))) << "row " << r << " col " << j;
+    }
+  }
+}
+
+TEST(softmax_matches_double_and_sums_to_one) {
+  auto x = randv(37, 4, 10.0f);
+  x[3] = 80.0f;  // exp overflow without the max subtraction
+  std::vector<double> ref(x.begin(), x.end());
+  double mx = ref[0], s = 0;
+  for (double v : ref) mx = std::max(mx, v);
+  for (double& v : ref) s += (v = std::exp(v - mx));
+  ops::softmax(x.data(), x.size());
+  double sum = 0;
+  for (size_t j = 0; j < x.size(); ++j) {
+    EXPECT_NEAR(x[j], ref[j] / s, 1e-7 + 1e-6 * ref[j] / s) << "at " << j;
+    sum += x[j];
+  }
+  EXPECT_NEAR(sum, 1.0, 1e-5);
+}
+
+TEST(gelu_matches_erf_form) {
+  for (float x = -8.0f; x <= 8.0f; x += 0.0625f) {
+    const double ref = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
+    EXPECT_NEAR(ops::gelu(x), ref, 1e-6 * (1 + std::fabs(ref))) << "x=" << x;
+  }
+}
+
+TEST(attention_matches_double) {
+  const size_t n = 7, d = 12, heads = 3, dh = d / heads;
+  auto qkv = randv(n * 3 * d, 5, 1.5f);
+  std::vector<float> out(n * d), scratch(n * (dh + 1));
+  ops::attention(qkv.data(), n, d, heads, out.data(), scratch.data());
+  for (size_t h = 0; h < heads; ++h) {
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<double> s(n);
+      double mx = -1e300, sum = 0;
+      for (size_t j = 0; j < n; ++j) {
+        double dot = 0;
+        for (size_t t = 0; t < dh; ++t) dot += double(qkv[i * 3 * d + h * dh + t]) * qkv[j * 3 * d + d + h * dh + t];
+        s[j] = dot / std::sqrt(double(dh));
+        mx = std::max(mx, s[j]);
+      }
+      for (double& v : s) sum += (v = std::exp(v - mx));
+      for (size_t t = 0; t < dh; ++t) {
+        double o = 0;
+        for (size_t j = 0; j < n; ++j) o += s[j] / sum * qkv[j * 3 * d + 2 * d + h * dh + t];
+        EXPECT_NEAR(out[i * d + h * dh + t], o, 1e-5 * (1 + std::fabs(o))) << "head " << h << " row " << i;
+      }
+    }
+  }
+}
+
+TEST(linear_f32_matches_double_with_residual_and_gelu) {
+  const size_t m = 3, in = 19, outf = 300;  // outf > the 256-wide chunk
+  auto a = randv(m * in, 6), w = randv(in * outf, 7, 0.3f), b = randv(outf, 8);
+  std::vector<float> wt(in * outf);
+  for (size_t o = 0; o < outf; ++o)
+    for (size_t k = 0; k < in; ++k) wt[k * outf + o] = w[o * in + k];
+  std::vector<float> y(m * outf, 1.0f);
+  ops::linear_f32(a.data(), m, in, outf, wt.data(), b.data(), true, true, y.data(), outf);
+  for (size_t r = 0; r < m; ++r) {
+    for (size_t o = 0; o < outf; ++o) {
+      double s = b[o];
+      for (size_t k = 0; k < in; ++k) s += double(a[r * in + k]) * w[o * in + k];
+      const double ref = 1.0 + 0.5 * s * (1 + std::erf(s / std::sqrt(2.0)));
+      EXPECT_NEAR(y[r * outf + o], ref, 1e-5 * (1 + std::fabs(ref)));
+    }
+  }
+}
+
+TEST(quantize_rounds_half_away_and_clamps) {
+  const float x[] = {0.5f, -0.5f, 1.5f, -1.5f, 0.49999997f, -0.49999997f, 126.5f, 127.4f,
+                     1000.0f, -1000.0f, 2.5f, 0.0f, -0.0f, std::nanf("")};
+  const int expect[] = {1, -1, 2, -2, 0, 0, 127, 127, 127, -127, 3, 0, 0, -127};
+  int8_t q[14];
+  ops::quantize(x, 14, 1.0f, q);
+  for (int j = 0; j < 14; ++j) EXPECT(q[j] == expect[j]) << "x=" << x[j] << " got " << int(q[j]);
+}
+
+TEST(fft_matches_naive_dft) {
+  for (size_t n : {2u, 4u, 8u, 64u, 256u}) {
+    Fft f;
+    f.init(n);
+    auto re = randv(n, 10 + n), im = randv(n, 20 + n);
+    std::vector<double> r(re.begin(), re.end()), i(im.begin(), im.end());
+    f.forward(r.data(), i.data());
+    double energy = 0;
+    for (size_t k = 0; k < n; ++k) energy += double(re[k]) * re[k] + double(im[k]) * im[k];
+    for (size_t k = 0; k < n; ++k) {
+      std::complex<double> s = 0;
+      for (size_t t = 0; t < n; ++t) {
+        const double a = -2 * M_PI * double((k * t) % n) / n;
+        s += std::complex<double>(re[t], im[t]) * std::complex<double>(std::cos(a), std::sin(a));
+      }
+      EXPECT_NEAR(r[k], s.real(), 1e-9 * std::sqrt(energy * n)) << "n=" << n << " k=" << k;
+      EXPECT_NEAR(i[k], s.imag(), 1e-9 * std::sqrt(energy * n)) << "n=" << n << " k=" << k;
+    }
+    f.inverse(r.data(), i.data());
+    for (size_t t = 0; t < n; ++t) {
+      EXPECT_NEAR(r[t], re[t], 1e-12 * std::sqrt(energy)) << "roundtrip n=" << n;
+      EXPECT_NEAR(i[t], im[t], 1e-12 * std::sqrt(energy)) << "roundtrip n=" << n;
+    }
+  }
+}
+
+TEST(spectral_frontend_matches_reference) {
+  test::TinySpec s;
+  s.spectral = true;
+  s.window = 128;
+  s.channels = 3;
+  s.sample_rate = 1000.0f;
+  s.bins = 16;
+  s.band_low = 50.0f;
+  s.band_high = 300.0f;
+  for (uint64_t seed : {1u, 2u, 3u}) {
+    auto x = test::random_window(s, seed);
+    for (size_t j = 0; j < x.size(); ++j) x[j] += 3.0f * std::sin(0.9f * j);  // an impact-like tone
+    auto ref = test::reference_features(s, x);
+    SpectralFrontend fe;
+    fe.init(s.window, s.channels, s.bins, s.sample_rate, s.band_low, s.band_high);
+    std::vector<double> scratch(fe.scratch_doubles());
+    std::vector<float> out(s.bins * 3 * s.channels);
+    fe.compute(x.data(), scratch.data(), out.data());
+    for (size_t j = 0; j < out.size(); ++j) {
+      EXPECT_NEAR(out[j], ref[j], 1e-5 * (1 + std::fabs(ref[j]))) << "seed " << seed << " feature " << j;
+    }
+  }
+}
+
+TEST(spectral_frontend_empty_band_gives_zero_envelope) {
+  test::TinySpec s;
+  s.spectral = true;
+  s.window = 64;
+  s.channels = 1;
+  s.sample_rate = 64.0f;
+  s.bins = 8;
+  s.band_low = 40.0f;  // above Nyquist: empty pass band
+  s.band_high = 50.0f;
+  auto x = test::random_window(s, 9);
+  SpectralFrontend fe;
+  fe.init(s.window, s.channels, s.bins, s.sample_rate, s.band_low, s.band_high);
+  std::vector<double> scratch(fe.scratch_doubles());
+  std::vector<float> out(s.bins * 3);
+  fe.compute(x.data(), scratch.data(), out.data());
+  auto ref = test::reference_features(s, x);
+  for (size_t k = 0; k < s.bins; ++k) {
+    EXPECT(out[k * 3 + 1] == 0.0f) << "bin " << k << " envelope " << out[k * 3 + 1];
+    EXPECT_NEAR(out[k * 3], ref[k * 3], 1e-5);
+  }
+}
+
+int main() { return vigil::test::run_all_tests(); }
