@@ -59,18 +59,16 @@ if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
   vigil_kernels_isa(avx512_vnni gemm_s8s8_s32_6x64c4__avx512_vnni.cc
                     -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
 elseif(_vk_proc MATCHES "^(aarch64|arm64)$")
-  # (neon: armv8-a baseline; neon_dot: armv8.2-a+dotprod on that file only.)
+  vigil_kernels_isa(neon gemm_s8s8_s32_4x4c16__neon.cc)  # Advanced SIMD is armv8-a baseline
+  vigil_kernels_isa(neon_dot gemm_s8s8_s32_4x16c4__neon_dot.cc -march=armv8.2-a+dotprod)
 elseif(_vk_proc MATCHES "^arm")
-  # (armv7 NEON build of the neon kernel.)
+  # armv7: the same neon kernel (2x4 tile); NEON is checked at run time (HWCAP_NEON).
+  vigil_kernels_isa(neon gemm_s8s8_s32_4x4c16__neon.cc -mfpu=neon-vfpv4)
 endif()
 
 message(STATUS "vigil_kernels: ${CMAKE_SYSTEM_PROCESSOR}: ${VIGIL_KERNELS_COMPILED}")
 
-if(VIGIL_SANITIZE AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
-  target_compile_options(vigil_kernels PUBLIC -fsanitize=address,undefined -fno-omit-frame-pointer
-                                              -fno-sanitize-recover=undefined)
-  target_link_options(vigil_kernels PUBLIC -fsanitize=address,undefined)
-endif()
+# Sanitizers and fuzzing flags come from addon/CMakeLists.txt (VIGIL_SANITIZE, VIGIL_FUZZ).
 
 if(VIGIL_BUILD_TESTS AND EXISTS ${_vk_dir}/../../test/kernels_tests.cmake)
   include(${_vk_dir}/../../test/kernels_tests.cmake)

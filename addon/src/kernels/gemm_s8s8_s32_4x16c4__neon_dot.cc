@@ -1,0 +1,95 @@
+// gemm_s8s8_s32_4x16c4__neon_dot: sdot by lane, 4 rows x 16 columns (16 independent int32x4
+// accumulator chains; one 16-byte A load feeds 4 K groups through lanes 0..3); GEMV 1 x 32.
+// Layout: 16-column panels, 64 bytes per group of 4 K (c4): 4 columns x 4 K per q register.
+// Exact: sdot multiplies s8 x s8 into s32 with no intermediate narrowing.
+// Compiled with -march=armv8.2-a+dotprod on THIS file only; reached only via runtime dispatch.
+#include <arm_neon.h>
+
+#include "kernels/gemm_driver.h"
+
+#if !defined(__ARM_FEATURE_DOTPROD)
+#error "this file must be compiled with -march=armv8.2-a+dotprod (kernels.cmake)"
+#endif
+
+namespace vigil::kernels {
+namespace {
+
+struct NeonDot {
+  using WElem = int8_t;
+  using AElem = int8_t;
+  static constexpr size_t kPanel = 16, kKGroup = 4, kMR = 4, kNRV = 1, kNRVGemv = 2;
+  static constexpr size_t kKC = 512, kNC = 256, kHeaderBytesPerCol = 0;
+
+  static void pack_header(const int8_t*, size_t, size_t, uint8_t*, size_t) {}
+
+  // Pads each row to a multiple of 16 (the A loads are 16 bytes; kKC is a multiple of 16).
+  static void prep_a(const int8_t* a, size_t lda, size_t rows, size_t kc, size_t, int8_t* buf, size_t stride) {
+    const size_t pad16 = (kc + 15) / 16 * 16;
+    for (size_t r = 0; r < rows; ++r) {
+      std::memcpy(buf + r * stride, a + r * lda, kc);
+      for (size_t j = kc; j < pad16; ++j) buf[r * stride + j] = 0;
+    }
+  }
+
+  static void fix_row(int32_t*, size_t, size_t, const uint8_t*) {}
+
+  template <int MR, int NC, int Lane>
+  static inline void step(int32x4_t (&acc)[MR][NC], const int8x16_t (&av)[MR], const uint8_t* w, size_t pbytes,
+                          size_t g) {
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; ++j) {
+      const int8x16_t wv = vld1q_s8(reinterpret_cast<const int8_t*>(w + (j / 4) * pbytes + g * 64 + (j % 4) * 16));
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) acc[r][j] = vdotq_laneq_s32(acc[r][j], wv, av[r], Lane);
+    }
+  }
+
+  template <int MR, int NRV>
+  static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
+                    size_t ldc, bool accumulate) {
+    constexpr int NC = NRV * 4;  // int32x4 accumulators per row
+    int32x4_t acc[MR][NC];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NC; ++j) acc[r][j] = vdupq_n_s32(0);
+    }
+    size_t g = 0;
+    for (; g + 4 <= kgroups; g += 4) {
+      int8x16_t av[MR];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) av[r] = vld1q_s8(abuf + r * kKC + g * 4);
+      step<MR, NC, 0>(acc, av, w, pbytes, g);
+      step<MR, NC, 1>(acc, av, w, pbytes, g + 1);
+      step<MR, NC, 2>(acc, av, w, pbytes, g + 2);
+      step<MR, NC, 3>(acc, av, w, pbytes, g + 3);
+    }
+    if (g < kgroups) {  // 1..3 trailing groups; the A row is zero-padded to 16 bytes
+      int8x16_t av[MR];
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) av[r] = vld1q_s8(abuf + r * kKC + g * 4);
+      step<MR, NC, 0>(acc, av, w, pbytes, g);
+      if (g + 1 < kgroups) step<MR, NC, 1>(acc, av, w, pbytes, g + 1);
+      if (g + 2 < kgroups) step<MR, NC, 2>(acc, av, w, pbytes, g + 2);
+    }
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 8
+      for (int j = 0; j < NC; ++j) {
+        int32_t* dst = c + r * ldc + (j / 4) * 16 + (j % 4) * 4;
+        int32x4_t x = acc[r][j];
+        if (accumulate) x = vaddq_s32(x, vld1q_s32(dst));
+        vst1q_s32(dst, x);
+      }
+    }
+  }
+};
+
+using D = Driver<NeonDot>;
+const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm};
+
+}  // namespace
+
+const KernelTable* table_neon_dot() { return &kTable; }
+
+}  // namespace vigil::kernels
