@@ -487,7 +487,9 @@ export function ggufTensorData(file: GgufFile, name: string): GgufTensorData {
   const t = file.tensors.find((x) => x.name === name);
   if (!t) throw formatError(`tensor ${name} is missing`);
   const start = file.dataOffset + t.offset;
-  const raw = file.bytes.slice(start, start + t.byteLength);
+  // Copy into a fresh buffer (Buffer.slice would share memory, at an unaligned offset).
+  const raw = new Uint8Array(t.byteLength);
+  raw.set(file.bytes.subarray(start, start + t.byteLength));
   switch (t.type) {
     case GgmlType.F32:
       return new Float32Array(raw.buffer, 0, t.byteLength / 4);

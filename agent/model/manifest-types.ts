@@ -32,7 +32,19 @@ export interface Manifest {
   /** The label that means "nothing wrong" (diagnoses use it), e.g. "healthy". */
   normalLabel: string;
   input: InputSpec;
-  files: { gguf?: BundleFile; onnx?: BundleFile; onnxInt8?: BundleFile; golden?: BundleFile };
+  files: {
+    gguf?: BundleFile;
+    onnx?: BundleFile;
+    onnxInt8?: BundleFile;
+    golden?: BundleFile;
+    /** MODEL_CARD.md and the training record, when the bundle carries them. */
+    card?: BundleFile;
+    training?: BundleFile;
+  };
+  /** ONNX metadata_props outside general.* / vigil-tst.*, JSON-decoded (e.g. vigil.input_transform). */
+  modelMetadata?: Record<string, unknown>;
+  /** Versions of the tools that built the bundle (vigil, onnxruntime, engine). */
+  tools?: Record<string, string>;
   /** Free-form: training record, converter figures (agreement etc.), tool versions. */
   metrics?: Record<string, unknown>;
   created: string; // ISO time
