@@ -1,0 +1,211 @@
+#!/usr/bin/python3
+"""Train the rotating-vib classifier (vigil-tst, spectral front end) on simulated vibration.
+
+Reproduce (see scripts/train/README.md):
+    npm run build:ts
+    node scripts/train/gen_sim_data.mjs ...   (three splits, exact commands in the README)
+    /usr/bin/python3 scripts/train/train_rotating_vib.py --data /tmp/vigil-train --out models/rotating-vib
+
+Writes OUT/model.onnx, OUT/training.json, OUT/calib.f32 + OUT/calib.json.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import frontend  # noqa: E402
+from vigil_tst import VigilTST, export_onnx, write_reference  # noqa: E402
+
+LABELS = ["healthy", "imbalance", "misalignment", "looseness", "bearing_outer", "bearing_inner", "bearing_ball"]
+
+MODEL_CONFIG = {
+    "name": "rotating-vib",
+    "version": "1.0.0",
+    "sampleRateHz": 8192,
+    "windowLength": 8192,
+    "channels": ["accel"],
+    "frontend": {"kind": "spectral", "bins": 512, "bandLowHz": 500.0, "bandHighHz": 4000.0},
+    "patchLength": 8,
+    "embeddingLength": 64,
+    "headCount": 4,
+    "feedForwardLength": 256,
+    "blockCount": 2,
+    "labels": LABELS,
+    "layerNormEps": 1e-5,
+    "hasReconstruction": True,
+}
+
+
+def load_split(data: str, split: str, cfg: dict):
+    """(features [n, T', C'] float32, labels [n], meta) with features cached in <split>.feat.npy."""
+    meta = json.load(open(os.path.join(data, f"{split}.json")))
+    if meta["labels"] != LABELS:
+        raise SystemExit(f"{split}: labels {meta['labels']} != {LABELS}")
+    if meta["window"] != cfg["windowLength"] or meta["sampleRate"] != cfg["sampleRateHz"]:
+        raise SystemExit(f"{split}: window/sample rate {meta['window']}/{meta['sampleRate']} differ from the model config")
+    n, t = meta["count"], meta["window"]
+    cache = os.path.join(data, f"{split}.feat.npy")
+    raw = np.memmap(os.path.join(data, f"{split}.f32"), dtype="<f4", mode="r", shape=(n, t, 1))
+    if os.path.exists(cache) and os.path.getmtime(cache) > os.path.getmtime(os.path.join(data, f"{split}.f32")):
+        feats = np.load(cache)
+    else:
+        t0 = time.time()
+        feats = np.empty((n, cfg["frontend"]["bins"], 3), dtype=np.float32)
+        for i in range(0, n, 256):
+            feats[i:i + 256] = frontend.spectral(np.asarray(raw[i:i + 256]), cfg["sampleRateHz"], cfg["frontend"])
+        np.save(cache, feats)
+        print(f"{split}: features for {n} windows in {time.time() - t0:.0f} s", flush=True)
+    labels = np.array([w["label"] for w in meta["windows"]], dtype=np.int64)
+    return feats, labels, meta, raw
+
+
+def evaluate(model: VigilTST, feats: np.ndarray, labels: np.ndarray, batch: int = 512):
+    model.eval()
+    preds = []
+    with torch.no_grad():
+        for i in range(0, len(feats), batch):
+            probs = model(torch.from_numpy(feats[i:i + batch]))[0]
+            preds.append(probs.argmax(-1).numpy())
+    pred = np.concatenate(preds)
+    k = len(LABELS)
+    cm = np.zeros((k, k), dtype=np.int64)
+    np.add.at(cm, (labels, pred), 1)
+    return float((pred == labels).mean()), cm, pred
+
+
+def git_commit() -> str:
+    try:
+        sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=HERE, text=True).strip()
+        dirty = subprocess.call(["git", "diff", "--quiet", "HEAD", "--", "agent/sim", "scripts/train"],
+                                cwd=os.path.join(HERE, "../..")) != 0
+        return sha + ("-dirty" if dirty else "")
+    except Exception as exc:  # a tarball without .git still trains; the record says so
+        return f"unknown ({exc})"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="/tmp/vigil-train")
+    ap.add_argument("--out", default=os.path.join(HERE, "../../models/rotating-vib"))
+    ap.add_argument("--epochs", type=int, default=16)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--recon-weight", type=float, default=0.05)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--calib-count", type=int, default=252)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    cfg = dict(MODEL_CONFIG)
+
+    xtr, ytr, mtr, _ = load_split(args.data, "train", cfg)
+    vals = {s: load_split(args.data, s, cfg) for s in ("val_band", "val_seeds")}
+
+    model = VigilTST(cfg)
+    mean = xtr.mean(axis=(0, 1))
+    std = xtr.std(axis=(0, 1))
+    model.set_norm(mean, std)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
+    steps_per_epoch = (len(xtr) + args.batch - 1) // args.batch
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
+                                                pct_start=0.1)
+    ce = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    xt = torch.from_numpy(xtr)
+    yt = torch.from_numpy(ytr)
+    history = []
+    t_start = time.time()
+    for epoch in range(args.epochs):
+        model.train()
+        perm = torch.from_numpy(rng.permutation(len(xtr)))
+        tot = {"ce": 0.0, "recon": 0.0, "acc": 0.0}
+        t0 = time.time()
+        for i in range(steps_per_epoch):
+            idx = perm[i * args.batch:(i + 1) * args.batch]
+            logits, rec = model.logits_and_recon_loss(xt[idx])
+            loss_ce = ce(logits, yt[idx])
+            loss = loss_ce + args.recon_weight * rec
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            tot["ce"] += float(loss_ce) * len(idx)
+            tot["recon"] += float(rec) * len(idx)
+            tot["acc"] += float((logits.argmax(-1) == yt[idx]).float().sum())
+        row = {"epoch": epoch + 1, **{k: v / len(xtr) for k, v in tot.items()}, "sec": round(time.time() - t0, 1)}
+        for s, (xv, yv, _, _) in vals.items():
+            row[f"{s}_acc"] = evaluate(model, xv, yv)[0]
+        history.append(row)
+        print(json.dumps(row), flush=True)
+
+    os.makedirs(args.out, exist_ok=True)
+    results = {}
+    for s, (xv, yv, mv, _) in vals.items():
+        acc, cm, pred = evaluate(model, xv, yv)
+        wrong = [{"window": int(i), "label": LABELS[yv[i]], "pred": LABELS[pred[i]], **{k: mv["windows"][i][k] for k in ("seed", "rpm", "severity")}}
+                 for i in np.nonzero(pred != yv)[0][:20]]
+        results[s] = {"accuracy": acc, "count": int(len(yv)), "confusion": cm.tolist(), "errors": wrong,
+                      "rpm": [mv["rpm"], mv["excludeRpm"]], "seedBase": mv["seedBase"]}
+        print(f"{s}: accuracy {acc:.4f} ({len(yv)} windows)\n{cm}", flush=True)
+
+    onnx_path = os.path.join(args.out, "model.onnx")
+    export_onnx(model, onnx_path, {"vigil.training.commit": git_commit()})
+    # torch reference for scripts/train/check_onnx.mjs (kept in the data dir, not the bundle)
+    xs = torch.from_numpy(vals["val_band"][0][:16])
+    with torch.no_grad():
+        ys = model(xs)
+    write_reference(os.path.join(args.data, "model.onnx"), xs, ys)
+    os.replace(os.path.join(args.data, "model.onnx.ref.json"), os.path.join(args.data, "ref.json"))
+    os.replace(os.path.join(args.data, "model.onnx.ref.f32"), os.path.join(args.data, "ref.f32"))
+
+    # Calibration / held-out raw windows for the converter: balanced across classes, from the
+    # held-out speed band (unseen seeds and speeds), time-major float32 little-endian.
+    xv, yv, mv, raw = vals["val_band"]
+    per = args.calib_count // len(LABELS)
+    pick = np.concatenate([rng.choice(np.nonzero(yv == k)[0], per, replace=False) for k in range(len(LABELS))])
+    pick.sort()
+    np.ascontiguousarray(raw[pick], dtype="<f4").tofile(os.path.join(args.out, "calib.f32"))
+    json.dump({
+        "file": "calib.f32", "dtype": "float32", "byteOrder": "little", "layout": "[count][windowLength][channels]",
+        "count": int(len(pick)), "windowLength": cfg["windowLength"], "channels": cfg["channels"],
+        "sampleRateHz": cfg["sampleRateHz"], "labelNames": LABELS,
+        "labels": [int(yv[i]) for i in pick],
+        "source": {"split": "val_band", "windows": [mv["windows"][i] for i in pick]},
+    }, open(os.path.join(args.out, "calib.json"), "w"))
+
+    record = {
+        "model": {k: v for k, v in cfg.items()},
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "commit": git_commit(),
+        "seed": args.seed,
+        "tools": {"torch": torch.__version__, "numpy": np.__version__, "python": sys.version.split()[0]},
+        "data": {
+            "generator": "scripts/train/gen_sim_data.mjs (agent/sim simulator)",
+            "train": {k: mtr[k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")},
+            **{s: {k: v[2][k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")} for s, v in vals.items()},
+        },
+        "training": {"epochs": args.epochs, "batch": args.batch, "optimizer": "AdamW(wd=0.01) + OneCycle",
+                     "lr": args.lr, "labelSmoothing": 0.05, "reconWeight": args.recon_weight,
+                     "threads": args.threads, "seconds": round(time.time() - t_start), "history": history},
+        "norm": {"mean": mean.tolist(), "std": std.tolist()},
+        "validation": results,
+        "onnxBytes": os.path.getsize(onnx_path),
+    }
+    json.dump(record, open(os.path.join(args.out, "training.json"), "w"), indent=1)
+    print(f"wrote {onnx_path} ({record['onnxBytes']} bytes)")
+
+
+if __name__ == "__main__":
+    main()
