@@ -5,6 +5,7 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from './fail.js';
 import { VERSION } from '../version.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerModel } from './commands/model.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .exitOverride();
   // command groups: one line each
   registerConfig(program);
+  registerModel(program);
   return program;
 }
 
