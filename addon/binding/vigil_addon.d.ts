@@ -1,7 +1,12 @@
 // The exact surface of the native module `vigil_addon.node` (addon/binding/).
 // This file is the contract between the binding (C++) and the agent (TypeScript): keep them in
 // step. Errors thrown or rejected by the addon are `Error` objects with a stable string `code`
-// (ENGINE_* / MODEL_* / ADDON_*), see docs/engine.md.
+// (ENGINE_* / MODEL_* / ADDON_*), see docs/engine.md: MODEL_FORMAT, MODEL_IO,
+// ENGINE_INVALID_ARGUMENT, ENGINE_INPUT_TYPE, ENGINE_INPUT_SHAPE, ENGINE_INPUT_NONFINITE,
+// ENGINE_DISPOSED, ENGINE_CALIBRATION_UNSUPPORTED, ENGINE_OUT_OF_MEMORY, ENGINE_INTERNAL,
+// ADDON_ISA_UNAVAILABLE, ADDON_NOTIFY, ADDON_INVALID_ARGUMENT.
+// run() reports every failure (argument errors included) by rejecting; the sync calls throw.
+// Concurrent run()s on one Model are serialized on a per-model mutex (one arena per model).
 
 export type IsaName = 'scalar' | 'neon' | 'neon_dot' | 'avx2' | 'avx512_vnni';
 
@@ -93,6 +98,7 @@ export declare class Model {
    */
   setCalibration(enabled: boolean): void;
   calibration(): CalibrationStats;
+  resetCalibration(): void;
   /** Safe while runs are in flight: they finish first, later calls throw ENGINE_DISPOSED. */
   dispose(): void;
   readonly disposed: boolean;
