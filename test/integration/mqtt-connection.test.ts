@@ -6,7 +6,7 @@ import mqtt from 'mqtt';
 import type { MqttConfig } from '../../agent/config/types.js';
 import { MqttConnection } from '../../agent/mqtt/connection.js';
 import { collect, type Collector } from '../helpers/mqtt-collector.js';
-import { freePort, startMosquitto, type Mosquitto } from '../helpers/mosquitto.js';
+import { freePort, startMosquitto } from '../helpers/mosquitto.js';
 
 function config(url: string, protocolVersion: 4 | 5 = 5): MqttConfig {
   return {

@@ -1,0 +1,28 @@
+// A small but real model bundle for pipeline tests that do not depend on what the model predicts
+// (rejections, health, lifecycle, reconnects): the seeded tiny vigil-tst ONNX of
+// test/fixtures/model/tiny-onnx.ts (frontend none, 16 samples x 3 channels at 100 Hz).
+import { createHash } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import type { Manifest } from '../../agent/model/manifest-types.js';
+import { buildTinyOnnx, TINY_HP } from '../fixtures/model/tiny-onnx.js';
+
+export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-bundle-'))): { dir: string; manifest: Manifest } {
+  const onnx = buildTinyOnnx(TINY_HP);
+  writeFileSync(path.join(dir, 'model.onnx'), onnx);
+  const manifest: Manifest = {
+    schema: 'vigil.bundle/1',
+    name: 'tiny',
+    version: '0.1.0',
+    architecture: 'vigil-tst',
+    task: 'classification',
+    labels: [...TINY_HP.labels],
+    normalLabel: 'healthy',
+    input: { sampleRateHz: TINY_HP.sampleRateHz, windowLength: TINY_HP.windowLength, channels: [...TINY_HP.channelNames], frontend: { kind: 'none' }, hop: TINY_HP.windowLength },
+    files: { onnx: { path: 'model.onnx', sha256: createHash('sha256').update(onnx).digest('hex'), bytes: onnx.byteLength } },
+    created: new Date(0).toISOString(),
+  };
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  return { dir, manifest };
+}
