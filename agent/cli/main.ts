@@ -6,6 +6,7 @@ import { UsageError } from './fail.js';
 import { VERSION } from '../version.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerModel } from './commands/model.js';
+import { register as registerEngine } from './commands/engine.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   // command groups: one line each
   registerConfig(program);
   registerModel(program);
+  registerEngine(program);
   return program;
 }
 
