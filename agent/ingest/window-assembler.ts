@@ -19,7 +19,8 @@
 // - Out of order (a sample for a slot at or before its channel's last): a slot that already holds
 //   a received sample is a duplicate (dropped, duplicates +1); a slot that was filled, within
 //   reorderSamples of the channel's last slot and not before the pending window start, takes the
-//   late sample; anything older is dropped (reorderDropped +1).
+//   late sample; anything older is dropped (reorderDropped +1). A window is emitted once every
+//   channel has reached reorderSamples slots past its end, so that tolerance applies to it.
 // - Clock jumps (sender time only): a message whose sender time lies more than clockJumpMs before
 //   the newest sender time seen, or whose sender time advanced more than clockJumpMs further than
 //   arrival time did since the previous message, resets the asset (clockJumps +1) and re-anchors
@@ -32,7 +33,7 @@
 //   under the out-of-order rule.
 // - Memory: each channel keeps a ring of bufferSamples slots (4-byte value + 1-byte state). A
 //   channel that runs bufferSamples ahead of the pending window start (another channel stalled)
-//   moves the start up to keep its newest windowLength samples (overruns +1).
+//   moves the start up so the pending window ends reorderSamples before its newest slot (overruns +1).
 
 import type { ChannelSamples } from './decoded.js';
 
@@ -56,7 +57,7 @@ export interface WindowPolicy {
   clockJumpMs: number;
   /** Relative rate tolerance for blocks. Default 0.001. */
   rateTolerance: number;
-  /** Ring size per channel in slots (>= windowLength + 1). Default 2*windowLength + hop. */
+  /** Ring size per channel in slots (>= windowLength + reorderSamples + 1). Default 2*windowLength + hop + reorderSamples. */
   bufferSamples: number;
 }
 
@@ -126,7 +127,7 @@ export function defaultWindowPolicy(spec: WindowSpec): WindowPolicy {
     holdSamples: 5,
     clockJumpMs: 10_000,
     rateTolerance: 0.001,
-    bufferSamples: 2 * spec.windowLength + spec.hop,
+    bufferSamples: 2 * spec.windowLength + spec.hop + maxFill,
   };
 }
 
@@ -173,11 +174,20 @@ export class WindowAssembler {
       throw assemblerError('channels', 'at least one channel', spec.channels.length);
     this.assetId = assetId;
     this.spec = spec;
-    this.policy = { ...defaultWindowPolicy(spec), ...opts.policy };
-    if (!Number.isInteger(this.policy.bufferSamples) || this.policy.bufferSamples <= spec.windowLength) {
+    const policy = { ...defaultWindowPolicy(spec), ...opts.policy };
+    if (opts.policy?.bufferSamples === undefined) {
+      policy.bufferSamples = 2 * spec.windowLength + spec.hop + policy.reorderSamples;
+    }
+    this.policy = policy;
+    for (const key of ['maxFillSamples', 'reorderSamples', 'holdSamples'] as const) {
+      const v = this.policy[key];
+      if (!Number.isInteger(v) || v < 0) throw assemblerError(key, 'an integer >= 0', v);
+    }
+    const minBuffer = spec.windowLength + this.policy.reorderSamples + 1;
+    if (!Number.isInteger(this.policy.bufferSamples) || this.policy.bufferSamples < minBuffer) {
       throw assemblerError(
         'bufferSamples',
-        `an integer > windowLength (${spec.windowLength})`,
+        `an integer >= windowLength + reorderSamples + 1 (${minBuffer})`,
         this.policy.bufferSamples,
       );
     }
@@ -316,7 +326,7 @@ export class WindowAssembler {
       const ch = this.index.get(name);
       if (ch !== undefined && !present.has(ch)) toHold.push(ch);
     }
-    const readyAt = () => this.start + this.spec.windowLength - 1;
+    const readyAt = () => this.start + this.spec.windowLength - 1 + this.policy.reorderSamples;
     for (let i = 0; i < longest; i++) {
       let newest = -Infinity;
       for (const t of tracks) {
@@ -359,8 +369,9 @@ export class WindowAssembler {
         }
       }
       if (k - this.start >= cap) {
-        // This channel ran a full buffer ahead of the pending window: keep its newest windowLength.
-        this.start = k - this.spec.windowLength + 1;
+        // This channel ran a full buffer ahead of the pending window: move the window up so that
+        // it ends reorderSamples before k (it can be emitted as soon as the others catch up).
+        this.start = k - this.spec.windowLength + 1 - this.policy.reorderSamples;
         this.c.overruns++;
       }
       const idx = mod(k, cap);
@@ -415,7 +426,8 @@ export class WindowAssembler {
       let minFrontier = Infinity;
       for (const r of this.rings) minFrontier = Math.min(minFrontier, r.frontier);
       const end = this.start + W - 1;
-      if (minFrontier < end) return;
+      // Wait reorderSamples past the window's end so a late sample can still replace a filled slot.
+      if (minFrontier < end + this.policy.reorderSamples) return;
       const samples = new Float32Array(W * C);
       let filled = 0;
       let hole = -Infinity;
