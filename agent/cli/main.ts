@@ -7,6 +7,7 @@ import { VERSION } from '../version.js';
 import { register as registerConfig } from './commands/config.js';
 import { register as registerModel } from './commands/model.js';
 import { register as registerEngine } from './commands/engine.js';
+import { register as registerSimulate } from './commands/simulate.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
   registerConfig(program);
   registerModel(program);
   registerEngine(program);
+  registerSimulate(program);
   return program;
 }
 

@@ -143,6 +143,8 @@ export function startSimulator(options: SimulatorOptions): Simulator {
       clientId: `vigil-sim-${process.pid}-${seed}`,
       reconnectPeriod: 1000,
       connectTimeout: 10_000,
+      // Offline, drop blocks instead of queueing them without bound (live data, not a backlog).
+      queueQoSZero: false,
     });
     owned.on('error', (err) => log.warn({ err: err.message }, 'broker connection error'));
     const client = owned;

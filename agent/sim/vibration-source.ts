@@ -72,7 +72,7 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
     throw new SimError('SIM_INVALID_OPTION', `Expected severity 0 for fault healthy but received ${severity}`);
   }
   const fs = options.sampleRateHz ?? 8192;
-  checkRange('sampleRateHz', fs, 1000, 200000);
+  checkRange('sampleRateHz', fs, 100, 200000);
   if (options.rpm !== undefined) checkRange('rpm', options.rpm, 60, 30000);
   if (options.load !== undefined) checkRange('load', options.load, 0, 1);
   if (options.sensorGain !== undefined) checkRange('sensorGain', options.sensorGain, 1e-3, 1e3);
@@ -159,6 +159,7 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
     (1 + profile.speedDriftFrac * Math.sin((2 * Math.PI * sample) / (fs * profile.speedDriftPeriodSec) + pDrift));
 
   const twoPi = 2 * Math.PI;
+  const nyq = 0.45 * fs;
 
   function next(count: number): Float32Array {
     if (!Number.isInteger(count) || count < 0) {
@@ -173,16 +174,20 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
       const th = twoPi * rev;
 
       // periodic (shaft-locked) components, radial and axial
-      const res1 = profile.residual1x * sf * Math.sin(th + p1);
-      const res2 = profile.residual1x * profile.residual2xRatio * sf * Math.sin(2 * th + p2);
-      const blade = profile.bladePassAmp * sf * Math.sin(profile.bladeCount * th + pBlade);
-      const hum = humAmp * Math.sin((twoPi * 2 * lineHz * n) / fs + pHum);
+      // Tones above 0.45 fs are left out (a real sensor's anti-alias filter); at the usual rates
+      // (>= 4 kHz) every tone is kept, low rates only matter for slow formats.
+      const k1 = fr < nyq ? 1 : 0;
+      const k2 = 2 * fr < nyq ? 1 : 0;
+      const res1 = k1 * profile.residual1x * sf * Math.sin(th + p1);
+      const res2 = k2 * profile.residual1x * profile.residual2xRatio * sf * Math.sin(2 * th + p2);
+      const blade = profile.bladeCount * fr < nyq ? profile.bladePassAmp * sf * Math.sin(profile.bladeCount * th + pBlade) : 0;
+      const hum = 2 * lineHz < nyq ? humAmp * Math.sin((twoPi * 2 * lineHz * n) / fs + pHum) : 0;
       let radial = res1 + res2 + blade + hum;
       let ax = profile.axialRatio * (res1 + res2) + 0.3 * blade + 0.5 * hum;
 
       switch (fault) {
         case 'imbalance': {
-          const v = severity * IMBALANCE_AMP * sf * Math.sin(th + pImb);
+          const v = k1 * severity * IMBALANCE_AMP * sf * Math.sin(th + pImb);
           radial += v;
           ax += 0.15 * v;
           break;
@@ -190,7 +195,10 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
         case 'misalignment': {
           const a = severity * MISALIGNMENT_AMP * sf * misLoad;
           const v =
-            a * (misRatio1x * Math.sin(th + mis[0]) + Math.sin(2 * th + mis[1]) + misRatio3x * Math.sin(3 * th + mis[2]));
+            a *
+            (k1 * misRatio1x * Math.sin(th + mis[0]) +
+              k2 * Math.sin(2 * th + mis[1]) +
+              (3 * fr < nyq ? misRatio3x * Math.sin(3 * th + mis[2]) : 0));
           radial += v;
           ax += 1.3 * v;
           break;
@@ -200,7 +208,7 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
           // one-sided truncation: the loose foot lifts and hits its stop
           const w = Math.min(Math.sin(th + pLoose) + 0.5 * Math.sin(0.5 * th + pLooseHalf), looseClip);
           let v = w;
-          for (const h of looseHarm) v += h.amp * Math.sin(h.k * th + h.phase);
+          for (const h of looseHarm) if (h.k * fr < nyq) v += h.amp * Math.sin(h.k * th + h.phase);
           radial += a * v;
           ax += 0.4 * a * v;
           break;
