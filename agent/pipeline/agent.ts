@@ -23,7 +23,7 @@ import { DEFAULT_MAX_SAMPLES } from '../ingest/decoded.js';
 import { TopicRouter } from '../ingest/topic-match.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { loadVerifiedBundle } from '../model/bundle.js';
-import { loadNativeAddon } from '../model/native-addon.js';
+import { loadAddon } from '../inference/addon-loader.js';
 import { MqttConnection, realTimers, type ConnectionCounters, type Timers } from '../mqtt/connection.js';
 import { buildAnomaly } from '../reports/anomaly.js';
 import { buildDiagnosis } from '../reports/diagnosis.js';
@@ -119,7 +119,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   let addonReason: string | undefined;
   if (deps.addon === undefined) {
     try {
-      addon = await loadNativeAddon();
+      addon = await loadAddon();
     } catch (err) {
       addonReason = (err as Error).message;
       log.warn({ reason: addonReason }, 'native addon unavailable');

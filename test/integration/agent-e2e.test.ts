@@ -1,0 +1,88 @@
+// End to end with the shipped model: simulated machines -> MQTT -> the agent -> diagnoses.
+// A clearly faulty machine (severe imbalance) must be diagnosed `imbalance`, a healthy one
+// `healthy`, with each available backend, for every high-rate input format.
+// DEPENDENCY: models/rotating-vib (built by the training/converter engineers). The skip below
+// is temporary, until the bundle is committed.
+import '../helpers/quiet-logs.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { PayloadFormat } from '../../agent/config/types.js';
+import { loadAddon } from '../../agent/inference/addon-loader.js';
+import type { Manifest } from '../../agent/model/manifest-types.js';
+import { startAgent } from '../../agent/pipeline/agent.js';
+import { testConfig } from '../helpers/agent-config.js';
+import { collect, type Collected } from '../helpers/mqtt-collector.js';
+import { startMosquitto } from '../helpers/mosquitto.js';
+import { feedSimulated } from '../helpers/sim-feed.js';
+
+const BUNDLE = 'models/rotating-vib';
+const haveBundle = existsSync(`${BUNDLE}/manifest.json`);
+const manifest: Manifest | null = haveBundle ? (JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest) : null;
+const addon = await loadAddon().catch(() => null);
+const backends = (['native', 'onnx'] as const).filter((b) => (b === 'native' ? addon !== null && !!manifest?.files.gguf : !!manifest?.files.onnx));
+
+const cleanups: (() => Promise<unknown>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
+});
+
+const cases: { backend: 'native' | 'onnx'; format: PayloadFormat; sampleType?: 'int16' | 'float32' }[] = [];
+for (const backend of backends) cases.push({ backend, format: 'json-block' });
+if (backends.length > 0) {
+  cases.push({ backend: backends[0], format: 'binary-frame', sampleType: 'float32' });
+  cases.push({ backend: backends[0], format: 'binary-frame', sampleType: 'int16' });
+}
+
+describe.skipIf(!haveBundle)('end to end with models/rotating-vib', () => {
+  it.each(cases)('$format ($sampleType) on $backend: imbalance and healthy are told apart', async ({ backend, format, sampleType }) => {
+    const m = manifest as Manifest;
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const channel = m.input.channels[0];
+    const agent = await startAgent(
+      testConfig({
+        mqtt: { url: broker.url },
+        models: { 'rotating-vib': { bundle: BUNDLE, backend } },
+        assets: [
+          {
+            id: '{1}',
+            model: 'rotating-vib',
+            inputs: [{ topic: 'sensors/+/vibration', format, channel }],
+            debounce: { n: 2, m: 3 },
+            heartbeatSec: 3600,
+            anomaly: { enabled: false },
+          },
+        ],
+        health: { intervalSec: 3600 },
+      }),
+      { addon: backend === 'native' ? addon : null },
+    );
+    cleanups.push(() => agent.stop());
+    const sub = await collect(broker.url, ['vigil/test-gw/#']);
+    cleanups.push(() => sub.close());
+    await sub.waitFor((x) => x.topic.endsWith('/status'), 5000, 'status online');
+
+    const windowSec = m.input.windowLength / m.input.sampleRateHz;
+    const hopSec = m.input.hop / m.input.sampleRateHz;
+    await feedSimulated({
+      url: broker.url,
+      assets: [
+        { id: 'sick', fault: 'imbalance', severity: 0.9 },
+        { id: 'fine', fault: 'healthy' },
+      ],
+      format,
+      sampleRateHz: m.input.sampleRateHz,
+      seconds: windowSec + 6 * hopSec,
+      channelNames: { radial: channel },
+      encode: { sampleType },
+    });
+    const label = (x: Collected) => (x.json as { label: string }).label;
+    const sick = await sub.waitFor((x) => x.topic === 'vigil/test-gw/diagnosis/sick', 20_000, 'a diagnosis of the faulty machine');
+    const fine = await sub.waitFor((x) => x.topic === 'vigil/test-gw/diagnosis/fine', 20_000, 'a diagnosis of the healthy machine');
+    expect(label(sick)).toBe('imbalance');
+    expect(label(fine)).toBe(m.normalLabel);
+    expect((sick.json as { model: { backend: string } }).model.backend).toBe(backend);
+    const stats = agent.stats();
+    expect(stats.inputs['sensors/+/vibration'].rejected).toBe(0);
+  }, 90_000);
+});
