@@ -14,7 +14,8 @@ float gelu(float x) {
   return half_x * one_plus;
 }
 
-int8_t quantize_round(float v) {
+namespace {
+inline int8_t quantize_round_inline(float v) {
   // Clamp first (rounding is monotone), written so NaN lands on -127; then exact half-away
   // rounding: v - trunc(v) is exact in float. Same as the engine's ops quantize().
   v = v > -127.0f ? v : -127.0f;
@@ -24,6 +25,9 @@ int8_t quantize_round(float v) {
   i += static_cast<int>(fr >= 0.5f) - static_cast<int>(fr <= -0.5f);
   return static_cast<int8_t>(i);
 }
+}  // namespace
+
+int8_t quantize_round(float v) { return quantize_round_inline(v); }
 
 bool epilogue_valid(const Epilogue& ep, size_t n) {
   const int outs = (ep.out_f32 != nullptr) + (ep.out_i8 != nullptr) + (ep.out_i32 != nullptr);
@@ -33,6 +37,8 @@ bool epilogue_valid(const Epilogue& ep, size_t n) {
   return true;
 }
 
+// One loop per mode so the compiler can vectorize each (element-wise IEEE mul/add/convert give
+// the same bits in SIMD lanes as in scalar code; -ffp-contract=off forbids fusing them).
 void epilogue_row(const int32_t* acc, size_t row, size_t n0, size_t cols, const Epilogue& ep) {
   const size_t base = row * ep.ldo + n0;
   if (ep.out_i32 != nullptr) {
@@ -42,20 +48,31 @@ void epilogue_row(const int32_t* acc, size_t row, size_t n0, size_t cols, const 
   }
   const float* scale = ep.scale + n0;
   const float* bias = ep.bias != nullptr ? ep.bias + n0 : nullptr;
-  const bool gelu_act = ep.act == Activation::kGelu;
-  for (size_t j = 0; j < cols; ++j) {
-    float v = static_cast<float>(acc[j]) * scale[j];
-    if (bias != nullptr) v = v + bias[j];
-    if (gelu_act) v = gelu(v);
-    if (ep.out_f32 != nullptr) {
-      float* o = ep.out_f32 + base + j;
-      if (ep.accumulate) {
-        *o = *o + v;
-      } else {
-        *o = v;
+  float v[64];
+  for (size_t c0 = 0; c0 < cols; c0 += 64) {
+    const size_t nc = cols - c0 < 64 ? cols - c0 : 64;
+    if (bias != nullptr) {
+      for (size_t j = 0; j < nc; ++j) {
+        const float t = static_cast<float>(acc[c0 + j]) * scale[c0 + j];
+        v[j] = t + bias[c0 + j];
       }
     } else {
-      ep.out_i8[base + j] = quantize_round(v * ep.out_inv_scale);
+      for (size_t j = 0; j < nc; ++j) v[j] = static_cast<float>(acc[c0 + j]) * scale[c0 + j];
+    }
+    if (ep.act == Activation::kGelu) {
+      for (size_t j = 0; j < nc; ++j) v[j] = gelu(v[j]);
+    }
+    if (ep.out_f32 != nullptr) {
+      float* o = ep.out_f32 + base + c0;
+      if (ep.accumulate) {
+        for (size_t j = 0; j < nc; ++j) o[j] = o[j] + v[j];
+      } else {
+        for (size_t j = 0; j < nc; ++j) o[j] = v[j];
+      }
+    } else {
+      int8_t* o = ep.out_i8 + base + c0;
+      const float inv = ep.out_inv_scale;
+      for (size_t j = 0; j < nc; ++j) o[j] = quantize_round_inline(v[j] * inv);
     }
   }
 }

@@ -34,26 +34,26 @@ struct NeonDot {
   static void fix_row(int32_t*, size_t, size_t, const uint8_t*) {}
 
   template <int MR, int NC, int Lane>
-  static inline void step(int32x4_t (&acc)[MR][NC], const int8x16_t (&av)[MR], const uint8_t* w, size_t pbytes,
+  static inline void step(int32x4_t (&acc)[MR * NC], const int8x16_t (&av)[MR], const uint8_t* w, size_t pbytes,
                           size_t g) {
 #pragma GCC unroll 8
     for (int j = 0; j < NC; ++j) {
       const int8x16_t wv = vld1q_s8(reinterpret_cast<const int8_t*>(w + (j / 4) * pbytes + g * 64 + (j % 4) * 16));
 #pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) acc[r][j] = vdotq_laneq_s32(acc[r][j], wv, av[r], Lane);
+      for (int r = 0; r < MR; ++r) acc[r * NC + j] = vdotq_laneq_s32(acc[r * NC + j], wv, av[r], Lane);
     }
   }
 
+  // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
+  // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
   template <int MR, int NRV>
-  static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
+  __attribute__((noipa)) static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
                     size_t ldc, bool accumulate) {
     constexpr int NC = NRV * 4;  // int32x4 accumulators per row
-    int32x4_t acc[MR][NC];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int j = 0; j < NC; ++j) acc[r][j] = vdupq_n_s32(0);
-    }
+    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
+    int32x4_t acc[MR * NC];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NC; ++i) acc[i] = vdupq_n_s32(0);
     size_t g = 0;
     for (; g + 4 <= kgroups; g += 4) {
       int8x16_t av[MR];
@@ -72,12 +72,12 @@ struct NeonDot {
       if (g + 1 < kgroups) step<MR, NC, 1>(acc, av, w, pbytes, g + 1);
       if (g + 2 < kgroups) step<MR, NC, 2>(acc, av, w, pbytes, g + 2);
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int j = 0; j < NC; ++j) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NC; ++i) {  // flat: a nested loop here makes GCC spill acc
+      const int r = i / NC, j = i % NC;
+      {
         int32_t* dst = c + r * ldc + (j / 4) * 16 + (j % 4) * 4;
-        int32x4_t x = acc[r][j];
+        int32x4_t x = acc[r * NC + j];
         if (accumulate) x = vaddq_s32(x, vld1q_s32(dst));
         vst1q_s32(dst, x);
       }

@@ -33,15 +33,15 @@ struct Avx2 {
 
   static void fix_row(int32_t*, size_t, size_t, const uint8_t*) {}
 
+  // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
+  // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
   template <int MR, int NRV>
-  static void micro(const int16_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
+  __attribute__((noipa)) static void micro(const int16_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
                     size_t ldc, bool accumulate) {
-    __m256i acc[MR][NRV];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NRV; ++v) acc[r][v] = _mm256_setzero_si256();
-    }
+    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
+    __m256i acc[MR * NRV];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm256_setzero_si256();
     for (size_t g = 0; g < kgroups; ++g) {
       __m256i wv[NRV];
 #pragma GCC unroll 8
@@ -54,15 +54,15 @@ struct Avx2 {
         std::memcpy(&a2, abuf + r * kKC + g * 2, 4);
         const __m256i av = _mm256_set1_epi32(a2);
 #pragma GCC unroll 8
-        for (int v = 0; v < NRV; ++v) acc[r][v] = _mm256_add_epi32(acc[r][v], _mm256_madd_epi16(av, wv[v]));
+        for (int v = 0; v < NRV; ++v) acc[r * NRV + v] = _mm256_add_epi32(acc[r * NRV + v], _mm256_madd_epi16(av, wv[v]));
       }
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NRV; ++v) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NRV; ++i) {  // flat: a nested loop here makes GCC spill acc
+      const int r = i / NRV, v = i % NRV;
+      {
         __m256i* dst = reinterpret_cast<__m256i*>(c + r * ldc + v * 8);
-        __m256i x = acc[r][v];
+        __m256i x = acc[r * NRV + v];
         if (accumulate) x = _mm256_add_epi32(x, _mm256_loadu_si256(dst));
         _mm256_storeu_si256(dst, x);
       }

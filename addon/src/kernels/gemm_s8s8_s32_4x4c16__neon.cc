@@ -47,16 +47,16 @@ struct Neon {
 #endif
   }
 
+  // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
+  // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
   template <int MR, int NRV>
-  static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
+  __attribute__((noipa)) static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
                     size_t ldc, bool accumulate) {
     constexpr int NC = NRV * 4;
-    int32x4_t acc[MR][NC];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int j = 0; j < NC; ++j) acc[r][j] = vdupq_n_s32(0);
-    }
+    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
+    int32x4_t acc[MR * NC];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NC; ++i) acc[i] = vdupq_n_s32(0);
     for (size_t g = 0; g < kgroups; ++g) {
       int8x16_t av[MR];
 #pragma GCC unroll 8
@@ -68,16 +68,16 @@ struct Neon {
         for (int r = 0; r < MR; ++r) {
           int16x8_t p = vmull_s8(vget_low_s8(av[r]), vget_low_s8(wv));
           p = vmlal_s8(p, vget_high_s8(av[r]), vget_high_s8(wv));
-          acc[r][j] = vpadalq_s16(acc[r][j], p);
+          acc[r * NC + j] = vpadalq_s16(acc[r * NC + j], p);
         }
       }
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NRV; ++v) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NRV; ++i) {  // flat: a nested loop here makes GCC spill acc
+      const int r = i / NRV, v = i % NRV;
+      {
         int32_t* dst = c + r * ldc + v * 4;
-        int32x4_t x = reduce4(acc[r][v * 4], acc[r][v * 4 + 1], acc[r][v * 4 + 2], acc[r][v * 4 + 3]);
+        int32x4_t x = reduce4(acc[r * NC + v * 4], acc[r * NC + v * 4 + 1], acc[r * NC + v * 4 + 2], acc[r * NC + v * 4 + 3]);
         if (accumulate) x = vaddq_s32(x, vld1q_s32(dst));
         vst1q_s32(dst, x);
       }

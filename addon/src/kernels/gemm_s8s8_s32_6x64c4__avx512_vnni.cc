@@ -57,15 +57,15 @@ struct Avx512Vnni {
     }
   }
 
+  // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
+  // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
   template <int MR, int NRV>
-  static void micro(const uint8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
+  __attribute__((noipa)) static void micro(const uint8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
                     size_t ldc, bool accumulate) {
-    __m512i acc[MR][NRV];
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NRV; ++v) acc[r][v] = _mm512_setzero_si512();
-    }
+    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
+    __m512i acc[MR * NRV];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm512_setzero_si512();
     for (size_t g = 0; g < kgroups; ++g) {
       __m512i wv[NRV];
 #pragma GCC unroll 8
@@ -76,15 +76,15 @@ struct Avx512Vnni {
         std::memcpy(&a4, abuf + r * kKC + g * 4, 4);
         const __m512i av = _mm512_set1_epi32(a4);
 #pragma GCC unroll 8
-        for (int v = 0; v < NRV; ++v) acc[r][v] = _mm512_dpbusd_epi32(acc[r][v], av, wv[v]);
+        for (int v = 0; v < NRV; ++v) acc[r * NRV + v] = _mm512_dpbusd_epi32(acc[r * NRV + v], av, wv[v]);
       }
     }
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-#pragma GCC unroll 8
-      for (int v = 0; v < NRV; ++v) {
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NRV; ++i) {  // flat: a nested loop here makes GCC spill acc
+      const int r = i / NRV, v = i % NRV;
+      {
         int32_t* dst = c + r * ldc + v * 16;
-        __m512i x = acc[r][v];
+        __m512i x = acc[r * NRV + v];
         if (accumulate) x = _mm512_add_epi32(x, _mm512_loadu_si512(dst));
         _mm512_storeu_si512(dst, x);
       }
