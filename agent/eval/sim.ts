@@ -4,6 +4,7 @@
 // machines the model never saw. Classes are balanced; every window is its own asset (seed).
 import type { Command } from 'commander';
 import { fail } from '../cli/fail.js';
+import { logToStderr } from '../cli/commands/model.js';
 import type { Backend } from '../inference/backend.js';
 import { loadVerifiedBundle, openBundleBackend, type Bundle } from '../model/bundle.js';
 import { argmax } from '../model/outputs-compare.js';
@@ -264,6 +265,7 @@ export function registerEvalSim(evalGroup: Command): void {
       return v;
     }, 'auto')
     .option('--json', 'print the report as JSON')
+    .hook('preAction', () => logToStderr())
     .action(async (opts: { bundle: string; seed: number; count: number; rpm?: [number, number]; severity?: [number, number]; noise?: [number, number]; backend: 'auto' | 'native' | 'onnx'; json?: boolean }) => {
       const r = await runEvalSim({ bundleDir: opts.bundle, seed: opts.seed, count: opts.count, rpm: opts.rpm, severity: opts.severity, noiseRms: opts.noise, backend: opts.backend });
       if (opts.json) {

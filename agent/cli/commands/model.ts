@@ -4,6 +4,8 @@ import { readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
+import { pino } from 'pino';
+import { setRootLogger } from '../../log/logger.js';
 import { fail } from '../fail.js';
 import { checkDigests, loadBundle, loadVerifiedBundle, openBundleBackend } from '../../model/bundle.js';
 import { convert, type ConvertProgress } from '../../model/convert.js';
@@ -111,8 +113,19 @@ function inspectGguf(file: string, json: boolean): void {
   out(`  tensors    ${g.file.tensors.length} (${info.tensors.filter((t) => t.type === 'I8').length} int8)`);
 }
 
+/**
+ * These are interactive tools whose stdout is their result (text or --json): log lines (the
+ * addon loader's, ...) go to stderr, warnings and worse unless VIGIL_LOG_LEVEL says otherwise.
+ */
+export function logToStderr(): void {
+  setRootLogger(pino({ level: process.env.VIGIL_LOG_LEVEL ?? 'warn' }, pino.destination(2)));
+}
+
 export function register(program: Command): void {
-  const model = program.command('model').description('model bundles: convert, inspect, verify, predict');
+  const model = program
+    .command('model')
+    .description('model bundles: convert, inspect, verify, predict')
+    .hook('preAction', () => logToStderr());
 
   model
     .command('convert')
