@@ -6,6 +6,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Manifest } from '../../agent/model/manifest-types.js';
+import { buildTinyGguf, TINY_SPEC } from '../fixtures/engine/tiny-gguf.js';
 import { buildTinyOnnx, TINY_HP } from '../fixtures/model/tiny-onnx.js';
 
 export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-bundle-'))): { dir: string; manifest: Manifest } {
@@ -21,6 +22,32 @@ export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tin
     normalLabel: 'healthy',
     input: { sampleRateHz: TINY_HP.sampleRateHz, windowLength: TINY_HP.windowLength, channels: [...TINY_HP.channelNames], frontend: { kind: 'none' }, hop: TINY_HP.windowLength },
     files: { onnx: { path: 'model.onnx', sha256: createHash('sha256').update(onnx).digest('hex'), bytes: onnx.byteLength } },
+    created: new Date(0).toISOString(),
+  };
+  writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
+  return { dir, manifest };
+}
+
+/** A bundle with only a tiny int8 GGUF (test/fixtures/engine/tiny-gguf.ts): 16 x 2 channels at 100 Hz. */
+export function writeTinyGgufBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-gguf-'))): { dir: string; manifest: Manifest } {
+  const gguf = buildTinyGguf(TINY_SPEC);
+  writeFileSync(path.join(dir, 'model.gguf'), gguf);
+  const manifest: Manifest = {
+    schema: 'vigil.bundle/1',
+    name: 'tiny-binding',
+    version: '0.0.1',
+    architecture: 'vigil-tst',
+    task: 'classification',
+    labels: Array.from({ length: TINY_SPEC.classes }, (_, k) => `class${k}`),
+    normalLabel: 'class0',
+    input: {
+      sampleRateHz: TINY_SPEC.sampleRateHz,
+      windowLength: TINY_SPEC.windowLength,
+      channels: Array.from({ length: TINY_SPEC.channels }, (_, c) => `ch${c}`),
+      frontend: { kind: 'none' },
+      hop: TINY_SPEC.windowLength,
+    },
+    files: { gguf: { path: 'model.gguf', sha256: createHash('sha256').update(gguf).digest('hex'), bytes: gguf.byteLength } },
     created: new Date(0).toISOString(),
   };
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
