@@ -43,6 +43,7 @@ export function encodeBinaryFrame(input: EncodeFrameInput): Uint8Array {
   const channelCount = input.channels.length;
   if (channelCount < 1 || channelCount > 255) throw invalid('channels', '1..255 channels', channelCount);
   const n = input.channels[0].length;
+  if (n < 1) throw invalid('channels/0', 'at least 1 sample', n);
   for (let c = 1; c < channelCount; c++) {
     if (input.channels[c].length !== n)
       throw invalid(`channels/${c}`, `${n} samples`, input.channels[c].length);
@@ -110,6 +111,7 @@ export function decodeBinaryFrame(bytes: Uint8Array): BinaryFrame {
   if (!Number.isFinite(t0)) throw nonFinite('t0Ms', t0);
   if (t0 < 0) throw invalid('t0Ms', 'ms since the epoch >= 0 (0 = absent)', t0);
   const samplesPerChannel = view.getUint32(24, true);
+  if (samplesPerChannel === 0) throw invalid('samplesPerChannel', 'at least 1 sample', samplesPerChannel);
   const reserved = view.getUint32(28, true);
   if (reserved !== 0) throw invalid('reserved', '0', reserved);
   const bytesPerSample = typeCode === SAMPLE_INT16 ? 2 : 4;

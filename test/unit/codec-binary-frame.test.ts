@@ -110,6 +110,7 @@ describe('binary frame VGL1', () => {
     ['truncated samples', () => docBytes().slice(0, 43), 'samples'],
     ['trailing bytes', () => Uint8Array.from([...docBytes(), 0, 0]), 'samples'],
     ['count mismatch', () => patched((v) => v.setUint32(24, 4, true)), 'samples'],
+    ['no samples', () => patched((v) => v.setUint32(24, 0, true)).slice(0, 32), 'samplesPerChannel'],
   ])('rejects %s as PAYLOAD_INVALID (%s)', (_name, make, field) => {
     const e = errorOf(make());
     expect(e.code).toBe('PAYLOAD_INVALID');
