@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# Rebuilds the shipped model bundles from what training committed (model.onnx, training.json,
+# calib.f32 + calib.json) and verifies them:
+#   models/rotating-vib: int8 vs fp32 checked on 700 freshly simulated held-out windows (seeds
+#     40000000.., speeds from the band training held out), then `vigil eval sim`;
+#   models/pump-skab: checked on every 4th calibration window (kept out of calibration).
+# Each manifest keeps its `created` time, so a rebuild with the same inputs changes nothing but
+# tool versions. Usage: scripts/build-bundles.sh [rotating-vib|pump-skab]...
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ ! -f build/Release/vigil_addon.node ]]; then npm run build:addon; fi
+npm run build:ts >/dev/null
+vigil() { node dist/agent/cli/main.js "$@"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+created_of() { # keep the creation time of an existing manifest
+  if [[ -f "$1/manifest.json" ]]; then node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1]+"/manifest.json","utf8")).created)' "$1"; fi
+}
+
+build_rotating_vib() {
+  local dir=models/rotating-vib
+  # Held-out windows: fresh simulator seeds, the training record's held-out speed band.
+  node --input-type=module - "$dir" "$tmp/holdout" <<'JS'
+import { readFileSync, writeFileSync } from 'node:fs';
+const [dir, stem] = process.argv.slice(2);
+const { simulateWindows } = await import(`${process.cwd()}/dist/agent/eval/sim.js`);
+const { encodeWindows } = await import(`${process.cwd()}/dist/agent/model/window-file.js`);
+const { readOnnx } = await import(`${process.cwd()}/dist/agent/model/onnx-reader.js`);
+const { hyperparametersFromOnnxMetadata } = await import(`${process.cwd()}/dist/agent/model/tst-hyperparameters.js`);
+const h = hyperparametersFromOnnxMetadata(readOnnx(readFileSync(`${dir}/model.onnx`)).metadata);
+let rpm = [600, 3600];
+try {
+  const t = JSON.parse(readFileSync(`${dir}/training.json`, 'utf8'));
+  const band = Object.values(t.data ?? {}).find((s) => s && s.excludeRpm)?.excludeRpm;
+  if (band) rpm = band;
+} catch {}
+const w = simulateWindows({ labels: h.labels, count: 700, seedBase: 40_000_000, ranges: { rpm, severity: [0.2, 1] },
+  windowLength: h.windowLength, sampleRateHz: h.sampleRateHz, axes: ['radial'] });
+const enc = encodeWindows(w.map((x) => x.x), { windowLength: h.windowLength, channels: h.channelCount, channelNames: h.channelNames }, w.map((x) => x.label));
+writeFileSync(`${stem}.f32`, enc.data);
+writeFileSync(`${stem}.json`, enc.descriptor);
+process.stderr.write(`held-out: ${w.length} windows, seeds 40000000.., rpm ${rpm.join('..')}\n`);
+JS
+  local created; created=$(created_of "$dir")
+  vigil model convert --onnx "$dir/model.onnx" --calib "$dir/calib.json" --holdout "$tmp/holdout.json" \
+    --out "$dir" ${created:+--created "$created"}
+  vigil model verify "$dir"
+  vigil eval sim --bundle "$dir" --seed 1 --count 700
+}
+
+build_pump_skab() {
+  local dir=models/pump-skab
+  local created; created=$(created_of "$dir")
+  vigil model convert --onnx "$dir/model.onnx" --calib "$dir/calib.json" --out "$dir" \
+    ${created:+--created "$created"}
+  vigil model verify "$dir"
+}
+
+targets=("$@")
+[[ ${#targets[@]} -eq 0 ]] && targets=(rotating-vib pump-skab)
+for t in "${targets[@]}"; do
+  case "$t" in
+    rotating-vib) build_rotating_vib ;;
+    pump-skab) build_pump_skab ;;
+    *) echo "build-bundles: unknown bundle $t (rotating-vib | pump-skab)" >&2; exit 2 ;;
+  esac
+done
