@@ -24,12 +24,10 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+// Not unref'd on purpose: while the broker is down the retry timer is what keeps the process
+// alive (signal handlers do not), so `vigil run` waits for the broker instead of exiting.
 export const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref?.();
-    return t;
-  },
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
 };
 
