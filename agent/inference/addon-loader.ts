@@ -13,7 +13,15 @@ import { PACKAGE_ROOT } from '../package-root.js';
 
 /** Typed access to everything the native module exports (addon/binding/vigil_addon.d.ts). */
 export type AddonModule = typeof import('../../addon/binding/vigil_addon.js');
-export type { EngineInfo, IsaName, Model, ModelInfo, RunOutputs, LoadOptions, CalibrationStats } from '../../addon/binding/vigil_addon.js';
+export type {
+  EngineInfo,
+  IsaName,
+  Model,
+  ModelInfo,
+  RunOutputs,
+  LoadOptions,
+  CalibrationStats,
+} from '../../addon/binding/vigil_addon.js';
 
 export type AddonErrorCode = 'ADDON_UNAVAILABLE' | 'ADDON_UNSUPPORTED_CPU';
 
@@ -67,7 +75,11 @@ export function defaultAddonPath(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 /** Loads `file` in a child Node process and calls engineInfo() there. Never throws. */
-export function probeAddon(file: string, env: NodeJS.ProcessEnv = process.env, timeoutMs = 15_000): Promise<ProbeResult> {
+export function probeAddon(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 15_000,
+): Promise<ProbeResult> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ['-e', PROBE_SCRIPT, file], {
       env,
@@ -78,7 +90,9 @@ export function probeAddon(file: string, env: NodeJS.ProcessEnv = process.env, t
     let err = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
-    child.on('error', (e) => resolve({ ok: false, detail: `failed to start ${process.execPath}: ${e.message}` }));
+    child.on('error', (e) =>
+      resolve({ ok: false, detail: `failed to start ${process.execPath}: ${e.message}` }),
+    );
     child.on('close', (exitCode, signal) => {
       let parsed: { ok?: boolean; info?: EngineInfo; code?: string; message?: string } | undefined;
       try {
@@ -140,7 +154,10 @@ export function loadAddon(options: LoadAddonOptions = {}): Promise<AddonModule> 
 
 async function loadUncached(file: string, env: NodeJS.ProcessEnv, timeoutMs?: number): Promise<AddonModule> {
   if (!existsSync(file)) {
-    throw new AddonError('ADDON_UNAVAILABLE', `native engine not found at ${file}: ${BUILD_HINT}, or use the onnx backend.`);
+    throw new AddonError(
+      'ADDON_UNAVAILABLE',
+      `native engine not found at ${file}: ${BUILD_HINT}, or use the onnx backend.`,
+    );
   }
   const probe = await probeAddon(file, env, timeoutMs);
   if (!probe.ok) throw probeFailure(file, probe);
@@ -148,9 +165,13 @@ async function loadUncached(file: string, env: NodeJS.ProcessEnv, timeoutMs?: nu
   try {
     addon = createRequire(import.meta.url)(file) as AddonModule;
   } catch (err) {
-    throw new AddonError('ADDON_UNAVAILABLE', `native engine ${file} failed to load in-process: ${(err as Error).message}. ${BUILD_HINT}.`, {
-      cause: err,
-    });
+    throw new AddonError(
+      'ADDON_UNAVAILABLE',
+      `native engine ${file} failed to load in-process: ${(err as Error).message}. ${BUILD_HINT}.`,
+      {
+        cause: err,
+      },
+    );
   }
   createLogger('addon-loader').info(
     { file, selected: probe.info?.selected, available: probe.info?.available, arch: probe.info?.arch },

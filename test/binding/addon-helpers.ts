@@ -1,5 +1,6 @@
 // Shared setup for the binding tests: the real built addon (through the probing loader) and
 // tiny models written to a temp dir.
+import '../helpers/quiet-logs.js';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

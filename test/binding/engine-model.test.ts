@@ -36,7 +36,9 @@ describe('Model construction', () => {
     const fmt = thrown(() => new addon.Model(new Uint8Array([0x47, 0x47, 0x55, 0x46, 3, 0])));
     expect(fmt.code).toBe('MODEL_FORMAT');
     expect(fmt.message).toContain('24-byte header');
-    expect(thrown(() => new addon.Model(q8Path, { isa: 'mmx' as never })).code).toBe('ENGINE_INVALID_ARGUMENT');
+    expect(thrown(() => new addon.Model(q8Path, { isa: 'mmx' as never })).code).toBe(
+      'ENGINE_INVALID_ARGUMENT',
+    );
     expect(thrown(() => new addon.Model(q8Path, { threads: 0 })).code).toBe('ENGINE_INVALID_ARGUMENT');
     expect(thrown(() => new addon.Model(q8Path, { threads: 1.5 })).code).toBe('ENGINE_INVALID_ARGUMENT');
     expect(thrown(() => new addon.Model(q8Path, 'fast' as never)).code).toBe('ENGINE_INVALID_ARGUMENT');
@@ -45,7 +47,9 @@ describe('Model construction', () => {
 
   it('a forced kernel path the CPU lacks is an error, never a fallback', () => {
     const info = addon.engineInfo();
-    const missing = (['scalar', 'neon', 'neon_dot', 'avx2', 'avx512_vnni'] as const).find((isa) => !info.available.includes(isa));
+    const missing = (['scalar', 'neon', 'neon_dot', 'avx2', 'avx512_vnni'] as const).find(
+      (isa) => !info.available.includes(isa),
+    );
     expect(missing).toBeDefined();
     const err = thrown(() => new addon.Model(q8Path, { isa: missing }));
     expect(err.code).toBe('ADDON_ISA_UNAVAILABLE');
@@ -60,7 +64,13 @@ describe('Model construction', () => {
     expect(i.inputShape).toEqual([16, 2]);
     expect(i.labels).toEqual(['class0', 'class1', 'class2']);
     expect(i.channelNames).toEqual(['ch0', 'ch1']);
-    expect(i.hyperparameters).toMatchObject({ tokens: 4, embeddingLength: 8, featureChannels: 2, classCount: 3, hasReconstruction: true });
+    expect(i.hyperparameters).toMatchObject({
+      tokens: 4,
+      embeddingLength: 8,
+      featureChannels: 2,
+      classCount: 3,
+      hasReconstruction: true,
+    });
     expect(i.metadata['general.architecture']).toBe('vigil-tst');
     expect(i.metadata['vigil-tst.window_length']).toBe(16);
     expect(addon.engineInfo().available).toContain(i.isa);
@@ -84,7 +94,9 @@ describe('inputs at the boundary', () => {
     expect(shape.message).toContain('expected windowLength * channelCount = 32');
     expect((await rejected(m.run(new Float32Array(n + 1)))).code).toBe('ENGINE_INPUT_SHAPE');
     expect((await rejected(m.run(new Float64Array(n) as never))).code).toBe('ENGINE_INPUT_TYPE');
-    expect((await rejected(m.run(Array.from({ length: n }, () => 0) as never))).code).toBe('ENGINE_INPUT_TYPE');
+    expect((await rejected(m.run(Array.from({ length: n }, () => 0) as never))).code).toBe(
+      'ENGINE_INPUT_TYPE',
+    );
     expect((await rejected(m.run(undefined as never))).code).toBe('ENGINE_INPUT_TYPE');
     expect(thrown(() => m.features(new Float32Array(3))).code).toBe('ENGINE_INPUT_SHAPE');
     for (const bad of [NaN, Infinity, -Infinity]) {
@@ -172,7 +184,15 @@ describe('running', () => {
     const c = m.calibration();
     expect(c.windows).toBe(2);
     expect(Object.keys(c.inputAbsMax)).toEqual(
-      expect.arrayContaining(['patch_embd', 'blk.0.attn_qkv', 'blk.0.attn_output', 'blk.0.ffn_up', 'blk.0.ffn_down', 'cls', 'recon']),
+      expect.arrayContaining([
+        'patch_embd',
+        'blk.0.attn_qkv',
+        'blk.0.attn_output',
+        'blk.0.ffn_up',
+        'blk.0.ffn_down',
+        'cls',
+        'recon',
+      ]),
     );
     for (const v of Object.values(c.inputAbsMax)) expect(v).toBeGreaterThan(0);
     m.resetCalibration();

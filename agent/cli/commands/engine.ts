@@ -7,7 +7,9 @@ export function register(program: Command): void {
   const engine = program.command('engine').description('the native int8 engine');
   engine
     .command('info')
-    .description('CPU features and kernel paths (compiled, available, selected); exit 1 when the addon is unusable')
+    .description(
+      'CPU features and kernel paths (compiled, available, selected); exit 1 when the addon is unusable',
+    )
     .option('--json', 'print machine-readable JSON')
     .action(async (opts: { json?: boolean }) => {
       const addonPath = defaultAddonPath();
