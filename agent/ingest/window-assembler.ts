@@ -57,7 +57,8 @@ export interface WindowPolicy {
   clockJumpMs: number;
   /** Relative rate tolerance for blocks. Default 0.001. */
   rateTolerance: number;
-  /** Ring size per channel in slots (>= windowLength + reorderSamples + 1). Default 2*windowLength + hop + reorderSamples. */
+  /** Ring size per channel in slots (>= windowLength + reorderSamples + 1).
+   * Default 2*windowLength + hop + reorderSamples + ceil(sampleRateHz) (one second of lead). */
   bufferSamples: number;
 }
 
@@ -119,6 +120,14 @@ interface ChannelRing {
   lastRealValue: number;
 }
 
+/**
+ * 2*windowLength + hop + reorderSamples + one second of samples: room for one channel to run a
+ * window plus a second of blocks ahead of a channel that arrives in separate messages.
+ */
+function defaultBufferSamples(spec: WindowSpec, reorderSamples: number): number {
+  return 2 * spec.windowLength + spec.hop + reorderSamples + Math.ceil(spec.sampleRateHz);
+}
+
 export function defaultWindowPolicy(spec: WindowSpec): WindowPolicy {
   const maxFill = Math.max(2, Math.round(spec.sampleRateHz * 0.01));
   return {
@@ -127,7 +136,7 @@ export function defaultWindowPolicy(spec: WindowSpec): WindowPolicy {
     holdSamples: 5,
     clockJumpMs: 10_000,
     rateTolerance: 0.001,
-    bufferSamples: 2 * spec.windowLength + spec.hop + maxFill,
+    bufferSamples: defaultBufferSamples(spec, maxFill),
   };
 }
 
@@ -176,7 +185,7 @@ export class WindowAssembler {
     this.spec = spec;
     const policy = { ...defaultWindowPolicy(spec), ...opts.policy };
     if (opts.policy?.bufferSamples === undefined) {
-      policy.bufferSamples = 2 * spec.windowLength + spec.hop + policy.reorderSamples;
+      policy.bufferSamples = defaultBufferSamples(spec, policy.reorderSamples);
     }
     this.policy = policy;
     for (const key of ['maxFillSamples', 'reorderSamples', 'holdSamples'] as const) {

@@ -153,7 +153,7 @@ describe('WindowAssembler: out of order and duplicates', () => {
     asm.push(at(7, 77)); // window [4..7] already emitted: late
     for (const k of [10, 11, 12, 13]) asm.push(at(k)); // window [8..11] at slot 13
     asm.push(at(11, 5)); // duplicate
-    asm.push(at(-30)); // older than the buffer (14 slots)
+    asm.push(at(-30)); // long before the pending window
     expect(asm.counters()).toEqual({
       ...zero,
       accepted: 13,
@@ -316,9 +316,11 @@ describe('WindowAssembler: arrival time', () => {
 
 describe('WindowAssembler: memory bound', () => {
   it('keeps a fixed ring per channel; a stalled channel makes the other overrun, not grow', () => {
-    const { asm } = make();
+    // default ring: 2*windowLength + hop + reorderSamples + 1 s of samples, 5 bytes a slot
+    expect(make().asm.memoryBytes()).toBe(2 * (2 * 4 + 2 + 2 + 100) * 5);
+    const { asm } = make(vib, { ...policy, bufferSamples: 12 });
     const bytes = asm.memoryBytes();
-    expect(bytes).toBe(2 * (2 * 4 + 2 + 2) * 5);
+    expect(bytes).toBe(2 * 12 * 5);
     for (let i = 0; i < 50; i++) asm.push(ch({ ax: block(range(i * 8, 8), slotTime(i * 8)) }));
     expect(asm.memoryBytes()).toBe(bytes);
     expect(asm.counters()).toMatchObject({ windows: 0, accepted: 400 });
