@@ -24,13 +24,18 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c().catch(() => undefined);
 });
 
-function track<T extends { stop?: () => Promise<void>; close?: () => Promise<void>; end?: () => Promise<void> }>(x: T): T {
+function track<T extends { stop(): Promise<void> } | { close(): Promise<void> }>(x: T): T {
   cleanups.push(async () => {
-    if (x.close) await x.close();
-    else if (x.end) await x.end();
-    else if (x.stop) await x.stop();
+    if ('close' in x) await x.close();
+    else await x.stop();
   });
   return x;
+}
+
+async function publisher(url: string) {
+  const c = await mqtt.connectAsync(url, { reconnectPeriod: 0 });
+  cleanups.push(() => c.endAsync(true));
+  return c;
 }
 
 describe.each([4, 5] as const)('MqttConnection (MQTT protocol %i) against mosquitto', (pv) => {
@@ -60,7 +65,7 @@ describe.each([4, 5] as const)('MqttConnection (MQTT protocol %i) against mosqui
     conn.subscribe('sensors/+/x', 1);
     conn.start();
     await until(() => conn.connected);
-    const pub = track(await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 }));
+    const pub = await publisher(broker.url);
     await until(async () => {
       await pub.publishAsync('sensors/a/x', '1', { qos: 1 });
       return got.includes('sensors/a/x=1');
@@ -71,7 +76,7 @@ describe.each([4, 5] as const)('MqttConnection (MQTT protocol %i) against mosqui
     await broker.start();
     await until(() => conn.connected, 10_000);
     expect(conn.counters().reconnects).toBe(1);
-    const pub2 = track(await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 }));
+    const pub2 = await publisher(broker.url);
     await until(async () => {
       await pub2.publishAsync('sensors/b/x', '2', { qos: 1 });
       return got.includes('sensors/b/x=2');
