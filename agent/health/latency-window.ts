@@ -40,6 +40,11 @@ export class LatencyWindow {
 
   summary(): LatencySummary {
     const s = this.buf.slice(0, this.filled).sort();
-    return { p50: Math.round(percentile(s, 50)), p99: Math.round(percentile(s, 99)), max: Math.round(this.maxSeen), count: this.total };
+    return {
+      p50: Math.round(percentile(s, 50)),
+      p99: Math.round(percentile(s, 99)),
+      max: Math.round(this.maxSeen),
+      count: this.total,
+    };
   }
 }

@@ -9,14 +9,21 @@ export interface Notifier {
   notify(state: string): boolean;
 }
 
-export function createNotifier(sdNotify: SdNotifyFn | null, log: Logger, env: NodeJS.ProcessEnv = process.env): Notifier {
+export function createNotifier(
+  sdNotify: SdNotifyFn | null,
+  log: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Notifier {
   let warned = false;
   return {
     notify(state) {
       if (!sdNotify) {
         if (!warned && env.NOTIFY_SOCKET) {
           warned = true;
-          log.warn({ state }, 'sd_notify unavailable (native addon not loaded): systemd readiness and watchdog are not fed');
+          log.warn(
+            { state },
+            'sd_notify unavailable (native addon not loaded): systemd readiness and watchdog are not fed',
+          );
         }
         return false;
       }

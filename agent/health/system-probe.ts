@@ -48,7 +48,12 @@ export function createSystemProbe(dataDir: string): SystemProbe {
   let lastWall = process.hrtime.bigint();
   return {
     async sample() {
-      const [availableBytes, d, temp, thr] = await Promise.all([memAvailable(), disk(dataDir), socTemp(), readThrottling()]);
+      const [availableBytes, d, temp, thr] = await Promise.all([
+        memAvailable(),
+        disk(dataDir),
+        socTemp(),
+        readThrottling(),
+      ]);
       const cpus = Math.max(1, os.availableParallelism?.() ?? os.cpus().length);
       const la = os.loadavg() as [number, number, number];
       const cpu = process.cpuUsage(lastCpu);

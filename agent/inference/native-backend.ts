@@ -19,7 +19,13 @@ export class NativeBackend implements Backend {
 
   async run(window: Float32Array): Promise<InferenceOutputs> {
     const o = await this.model.run(window);
-    return { probs: o.probs, embedding: o.embedding, patchError: o.patchError, channelError: o.channelError, inferenceUs: o.inferenceUs };
+    return {
+      probs: o.probs,
+      embedding: o.embedding,
+      patchError: o.patchError,
+      channelError: o.channelError,
+      inferenceUs: o.inferenceUs,
+    };
   }
 
   async dispose(): Promise<void> {

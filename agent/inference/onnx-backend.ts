@@ -51,14 +51,22 @@ export class OnnxBackend implements Backend {
     this.featCh = shape.channels;
     this.rawLen = inp.windowLength * inp.channels.length;
     this.frontend =
-      inp.frontend.kind === 'spectral' ? createSpectralFrontend(inp.windowLength, inp.channels.length, inp.sampleRateHz, inp.frontend) : null;
+      inp.frontend.kind === 'spectral'
+        ? createSpectralFrontend(inp.windowLength, inp.channels.length, inp.sampleRateHz, inp.frontend)
+        : null;
     for (const name of ['x']) {
       if (!session.inputNames.includes(name)) {
-        throw new OnnxBackendError(`failed to open ONNX model: expected input "x" but received inputs ${JSON.stringify(session.inputNames)}`, 'MODEL_FORMAT');
+        throw new OnnxBackendError(
+          `failed to open ONNX model: expected input "x" but received inputs ${JSON.stringify(session.inputNames)}`,
+          'MODEL_FORMAT',
+        );
       }
     }
     if (!session.outputNames.includes('probs')) {
-      throw new OnnxBackendError(`failed to open ONNX model: expected output "probs" but received ${JSON.stringify(session.outputNames)}`, 'MODEL_FORMAT');
+      throw new OnnxBackendError(
+        `failed to open ONNX model: expected output "probs" but received ${JSON.stringify(session.outputNames)}`,
+        'MODEL_FORMAT',
+      );
     }
   }
 
@@ -74,7 +82,11 @@ export class OnnxBackend implements Backend {
         extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
       });
     } catch (err) {
-      throw new OnnxBackendError(`failed to open ONNX model ${onnxPath}: ${(err as Error).message}`, 'MODEL_LOAD', { cause: err });
+      throw new OnnxBackendError(
+        `failed to open ONNX model ${onnxPath}: ${(err as Error).message}`,
+        'MODEL_LOAD',
+        { cause: err },
+      );
     }
     return new OnnxBackend(session, manifest);
   }
@@ -85,7 +97,10 @@ export class OnnxBackend implements Backend {
 
   async run(window: Float32Array): Promise<InferenceOutputs> {
     if (window.length !== this.rawLen) {
-      throw new OnnxBackendError(`failed to run ONNX model with window of ${window.length} values: expected ${this.rawLen}`, 'ENGINE_SHAPE_MISMATCH');
+      throw new OnnxBackendError(
+        `failed to run ONNX model with window of ${window.length} values: expected ${this.rawLen}`,
+        'ENGINE_SHAPE_MISMATCH',
+      );
     }
     const t0 = process.hrtime.bigint();
     const feats = this.frontend ? this.frontend.run(window) : window;

@@ -41,7 +41,10 @@ export async function openBackend(i: OpenBackendInput): Promise<OpenedBackend> {
   if (want === 'native' || want === 'auto') {
     try {
       const b = openNative(i);
-      return { backend: b, reason: want === 'native' ? 'configured native' : `auto: native engine (${b.detail})` };
+      return {
+        backend: b,
+        reason: want === 'native' ? 'configured native' : `auto: native engine (${b.detail})`,
+      };
     } catch (err) {
       if (want === 'native') throw err;
       failures.push(`native: ${(err as Error).message}`);
@@ -49,18 +52,32 @@ export async function openBackend(i: OpenBackendInput): Promise<OpenedBackend> {
   }
   try {
     const b = await openOnnx(i);
-    return { backend: b, reason: want === 'onnx' ? 'configured onnx' : `auto: onnxruntime (${failures.join('; ')})` };
+    return {
+      backend: b,
+      reason: want === 'onnx' ? 'configured onnx' : `auto: onnxruntime (${failures.join('; ')})`,
+    };
   } catch (err) {
     if (want === 'onnx') throw err;
     failures.push(`onnx: ${(err as Error).message}`);
   }
-  throw new BackendError(`failed to open a backend for model ${i.modelId}: ${failures.join('; ')}`, 'BACKEND_UNAVAILABLE');
+  throw new BackendError(
+    `failed to open a backend for model ${i.modelId}: ${failures.join('; ')}`,
+    'BACKEND_UNAVAILABLE',
+  );
 }
 
 function openNative(i: OpenBackendInput): Backend {
   const gguf = i.manifest.files.gguf;
-  if (!gguf) throw new BackendError(`bundle ${i.bundleDir} has no GGUF (files.gguf): the model is not in the native engine's family`, 'BACKEND_UNAVAILABLE');
-  if (!i.addon) throw new BackendError(`the native addon is unavailable: ${i.addonUnavailableReason ?? 'not loaded'}`, 'ADDON_UNAVAILABLE');
+  if (!gguf)
+    throw new BackendError(
+      `bundle ${i.bundleDir} has no GGUF (files.gguf): the model is not in the native engine's family`,
+      'BACKEND_UNAVAILABLE',
+    );
+  if (!i.addon)
+    throw new BackendError(
+      `the native addon is unavailable: ${i.addonUnavailableReason ?? 'not loaded'}`,
+      'ADDON_UNAVAILABLE',
+    );
   const b = openNativeBackend(i.addon, path.join(i.bundleDir, gguf.path), i.config.threads);
   const [t, c] = b.inputShape;
   const want = [i.manifest.input.windowLength, i.manifest.input.channels.length];
@@ -76,15 +93,20 @@ function openNative(i: OpenBackendInput): Backend {
 
 async function openOnnx(i: OpenBackendInput): Promise<Backend> {
   const onnx = i.manifest.files.onnx;
-  if (!onnx) throw new BackendError(`bundle ${i.bundleDir} has no ONNX file (files.onnx)`, 'BACKEND_UNAVAILABLE');
+  if (!onnx)
+    throw new BackendError(`bundle ${i.bundleDir} has no ONNX file (files.onnx)`, 'BACKEND_UNAVAILABLE');
   let mod: typeof import('./onnx-backend.js');
   try {
     // Loaded on demand: onnxruntime-node has no 32-bit ARM binary and must not break startup there.
     mod = await import('./onnx-backend.js');
   } catch (err) {
-    throw new BackendError(`onnxruntime-node does not load on ${process.platform}/${process.arch}: ${(err as Error).message}`, 'BACKEND_UNAVAILABLE', {
-      cause: err,
-    });
+    throw new BackendError(
+      `onnxruntime-node does not load on ${process.platform}/${process.arch}: ${(err as Error).message}`,
+      'BACKEND_UNAVAILABLE',
+      {
+        cause: err,
+      },
+    );
   }
   return mod.OnnxBackend.open(path.join(i.bundleDir, onnx.path), i.manifest);
 }

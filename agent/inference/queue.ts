@@ -41,9 +41,18 @@ export class InferenceQueue<T> {
   private readonly batchMax: number;
 
   constructor(private readonly o: InferenceQueueOptions<T>) {
-    if (!Number.isInteger(o.capacity) || o.capacity < 1) throw new QueueError(`Expected an integer >= 1 for capacity but received ${o.capacity}`);
+    if (!Number.isInteger(o.capacity) || o.capacity < 1)
+      throw new QueueError(`Expected an integer >= 1 for capacity but received ${o.capacity}`);
     this.batchMax = Math.max(1, Math.floor(o.batchMax ?? 1));
-    this.c = { capacity: o.capacity, depth: 0, maxDepth: 0, enqueued: 0, dropped: 0, processed: 0, failedBatches: 0 };
+    this.c = {
+      capacity: o.capacity,
+      depth: 0,
+      maxDepth: 0,
+      enqueued: 0,
+      dropped: 0,
+      processed: 0,
+      failedBatches: 0,
+    };
   }
 
   /** False when `item` itself was dropped (queue closed, or full under drop-newest). */

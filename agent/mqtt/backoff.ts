@@ -19,7 +19,11 @@ export function backoffBaseMs(attempt: number, p: BackoffPolicy): number {
 }
 
 /** Delay before reconnect attempt `attempt` (0-based); `random` returns [0, 1) (injected in tests). */
-export function backoffDelayMs(attempt: number, p: BackoffPolicy, random: () => number = Math.random): number {
+export function backoffDelayMs(
+  attempt: number,
+  p: BackoffPolicy,
+  random: () => number = Math.random,
+): number {
   const base = backoffBaseMs(attempt, p);
   const r = Math.min(Math.max(random(), 0), 1);
   const spread = base * (1 + p.jitter * (2 * r - 1));

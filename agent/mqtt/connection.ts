@@ -12,7 +12,12 @@
 // instead we resubscribe on every CONNACK without session (sessionPresent false).
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import mqtt, { UniqueMessageIdProvider, type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
+import mqtt, {
+  UniqueMessageIdProvider,
+  type IClientOptions,
+  type IClientPublishOptions,
+  type MqttClient,
+} from 'mqtt';
 import type { MqttConfig } from '../config/types.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { backoffDelayMs } from './backoff.js';
@@ -169,7 +174,9 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     const client = this.client;
     if (!client || this.state_ === 'closed') {
       this.counters_.publishFailures++;
-      return Promise.reject(new ConnectionError(`failed to publish to ${topic}: the connection is ${this.state_}`, 'MQTT_CLOSED'));
+      return Promise.reject(
+        new ConnectionError(`failed to publish to ${topic}: the connection is ${this.state_}`, 'MQTT_CLOSED'),
+      );
     }
     if (this.pending >= this.maxPending) {
       this.counters_.publishDropped++;
@@ -188,7 +195,11 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
         this.pending--;
         if (err) {
           this.counters_.publishFailures++;
-          reject(new ConnectionError(`failed to publish to ${topic}: ${err.message}`, 'MQTT_PUBLISH', { cause: err }));
+          reject(
+            new ConnectionError(`failed to publish to ${topic}: ${err.message}`, 'MQTT_PUBLISH', {
+              cause: err,
+            }),
+          );
         } else resolve();
       });
     });
@@ -257,7 +268,12 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
       if (c.tls.key) o.key = readPem(c.tls.key, 'mqtt.tls.key');
     }
     if (this.opts.will) {
-      o.will = { topic: this.opts.will.topic, payload: Buffer.from(this.opts.will.payload()), qos: 1, retain: true };
+      o.will = {
+        topic: this.opts.will.topic,
+        payload: Buffer.from(this.opts.will.payload()),
+        qos: 1,
+        retain: true,
+      };
     }
     return o;
   }
@@ -283,7 +299,8 @@ export class MqttConnection extends EventEmitter<MqttConnectionEvents> {
     client.on('error', (err) => {
       this.counters_.lastError = err.message;
       // While the broker stays down every attempt fails the same way: warn once per outage.
-      if (!this.loggedOutage) this.log.warn({ err: err.message, url: this.opts.config.url }, 'connection error');
+      if (!this.loggedOutage)
+        this.log.warn({ err: err.message, url: this.opts.config.url }, 'connection error');
       else this.log.debug({ err: err.message }, 'connection error');
       this.loggedOutage = true;
     });
@@ -347,6 +364,10 @@ function readPem(file: string, field: string): Buffer {
   try {
     return readFileSync(file);
   } catch (err) {
-    throw new ConnectionError(`failed to read ${field} file ${file}: ${(err as Error).message}`, 'MQTT_TLS_FILE', { cause: err });
+    throw new ConnectionError(
+      `failed to read ${field} file ${file}: ${(err as Error).message}`,
+      'MQTT_TLS_FILE',
+      { cause: err },
+    );
   }
 }

@@ -133,7 +133,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   try {
     for (const id of usedModels) {
       const mc = config.models[id];
-      if (!mc) throw new AgentError(`asset model ${id}: expected one of the configured models (${Object.keys(config.models).join(', ')})`, 'CONFIG_INVALID');
+      if (!mc)
+        throw new AgentError(
+          `asset model ${id}: expected one of the configured models (${Object.keys(config.models).join(', ')})`,
+          'CONFIG_INVALID',
+        );
       const bundle = loadVerifiedBundle(mc.bundle);
       const opened = await openBackend({
         modelId: id,
@@ -143,7 +147,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
         addon,
         addonUnavailableReason: addonReason,
       });
-      log.info({ model: id, version: bundle.manifest.version, backend: opened.backend.kind, detail: opened.backend.detail, reason: opened.reason }, 'model ready');
+      log.info(
+        {
+          model: id,
+          version: bundle.manifest.version,
+          backend: opened.backend.kind,
+          detail: opened.backend.detail,
+          reason: opened.reason,
+        },
+        'model ready',
+      );
       models.set(
         id,
         new ModelRuntime(id, bundle.manifest, opened.backend, {
@@ -167,7 +180,14 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     asset.inputs.forEach((input) => {
       let key = input.topic;
       for (let n = 2; inputs.some((x) => x.key === key); n++) key = `${input.topic}#${n}`;
-      const rt: InputRuntime = { key, asset, assetIndex: ai, input, model, stats: { format: input.format, messages: 0, samples: 0, rejected: 0, rejectedByReason: {} } };
+      const rt: InputRuntime = {
+        key,
+        asset,
+        assetIndex: ai,
+        input,
+        model,
+        stats: { format: input.format, messages: 0, samples: 0, rejected: 0, rejectedByReason: {} },
+      };
       inputs.push(rt);
       router.add(input.topic, asset.id, rt);
     });
@@ -186,9 +206,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   });
 
   const publishJson = (topic: string, msg: unknown, retain = false): Promise<void> =>
-    conn.publish(topic, JSON.stringify(msg), { qos: config.mqtt.qos, retain }).catch((err: Error & { code?: string }) => {
-      log.warn({ topic, code: err.code, err: err.message }, 'publish failed');
-    });
+    conn
+      .publish(topic, JSON.stringify(msg), { qos: config.mqtt.qos, retain })
+      .catch((err: Error & { code?: string }) => {
+        log.warn({ topic, code: err.code, err: err.message }, 'publish failed');
+      });
 
   const reportError = (code: string, message: string, extra: { topic?: string; asset?: string } = {}) => {
     const m = errors.report({ code, message, ...extra });
@@ -199,18 +221,34 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     const existing = assets.get(assetId);
     if (existing) {
       if (existing.config !== rt.asset) {
-        reportError('INGEST_ASSET_CONFLICT', `asset id ${assetId} resolved by two configured assets (${existing.config.id}, ${rt.asset.id}); the first one keeps it`, { asset: assetId });
+        reportError(
+          'INGEST_ASSET_CONFLICT',
+          `asset id ${assetId} resolved by two configured assets (${existing.config.id}, ${rt.asset.id}); the first one keeps it`,
+          { asset: assetId },
+        );
         return null;
       }
       return existing;
     }
     const count = perTemplate.get(rt.assetIndex) ?? 0;
     if (count >= maxAssets) {
-      reportError('INGEST_TOO_MANY_ASSETS', `asset ${rt.asset.id} already resolved to ${count} ids (at most ${maxAssets}); ${assetId} ignored`, { asset: assetId });
+      reportError(
+        'INGEST_TOO_MANY_ASSETS',
+        `asset ${rt.asset.id} already resolved to ${count} ids (at most ${maxAssets}); ${assetId} ignored`,
+        { asset: assetId },
+      );
       return null;
     }
     perTemplate.set(rt.assetIndex, count + 1);
-    const scorer = rt.asset.anomaly.enabled ? createAnomalyScorer({ assetId, model: rt.model, baselineWindows: rt.asset.anomaly.baselineWindows, dir: baselineDir, log }) : null;
+    const scorer = rt.asset.anomaly.enabled
+      ? createAnomalyScorer({
+          assetId,
+          model: rt.model,
+          baselineWindows: rt.asset.anomaly.baselineWindows,
+          dir: baselineDir,
+          log,
+        })
+      : null;
     const a = new AssetRuntime(
       assetId,
       rt.asset,
@@ -259,7 +297,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           maxPayloadBytes: config.limits.maxPayloadBytes,
           maxSamples: DEFAULT_MAX_SAMPLES,
           channelNames: rt.model.manifest.input.channels,
-          sparkplugAliases: rt.input.format === 'sparkplug' ? sparkplugAliases.get(sparkplugKey(topic)) : undefined,
+          sparkplugAliases:
+            rt.input.format === 'sparkplug' ? sparkplugAliases.get(sparkplugKey(topic)) : undefined,
         });
         const bound = bindChannels(decoded, rt.input, rt.model.manifest.input.channels);
         const before = asset.assembler.counters().rateMismatch;
@@ -281,7 +320,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     }
   };
 
-  function reject(rt: InputRuntime, code: string, report: { message: string; topic: string; asset: string } | null): void {
+  function reject(
+    rt: InputRuntime,
+    code: string,
+    report: { message: string; topic: string; asset: string } | null,
+  ): void {
     rt.stats.rejected++;
     rt.stats.rejectedByReason[code] = (rt.stats.rejectedByReason[code] ?? 0) + 1;
     if (report) reportError(code, report.message, { topic: report.topic, asset: report.asset });
@@ -301,14 +344,30 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     try {
       sparkplugAliases.set(sparkplugKey(topic), sparkplugBirthAliases(payload));
     } catch (err) {
-      reportError((err as { code?: string }).code ?? 'PAYLOAD_INVALID', `bad Sparkplug BIRTH: ${(err as Error).message}`, { topic });
+      reportError(
+        (err as { code?: string }).code ?? 'PAYLOAD_INVALID',
+        `bad Sparkplug BIRTH: ${(err as Error).message}`,
+        { topic },
+      );
     }
   }
 
   // --- status ----------------------------------------------------------------------------------
-  const statusModels: StatusModel[] = [...models.values()].map((m) => ({ id: m.id, version: m.manifest.version, backend: m.backend.kind, detail: m.backend.detail }));
+  const statusModels: StatusModel[] = [...models.values()].map((m) => ({
+    id: m.id,
+    version: m.manifest.version,
+    backend: m.backend.kind,
+    detail: m.backend.detail,
+  }));
   function statusMessage(s: AgentState, will?: boolean) {
-    return buildStatus(ctx, { state: s, version: VERSION, startedAt, models: statusModels, assets: [...assets.keys()], will });
+    return buildStatus(ctx, {
+      state: s,
+      version: VERSION,
+      startedAt,
+      models: statusModels,
+      assets: [...assets.keys()],
+      will,
+    });
   }
   conn.on('connect', () => {
     void publishJson(topics.status, statusMessage('online'), true);
@@ -328,7 +387,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   // --- health & watchdog -----------------------------------------------------------------------
   const probe = deps.systemProbe ?? createSystemProbe(config.dataDir);
-  const notifier = createNotifier(deps.sdNotify !== undefined ? deps.sdNotify : addon ? (s) => addon!.sdNotify(s) : null, log);
+  const notifier = createNotifier(
+    deps.sdNotify !== undefined ? deps.sdNotify : addon ? (s) => addon!.sdNotify(s) : null,
+    log,
+  );
   const watchdog = new Watchdog({
     notifier,
     watchdogMs: deps.watchdogMs !== undefined ? deps.watchdogMs : watchdogMsFromEnv(),
@@ -336,13 +398,18 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     timers,
     oldestInFlightStart: () => {
       let oldest: number | null = null;
-      for (const m of models.values()) if (m.inFlightSince !== null && (oldest === null || m.inFlightSince < oldest)) oldest = m.inFlightSince;
+      for (const m of models.values())
+        if (m.inFlightSince !== null && (oldest === null || m.inFlightSince < oldest))
+          oldest = m.inFlightSince;
       return oldest;
     },
   });
   watchdogRef.wd = watchdog;
 
-  const inputsHealth = () => Object.fromEntries(inputs.map((i) => [i.key, { ...i.stats, rejectedByReason: { ...i.stats.rejectedByReason } }]));
+  const inputsHealth = () =>
+    Object.fromEntries(
+      inputs.map((i) => [i.key, { ...i.stats, rejectedByReason: { ...i.stats.rejectedByReason } }]),
+    );
   const modelsHealth = () => Object.fromEntries([...models.values()].map((m) => [m.id, m.health()]));
   const assetsHealth = () => Object.fromEntries([...assets.values()].map((a) => [a.id, a.health()]));
 
@@ -389,7 +456,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
   conn.start();
   scheduleHealth();
   watchdog.ready();
-  log.info({ deviceId: config.deviceId, bootId: ctx.bootId, models: [...models.keys()], inputs: inputs.length }, 'agent started');
+  log.info(
+    { deviceId: config.deviceId, bootId: ctx.bootId, models: [...models.keys()], inputs: inputs.length },
+    'agent started',
+  );
 
   // --- stop ------------------------------------------------------------------------------------
   let stopping: Promise<void> | null = null;
@@ -404,7 +474,10 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       await Promise.all([...models.values()].map((m) => m.queue.drain()));
       if (conn.connected) await publishJson(topics.status, statusMessage('offline'), true);
       await conn.end(3000);
-      for (const m of models.values()) await m.backend.dispose().catch((err: Error) => log.warn({ model: m.id, err: err.message }, 'dispose failed'));
+      for (const m of models.values())
+        await m.backend
+          .dispose()
+          .catch((err: Error) => log.warn({ model: m.id, err: err.message }, 'dispose failed'));
       probe.close();
       state = 'stopped';
       log.info({ bootId: ctx.bootId }, 'agent stopped');

@@ -81,7 +81,16 @@ export function createAnomalyScorer(o: AnomalyScorerOptions): AnomalyScorer {
     for (const v of samples) for (let i = 0; i < d; i++) mean[i] += v[i] / samples.length;
     for (const v of samples) for (let i = 0; i < d; i++) std[i] += (v[i] - mean[i]) ** 2 / samples.length;
     for (let i = 0; i < d; i++) std[i] = Math.sqrt(std[i]) + 1e-3;
-    const b: Persisted = { format: 'vigil.baseline/interim-1', asset: o.assetId, model: o.model.id, modelVersion: m.version, windows: samples.length, mean, std, threshold: 0 };
+    const b: Persisted = {
+      format: 'vigil.baseline/interim-1',
+      asset: o.assetId,
+      model: o.model.id,
+      modelVersion: m.version,
+      windows: samples.length,
+      mean,
+      std,
+      threshold: 0,
+    };
     const scores = samples.map((v) => scoreOf(zScores(v, b))).sort((x, y) => x - y);
     const q = scores[Math.min(scores.length - 1, Math.floor(0.99 * scores.length))];
     b.threshold = Math.max(1.5 * q, 3);
@@ -92,7 +101,10 @@ export function createAnomalyScorer(o: AnomalyScorerOptions): AnomalyScorer {
       writeFileSync(tmp, JSON.stringify(b));
       renameSync(tmp, file);
     } catch (err) {
-      o.log.warn({ asset: o.assetId, err: (err as Error).message }, 'cannot persist the baseline (kept in memory)');
+      o.log.warn(
+        { asset: o.assetId, err: (err as Error).message },
+        'cannot persist the baseline (kept in memory)',
+      );
     }
     o.log.info({ asset: o.assetId, windows: b.windows, threshold: b.threshold }, 'baseline learned');
   }
@@ -117,7 +129,10 @@ export function createAnomalyScorer(o: AnomalyScorerOptions): AnomalyScorer {
       const score = scoreOf(z);
       let total = 0;
       for (const x of z) total += x * x;
-      const channels = Array.from(z, (x, i) => ({ name: names[i] ?? `f${i}`, contribution: total > 0 ? (x * x) / total : 0 }));
+      const channels = Array.from(z, (x, i) => ({
+        name: names[i] ?? `f${i}`,
+        contribution: total > 0 ? (x * x) / total : 0,
+      }));
       return { score, threshold: learned.threshold, channels };
     },
   };

@@ -16,7 +16,9 @@ export interface AnomalyScorer {
   readonly learning: boolean;
   readonly learnedWindows: number;
   /** Learns (returns null) until the baseline is complete, then scores the window. */
-  observe(out: InferenceOutputs): { score: number; threshold: number; channels: { name: string; contribution: number }[] } | null;
+  observe(
+    out: InferenceOutputs,
+  ): { score: number; threshold: number; channels: { name: string; contribution: number }[] } | null;
 }
 
 export interface AssetSinks {
@@ -49,7 +51,12 @@ export class AssetRuntime {
     const inp = model.manifest.input;
     this.assembler = new WindowAssembler(
       id,
-      { sampleRateHz: inp.sampleRateHz, windowLength: inp.windowLength, channels: inp.channels, hop: config.hop ?? inp.hop ?? inp.windowLength },
+      {
+        sampleRateHz: inp.sampleRateHz,
+        windowLength: inp.windowLength,
+        channels: inp.channels,
+        hop: config.hop ?? inp.hop ?? inp.windowLength,
+      },
       { clock: now },
     );
     this.debouncer = new LabelDebouncer(config.debounce);
@@ -62,7 +69,11 @@ export class AssetRuntime {
       window,
       enqueuedAt: this.now(),
       onResult: (out) => this.onResult(window, out),
-      onError: (err) => this.sinks.error((err as { code?: string }).code ?? 'ENGINE_RUN_FAILED', `failed to infer window of ${this.id}: ${err.message}`),
+      onError: (err) =>
+        this.sinks.error(
+          (err as { code?: string }).code ?? 'ENGINE_RUN_FAILED',
+          `failed to infer window of ${this.id}: ${err.message}`,
+        ),
       onDrop: () => {
         this.dropped++;
       },
@@ -147,7 +158,11 @@ export class AssetRuntime {
       windows: this.windows,
       diagnoses: this.diagnoses,
       label: this.debouncer.current ?? null,
-      anomaly: { state, baselineWindows: this.scorer?.learnedWindows ?? 0, score: this.lastScore === null ? null : Math.round(this.lastScore * 1e4) / 1e4 },
+      anomaly: {
+        state,
+        baselineWindows: this.scorer?.learnedWindows ?? 0,
+        score: this.lastScore === null ? null : Math.round(this.lastScore * 1e4) / 1e4,
+      },
       counters: { ...c, droppedWindows: this.dropped },
     };
   }

@@ -62,7 +62,13 @@ export class ModelRuntime {
       inferences: this.inferences,
       failures: this.failures,
       latencyUs: this.latency.summary(),
-      queue: { depth: q.depth, maxDepth: q.maxDepth, capacity: q.capacity, enqueued: q.enqueued, dropped: q.dropped },
+      queue: {
+        depth: q.depth,
+        maxDepth: q.maxDepth,
+        capacity: q.capacity,
+        enqueued: q.enqueued,
+        dropped: q.dropped,
+      },
     };
   }
 }

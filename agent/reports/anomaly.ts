@@ -37,9 +37,14 @@ const r4 = (x: number) => Math.round(x * 1e4) / 1e4;
 export function buildAnomaly(ctx: ReportContext, a: AnomalyInput): AnomalyMessage {
   const key = ctx.key();
   if (a.state !== 'open' && a.event === undefined) {
-    throw Object.assign(new Error(`failed to build anomaly ${a.state} for ${a.asset}: expected the event (seq of its open) but received undefined`), {
-      code: 'REPORT_INVALID',
-    });
+    throw Object.assign(
+      new Error(
+        `failed to build anomaly ${a.state} for ${a.asset}: expected the event (seq of its open) but received undefined`,
+      ),
+      {
+        code: 'REPORT_INVALID',
+      },
+    );
   }
   return {
     ...key,
@@ -51,6 +56,8 @@ export function buildAnomaly(ctx: ReportContext, a: AnomalyInput): AnomalyMessag
     since: a.since,
     peakScore: r4(a.peakScore),
     windowEnd: a.windowEnd,
-    channels: [...a.channels].sort((x, y) => y.contribution - x.contribution).map((c) => ({ name: c.name, contribution: r4(c.contribution) })),
+    channels: [...a.channels]
+      .sort((x, y) => y.contribution - x.contribution)
+      .map((c) => ({ name: c.name, contribution: r4(c.contribution) })),
   };
 }

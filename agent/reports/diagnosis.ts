@@ -42,7 +42,11 @@ export function round4(x: number): number {
   return Math.round(x * 1e4) / 1e4;
 }
 
-export function topK(probs: ArrayLike<number>, labels: readonly string[], k = TOP_K): { label: string; p: number }[] {
+export function topK(
+  probs: ArrayLike<number>,
+  labels: readonly string[],
+  k = TOP_K,
+): { label: string; p: number }[] {
   const idx = Array.from({ length: probs.length }, (_, i) => i);
   idx.sort((a, b) => probs[b] - probs[a] || a - b);
   return idx.slice(0, k).map((i) => ({ label: labels[i] ?? `class_${i}`, p: round4(probs[i]) }));

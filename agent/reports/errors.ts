@@ -27,7 +27,10 @@ export function buildError(ctx: ReportContext, e: ErrorInput, suppressed: number
   const m: ErrorMessage = {
     ...ctx.key(),
     code: e.code,
-    message: e.message.length > MAX_ERROR_MESSAGE_CHARS ? e.message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1) + '…' : e.message,
+    message:
+      e.message.length > MAX_ERROR_MESSAGE_CHARS
+        ? e.message.slice(0, MAX_ERROR_MESSAGE_CHARS - 1) + '…'
+        : e.message,
     suppressed,
   };
   if (e.topic !== undefined) m.topic = e.topic;

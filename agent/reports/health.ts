@@ -15,7 +15,14 @@ export interface SystemHealth {
   /** SoC/CPU temperature where the board reports it. */
   socTempC: number | null;
   /** Raspberry Pi firmware throttling flags (get_throttled), null elsewhere. */
-  throttled: { raw: string; underVoltage: boolean; frequencyCapped: boolean; throttled: boolean; softTempLimit: boolean; occurred: boolean } | null;
+  throttled: {
+    raw: string;
+    underVoltage: boolean;
+    frequencyCapped: boolean;
+    throttled: boolean;
+    softTempLimit: boolean;
+    occurred: boolean;
+  } | null;
   /** Event-loop delay p99 over the last interval, ms. */
   eventLoopDelayMs: number;
 }
@@ -42,7 +49,11 @@ export interface AssetHealth {
   windows: number;
   diagnoses: number;
   label: string | null;
-  anomaly: { state: 'learning' | 'watching' | 'open' | 'disabled'; baselineWindows: number; score: number | null };
+  anomaly: {
+    state: 'learning' | 'watching' | 'open' | 'disabled';
+    baselineWindows: number;
+    score: number | null;
+  };
   /** Window assembler counters (gaps, duplicates, out-of-order, resets...). */
   counters: Record<string, number>;
 }

@@ -23,7 +23,13 @@ export class ReportContext {
 
   /** A fresh key: takes the next sequence number. */
   key(): ReportKey {
-    return { v: CONTRACT_VERSION, ts: this.now(), deviceId: this.deviceId, bootId: this.bootId, seq: ++this.seq };
+    return {
+      v: CONTRACT_VERSION,
+      ts: this.now(),
+      deviceId: this.deviceId,
+      bootId: this.bootId,
+      seq: ++this.seq,
+    };
   }
 
   get lastSeq(): number {

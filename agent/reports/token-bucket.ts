@@ -10,7 +10,10 @@ export class TokenBucket {
     readonly burst: number = Math.max(1, Math.ceil(ratePerSec)),
     private readonly now: () => number = Date.now,
   ) {
-    if (!(ratePerSec > 0)) throw Object.assign(new Error(`expected ratePerSec > 0 but received ${ratePerSec}`), { code: 'REPORT_INVALID' });
+    if (!(ratePerSec > 0))
+      throw Object.assign(new Error(`expected ratePerSec > 0 but received ${ratePerSec}`), {
+        code: 'REPORT_INVALID',
+      });
     this.tokens = burst;
     this.last = now();
   }

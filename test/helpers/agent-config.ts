@@ -12,7 +12,11 @@ export function testConfig(raw: Record<string, unknown> & { mqtt?: Record<string
       deviceId: 'test-gw',
       dataDir,
       ...raw,
-      mqtt: { keepaliveSec: 5, reconnect: { initialDelayMs: 100, maxDelayMs: 1000, jitter: 0.5 }, ...(raw.mqtt ?? {}) },
+      mqtt: {
+        keepaliveSec: 5,
+        reconnect: { initialDelayMs: 100, maxDelayMs: 1000, jitter: 0.5 },
+        ...(raw.mqtt ?? {}),
+      },
     },
     { baseDir: process.cwd(), source: 'test config' },
   );

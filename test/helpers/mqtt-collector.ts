@@ -19,7 +19,11 @@ export interface Collector {
   close(): Promise<void>;
 }
 
-export async function collect(url: string, filters: string[], opts: { protocolVersion?: 4 | 5 } = {}): Promise<Collector> {
+export async function collect(
+  url: string,
+  filters: string[],
+  opts: { protocolVersion?: 4 | 5 } = {},
+): Promise<Collector> {
   const client = await mqtt.connectAsync(url, {
     reconnectPeriod: 0,
     protocolVersion: opts.protocolVersion ?? 4,
@@ -43,7 +47,11 @@ export async function collect(url: string, filters: string[], opts: { protocolVe
       }
     }
   });
-  await client.subscribeAsync(filters.map((f) => ({ topic: f, qos: 1 as const })).reduce<Record<string, { qos: 1 }>>((a, s) => ({ ...a, [s.topic]: { qos: 1 } }), {}));
+  await client.subscribeAsync(
+    filters
+      .map((f) => ({ topic: f, qos: 1 as const }))
+      .reduce<Record<string, { qos: 1 }>>((a, s) => ({ ...a, [s.topic]: { qos: 1 } }), {}),
+  );
   return {
     client,
     messages,
@@ -61,7 +69,14 @@ export async function collect(url: string, filters: string[], opts: { protocolVe
         };
         const t = setTimeout(() => {
           waiters.splice(waiters.indexOf(w), 1);
-          reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got ${messages.length} messages: ${messages.slice(-5).map((m) => `${m.topic} ${m.payload.toString().slice(0, 160)}`).join(' | ')}`));
+          reject(
+            new Error(
+              `timed out after ${timeoutMs} ms waiting for ${what}; got ${messages.length} messages: ${messages
+                .slice(-5)
+                .map((m) => `${m.topic} ${m.payload.toString().slice(0, 160)}`)
+                .join(' | ')}`,
+            ),
+          );
         }, timeoutMs);
         waiters.push(w);
       }),

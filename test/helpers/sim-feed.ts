@@ -20,7 +20,10 @@ export interface FeedOptions {
 }
 
 export async function feedSimulated(o: FeedOptions): Promise<{ messages: number }> {
-  const client = await mqtt.connectAsync(o.url, { reconnectPeriod: 0, clientId: `vigil-test-feed-${process.pid}-${Math.random().toString(16).slice(2, 8)}` });
+  const client = await mqtt.connectAsync(o.url, {
+    reconnectPeriod: 0,
+    clientId: `vigil-test-feed-${process.pid}-${Math.random().toString(16).slice(2, 8)}`,
+  });
   let now = o.startMs ?? 1_763_856_000_000;
   const inflight: Promise<unknown>[] = [];
   const sim = startSimulator({

@@ -9,7 +9,10 @@ import type { Manifest } from '../../agent/model/manifest-types.js';
 import { buildTinyGguf, TINY_SPEC } from '../fixtures/engine/tiny-gguf.js';
 import { buildTinyOnnx, TINY_HP } from '../fixtures/model/tiny-onnx.js';
 
-export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-bundle-'))): { dir: string; manifest: Manifest } {
+export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-bundle-'))): {
+  dir: string;
+  manifest: Manifest;
+} {
   const onnx = buildTinyOnnx(TINY_HP);
   writeFileSync(path.join(dir, 'model.onnx'), onnx);
   const manifest: Manifest = {
@@ -20,8 +23,20 @@ export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tin
     task: 'classification',
     labels: [...TINY_HP.labels],
     normalLabel: 'healthy',
-    input: { sampleRateHz: TINY_HP.sampleRateHz, windowLength: TINY_HP.windowLength, channels: [...TINY_HP.channelNames], frontend: { kind: 'none' }, hop: TINY_HP.windowLength },
-    files: { onnx: { path: 'model.onnx', sha256: createHash('sha256').update(onnx).digest('hex'), bytes: onnx.byteLength } },
+    input: {
+      sampleRateHz: TINY_HP.sampleRateHz,
+      windowLength: TINY_HP.windowLength,
+      channels: [...TINY_HP.channelNames],
+      frontend: { kind: 'none' },
+      hop: TINY_HP.windowLength,
+    },
+    files: {
+      onnx: {
+        path: 'model.onnx',
+        sha256: createHash('sha256').update(onnx).digest('hex'),
+        bytes: onnx.byteLength,
+      },
+    },
     created: new Date(0).toISOString(),
   };
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
@@ -29,7 +44,10 @@ export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tin
 }
 
 /** A bundle with only a tiny int8 GGUF (test/fixtures/engine/tiny-gguf.ts): 16 x 2 channels at 100 Hz. */
-export function writeTinyGgufBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-gguf-'))): { dir: string; manifest: Manifest } {
+export function writeTinyGgufBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-gguf-'))): {
+  dir: string;
+  manifest: Manifest;
+} {
   const gguf = buildTinyGguf(TINY_SPEC);
   writeFileSync(path.join(dir, 'model.gguf'), gguf);
   const manifest: Manifest = {
@@ -47,7 +65,13 @@ export function writeTinyGgufBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil
       frontend: { kind: 'none' },
       hop: TINY_SPEC.windowLength,
     },
-    files: { gguf: { path: 'model.gguf', sha256: createHash('sha256').update(gguf).digest('hex'), bytes: gguf.byteLength } },
+    files: {
+      gguf: {
+        path: 'model.gguf',
+        sha256: createHash('sha256').update(gguf).digest('hex'),
+        bytes: gguf.byteLength,
+      },
+    },
     created: new Date(0).toISOString(),
   };
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));

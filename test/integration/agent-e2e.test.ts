@@ -17,9 +17,13 @@ import { feedSimulated } from '../helpers/sim-feed.js';
 
 const BUNDLE = 'models/rotating-vib';
 const haveBundle = existsSync(`${BUNDLE}/manifest.json`);
-const manifest: Manifest | null = haveBundle ? (JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest) : null;
+const manifest: Manifest | null = haveBundle
+  ? (JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest)
+  : null;
 const addon = await loadAddon().catch(() => null);
-const backends = (['native', 'onnx'] as const).filter((b) => (b === 'native' ? addon !== null && !!manifest?.files.gguf : !!manifest?.files.onnx));
+const backends = (['native', 'onnx'] as const).filter((b) =>
+  b === 'native' ? addon !== null && !!manifest?.files.gguf : !!manifest?.files.onnx,
+);
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -34,55 +38,67 @@ if (backends.length > 0) {
 }
 
 describe.skipIf(!haveBundle)('end to end with models/rotating-vib', () => {
-  it.each(cases)('$format ($sampleType) on $backend: imbalance and healthy are told apart', async ({ backend, format, sampleType }) => {
-    const m = manifest as Manifest;
-    const broker = await startMosquitto();
-    cleanups.push(() => broker.stop());
-    const channel = m.input.channels[0];
-    const agent = await startAgent(
-      testConfig({
-        mqtt: { url: broker.url },
-        models: { 'rotating-vib': { bundle: BUNDLE, backend } },
-        assets: [
-          {
-            id: '{1}',
-            model: 'rotating-vib',
-            inputs: [{ topic: 'sensors/+/vibration', format, channel }],
-            debounce: { n: 2, m: 3 },
-            heartbeatSec: 3600,
-            anomaly: { enabled: false },
-          },
-        ],
-        health: { intervalSec: 3600 },
-      }),
-      { addon: backend === 'native' ? addon : null },
-    );
-    cleanups.push(() => agent.stop());
-    const sub = await collect(broker.url, ['vigil/test-gw/#']);
-    cleanups.push(() => sub.close());
-    await sub.waitFor((x) => x.topic.endsWith('/status'), 5000, 'status online');
+  it.each(cases)(
+    '$format ($sampleType) on $backend: imbalance and healthy are told apart',
+    async ({ backend, format, sampleType }) => {
+      const m = manifest as Manifest;
+      const broker = await startMosquitto();
+      cleanups.push(() => broker.stop());
+      const channel = m.input.channels[0];
+      const agent = await startAgent(
+        testConfig({
+          mqtt: { url: broker.url },
+          models: { 'rotating-vib': { bundle: BUNDLE, backend } },
+          assets: [
+            {
+              id: '{1}',
+              model: 'rotating-vib',
+              inputs: [{ topic: 'sensors/+/vibration', format, channel }],
+              debounce: { n: 2, m: 3 },
+              heartbeatSec: 3600,
+              anomaly: { enabled: false },
+            },
+          ],
+          health: { intervalSec: 3600 },
+        }),
+        { addon: backend === 'native' ? addon : null },
+      );
+      cleanups.push(() => agent.stop());
+      const sub = await collect(broker.url, ['vigil/test-gw/#']);
+      cleanups.push(() => sub.close());
+      await sub.waitFor((x) => x.topic.endsWith('/status'), 5000, 'status online');
 
-    const windowSec = m.input.windowLength / m.input.sampleRateHz;
-    const hopSec = m.input.hop / m.input.sampleRateHz;
-    await feedSimulated({
-      url: broker.url,
-      assets: [
-        { id: 'sick', fault: 'imbalance', severity: 0.9 },
-        { id: 'fine', fault: 'healthy' },
-      ],
-      format,
-      sampleRateHz: m.input.sampleRateHz,
-      seconds: windowSec + 6 * hopSec,
-      channelNames: { radial: channel },
-      encode: { sampleType },
-    });
-    const label = (x: Collected) => (x.json as { label: string }).label;
-    const sick = await sub.waitFor((x) => x.topic === 'vigil/test-gw/diagnosis/sick', 20_000, 'a diagnosis of the faulty machine');
-    const fine = await sub.waitFor((x) => x.topic === 'vigil/test-gw/diagnosis/fine', 20_000, 'a diagnosis of the healthy machine');
-    expect(label(sick)).toBe('imbalance');
-    expect(label(fine)).toBe(m.normalLabel);
-    expect((sick.json as { model: { backend: string } }).model.backend).toBe(backend);
-    const stats = agent.stats();
-    expect(stats.inputs['sensors/+/vibration'].rejected).toBe(0);
-  }, 90_000);
+      const windowSec = m.input.windowLength / m.input.sampleRateHz;
+      const hopSec = m.input.hop / m.input.sampleRateHz;
+      await feedSimulated({
+        url: broker.url,
+        assets: [
+          { id: 'sick', fault: 'imbalance', severity: 0.9 },
+          { id: 'fine', fault: 'healthy' },
+        ],
+        format,
+        sampleRateHz: m.input.sampleRateHz,
+        seconds: windowSec + 6 * hopSec,
+        channelNames: { radial: channel },
+        encode: { sampleType },
+      });
+      const label = (x: Collected) => (x.json as { label: string }).label;
+      const sick = await sub.waitFor(
+        (x) => x.topic === 'vigil/test-gw/diagnosis/sick',
+        20_000,
+        'a diagnosis of the faulty machine',
+      );
+      const fine = await sub.waitFor(
+        (x) => x.topic === 'vigil/test-gw/diagnosis/fine',
+        20_000,
+        'a diagnosis of the healthy machine',
+      );
+      expect(label(sick)).toBe('imbalance');
+      expect(label(fine)).toBe(m.normalLabel);
+      expect((sick.json as { model: { backend: string } }).model.backend).toBe(backend);
+      const stats = agent.stats();
+      expect(stats.inputs['sensors/+/vibration'].rejected).toBe(0);
+    },
+    90_000,
+  );
 });

@@ -21,7 +21,15 @@ const cfg = (url: string, backend: string) =>
   testConfig({
     mqtt: { url },
     models: { tiny: { bundle: bundle.dir, backend } },
-    assets: [{ id: '{1}', model: 'tiny', inputs: [{ topic: 'sensors/+/x', format: 'binary-frame' }], debounce: { n: 1, m: 1 }, anomaly: { enabled: false } }],
+    assets: [
+      {
+        id: '{1}',
+        model: 'tiny',
+        inputs: [{ topic: 'sensors/+/x', format: 'binary-frame' }],
+        debounce: { n: 1, m: 1 },
+        anomaly: { enabled: false },
+      },
+    ],
     health: { intervalSec: 3600 },
   });
 
@@ -42,7 +50,18 @@ describe('agent on the native engine', () => {
     const { encodeBinaryFrame } = await import('../../agent/ingest/binary-frame.js');
     for (let k = 0; k < 3; k++) {
       const ch = (p: number) => Array.from({ length: 16 }, (_, i) => Math.sin(i / 3 + p + k));
-      await pub.publishAsync('sensors/n1/x', Buffer.from(encodeBinaryFrame({ sampleType: 'float32', sampleRateHz: 100, t0Ms: 1_763_856_000_000 + k * 160, channels: [ch(0), ch(1)] })), { qos: 1 });
+      await pub.publishAsync(
+        'sensors/n1/x',
+        Buffer.from(
+          encodeBinaryFrame({
+            sampleType: 'float32',
+            sampleRateHz: 100,
+            t0Ms: 1_763_856_000_000 + k * 160,
+            channels: [ch(0), ch(1)],
+          }),
+        ),
+        { qos: 1 },
+      );
     }
     const d = await sub.waitFor((m) => m.topic === 'vigil/test-gw/diagnosis/n1', 5000, 'a diagnosis');
     expect((d.json as { model: { backend: string } }).model.backend).toBe('native');
@@ -53,8 +72,14 @@ describe('agent on the native engine', () => {
   });
 
   it('backend native without the addon: start fails with ADDON_UNAVAILABLE; onnx without an ONNX file: BACKEND_UNAVAILABLE', async () => {
-    await expect(startAgent(cfg('mqtt://127.0.0.1:1', 'native'), { addon: null })).rejects.toMatchObject({ code: 'ADDON_UNAVAILABLE' });
-    await expect(startAgent(cfg('mqtt://127.0.0.1:1', 'onnx'), { addon: null })).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE' });
-    await expect(startAgent(cfg('mqtt://127.0.0.1:1', 'auto'), { addon: null })).rejects.toThrow(/native: .*unavailable.*onnx: .*no ONNX file/);
+    await expect(startAgent(cfg('mqtt://127.0.0.1:1', 'native'), { addon: null })).rejects.toMatchObject({
+      code: 'ADDON_UNAVAILABLE',
+    });
+    await expect(startAgent(cfg('mqtt://127.0.0.1:1', 'onnx'), { addon: null })).rejects.toMatchObject({
+      code: 'BACKEND_UNAVAILABLE',
+    });
+    await expect(startAgent(cfg('mqtt://127.0.0.1:1', 'auto'), { addon: null })).rejects.toThrow(
+      /native: .*unavailable.*onnx: .*no ONNX file/,
+    );
   });
 });

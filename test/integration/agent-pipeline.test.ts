@@ -16,8 +16,14 @@ import { freePort, startMosquitto } from '../helpers/mosquitto.js';
 import { writeTinyBundle } from '../helpers/tiny-bundle.js';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const schema = (n: string) => ajv.compile(JSON.parse(readFileSync(path.join('docs/schemas', `${n}.schema.json`), 'utf8')));
-const valid = { diagnosis: schema('diagnosis'), status: schema('status'), errors: schema('errors'), health: schema('health') };
+const schema = (n: string) =>
+  ajv.compile(JSON.parse(readFileSync(path.join('docs/schemas', `${n}.schema.json`), 'utf8')));
+const valid = {
+  diagnosis: schema('diagnosis'),
+  status: schema('status'),
+  errors: schema('errors'),
+  health: schema('health'),
+};
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -57,7 +63,8 @@ function config(url: string, extra: Record<string, unknown> = {}) {
 
 /** One 16-sample, 3-channel block at 100 Hz starting at t0. */
 function block(t0: number, f = 5): string {
-  const ch = (phase: number) => Array.from({ length: 16 }, (_, i) => Math.sin(2 * Math.PI * f * (i / 100) + phase));
+  const ch = (phase: number) =>
+    Array.from({ length: 16 }, (_, i) => Math.sin(2 * Math.PI * f * (i / 100) + phase));
   return JSON.stringify({ t0, rateHz: 100, values: { ax: ch(0), ay: ch(1), az: ch(2) } });
 }
 
@@ -74,9 +81,15 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     const agent = await start(broker.url);
     const sub = await collect(broker.url, ['vigil/test-gw/#']);
     cleanups.push(() => sub.close());
-    const online = await sub.waitFor((m) => m.topic === 'vigil/test-gw/status' && (m.json as { state: string }).state === 'online', 5000, 'status online');
+    const online = await sub.waitFor(
+      (m) => m.topic === 'vigil/test-gw/status' && (m.json as { state: string }).state === 'online',
+      5000,
+      'status online',
+    );
     expect(valid.status(online.json), JSON.stringify(valid.status.errors)).toBe(true);
-    expect((online.json as { models: unknown[] }).models).toEqual([{ id: 'tiny', version: '0.1.0', backend: 'onnx', detail: 'cpu' }]);
+    expect((online.json as { models: unknown[] }).models).toEqual([
+      { id: 'tiny', version: '0.1.0', backend: 'onnx', detail: 'cpu' },
+    ]);
 
     const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     cleanups.push(() => pub.endAsync(true));
@@ -84,14 +97,21 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     for (let k = 0; k < 3; k++) await pub.publishAsync('sensors/m1/accel', block(t0 + k * 160), { qos: 1 });
     const d = await sub.waitFor((m) => m.topic === 'vigil/test-gw/diagnosis/m1', 5000, 'a diagnosis of m1');
     expect(valid.diagnosis(d.json), JSON.stringify(valid.diagnosis.errors)).toBe(true);
-    const dj = d.json as { label: string; window: { start: number; end: number; samples: number }; model: { backend: string }; bootId: string };
+    const dj = d.json as {
+      label: string;
+      window: { start: number; end: number; samples: number };
+      model: { backend: string };
+      bootId: string;
+    };
     expect(bundle.manifest.labels).toContain(dj.label);
     expect(dj.window).toEqual({ start: t0, end: t0 + 160, samples: 16 });
     expect(dj.model.backend).toBe('onnx');
     expect(dj.bootId).toBe(agent.bootId);
 
     await agent.stop();
-    const states = sub.messages.filter((m) => m.topic === 'vigil/test-gw/status').map((m) => (m.json as { state: string }).state);
+    const states = sub.messages
+      .filter((m) => m.topic === 'vigil/test-gw/status')
+      .map((m) => (m.json as { state: string }).state);
     expect(states.slice(-2)).toEqual(['stopping', 'offline']);
     // A late subscriber sees the retained offline, without the Will flag (clean stop).
     const late = await collect(broker.url, ['vigil/test-gw/status']);
@@ -115,12 +135,31 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     const bad: [string, string | Buffer, string][] = [
       ['sensors/bad/accel', '{"t0": 1, "rateHz": 100, "values": ', 'PAYLOAD_INVALID'], // malformed JSON
       ['sensors/bad/accel', 'x'.repeat(5000), 'PAYLOAD_TOO_LARGE'], // over limits.maxPayloadBytes
-      ['sensors/bad/accel', '{"t0": 1, "rateHz": 100, "values": {"ax": ["NaN", 1], "ay": [1, 2], "az": [1, 2]}}', 'PAYLOAD_NONFINITE'],
-      ['sensors/bad/accel', '{"t0": 1, "rateHz": 100, "values": {"ax": [1, 2, 3], "ay": [1], "az": [1, 2]}}', 'PAYLOAD_INVALID'], // ragged
+      [
+        'sensors/bad/accel',
+        '{"t0": 1, "rateHz": 100, "values": {"ax": ["NaN", 1], "ay": [1, 2], "az": [1, 2]}}',
+        'PAYLOAD_NONFINITE',
+      ],
+      [
+        'sensors/bad/accel',
+        '{"t0": 1, "rateHz": 100, "values": {"ax": [1, 2, 3], "ay": [1], "az": [1, 2]}}',
+        'PAYLOAD_INVALID',
+      ], // ragged
       ['sensors/bad/accel', '{"t0": 1, "rateHz": 100, "values": {"temp": [1, 2]}}', 'PAYLOAD_INVALID'], // no model channel
       [
         'frames/bad/accel',
-        Buffer.from(encodeBinaryFrame({ sampleType: 'float32', sampleRateHz: 100, t0Ms: 1, channels: [[1, 2], [Number.NaN, 4], [5, 6]] })),
+        Buffer.from(
+          encodeBinaryFrame({
+            sampleType: 'float32',
+            sampleRateHz: 100,
+            t0Ms: 1,
+            channels: [
+              [1, 2],
+              [Number.NaN, 4],
+              [5, 6],
+            ],
+          }),
+        ),
         'PAYLOAD_NONFINITE',
       ],
     ];
@@ -133,7 +172,9 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     const errs = await waitForCount(() => sub.on('vigil/test-gw/errors'), bad.length);
     for (const e of errs) expect(valid.errors(e.json), JSON.stringify(valid.errors.errors)).toBe(true);
     expect(errs.map((e) => (e.json as { code: string }).code).sort()).toEqual(bad.map((b) => b[2]).sort());
-    expect(errs.every((e) => /^(sensors|frames)\/bad\/accel$/.test((e.json as { topic: string }).topic))).toBe(true);
+    expect(
+      errs.every((e) => /^(sensors|frames)\/bad\/accel$/.test((e.json as { topic: string }).topic)),
+    ).toBe(true);
     await waitForCount(() => sub.on('vigil/test-gw/diagnosis/good'), 1);
     // The assembler emits a window once the next block shows it complete: n blocks, n-1 windows.
     const windows = bad.length - 1;
@@ -142,7 +183,11 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     const h = await agent.publishHealth();
     expect(valid.health(JSON.parse(JSON.stringify(h))), JSON.stringify(valid.health.errors)).toBe(true);
     expect(h.inputs['sensors/+/accel'].rejected).toBe(5);
-    expect(h.inputs['sensors/+/accel'].rejectedByReason).toEqual({ PAYLOAD_INVALID: 3, PAYLOAD_TOO_LARGE: 1, PAYLOAD_NONFINITE: 1 });
+    expect(h.inputs['sensors/+/accel'].rejectedByReason).toEqual({
+      PAYLOAD_INVALID: 3,
+      PAYLOAD_TOO_LARGE: 1,
+      PAYLOAD_NONFINITE: 1,
+    });
     expect(h.inputs['frames/+/accel'].rejectedByReason).toEqual({ PAYLOAD_NONFINITE: 1 });
     expect(h.assets.good.windows).toBe(windows);
     expect(h.models.tiny.inferences).toBe(windows);
@@ -159,11 +204,19 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     cleanups.push(() => broker.stop());
     const sub = await collect(broker.url, ['vigil/test-gw/#']);
     cleanups.push(() => sub.close());
-    await sub.waitFor((m) => m.topic === 'vigil/test-gw/status' && (m.json as { state: string }).state === 'online', 5000, 'online after the broker appeared');
+    await sub.waitFor(
+      (m) => m.topic === 'vigil/test-gw/status' && (m.json as { state: string }).state === 'online',
+      5000,
+      'online after the broker appeared',
+    );
     const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     cleanups.push(() => pub.endAsync(true));
     // The agent's SUBSCRIBE may trail its status by a few ms: keep sending until a diagnosis shows.
-    const waiting = sub.waitFor((m) => m.topic === 'vigil/test-gw/diagnosis/late', 5000, 'a diagnosis after connecting');
+    const waiting = sub.waitFor(
+      (m) => m.topic === 'vigil/test-gw/diagnosis/late',
+      5000,
+      'a diagnosis after connecting',
+    );
     for (let k = 0; k < 40 && !sub.on('vigil/test-gw/diagnosis/late').length; k++) {
       await pub.publishAsync('sensors/late/accel', block(1_763_856_000_000 + k * 160), { qos: 1 });
       await new Promise((r) => setTimeout(r, 100));
@@ -173,7 +226,13 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
 
   it('a bad bundle fails start with one coded error', async () => {
     await expect(
-      startAgent(testConfig({ models: { x: { bundle: '/nonexistent/bundle' } }, assets: [{ id: 'a', model: 'x', inputs: [{ topic: 's/a', format: 'text' }] }] }), { addon: null }),
+      startAgent(
+        testConfig({
+          models: { x: { bundle: '/nonexistent/bundle' } },
+          assets: [{ id: 'a', model: 'x', inputs: [{ topic: 's/a', format: 'text' }] }],
+        }),
+        { addon: null },
+      ),
     ).rejects.toMatchObject({ code: 'MODEL_BUNDLE_INVALID' });
   });
 });
@@ -183,7 +242,8 @@ async function waitForCount<T>(get: () => T[], n: number, timeoutMs = 5000): Pro
   for (;;) {
     const xs = get();
     if (xs.length >= n) return xs;
-    if (Date.now() > deadline) throw new Error(`expected ${n} items within ${timeoutMs} ms but got ${xs.length}`);
+    if (Date.now() > deadline)
+      throw new Error(`expected ${n} items within ${timeoutMs} ms but got ${xs.length}`);
     await new Promise((r) => setTimeout(r, 50));
   }
 }

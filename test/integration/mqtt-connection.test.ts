@@ -41,7 +41,10 @@ async function publisher(url: string) {
 describe.each([4, 5] as const)('MqttConnection (MQTT protocol %i) against mosquitto', (pv) => {
   it('starts with no broker, connects when it appears, and publishes what was queued', async () => {
     const port = await freePort();
-    const conn = new MqttConnection({ config: config(`mqtt://127.0.0.1:${port}`, pv), clientId: `c-absent-${pv}` });
+    const conn = new MqttConnection({
+      config: config(`mqtt://127.0.0.1:${port}`, pv),
+      clientId: `c-absent-${pv}`,
+    });
     cleanups.push(() => conn.end(500));
     conn.start();
     const queued = conn.publish('vigil/t/early', 'queued while offline', { qos: 1 });

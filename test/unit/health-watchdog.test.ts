@@ -71,7 +71,13 @@ describe('watchdog', () => {
   it('disabled without WATCHDOG_USEC: READY/STOPPING still sent, no pings', () => {
     const t = fakeTimers();
     const sent: string[] = [];
-    const wd = new Watchdog({ notifier: { notify: (s) => (sent.push(s), true) }, watchdogMs: null, now: t.now, timers: t.timers, oldestInFlightStart: () => null });
+    const wd = new Watchdog({
+      notifier: { notify: (s) => (sent.push(s), true) },
+      watchdogMs: null,
+      now: t.now,
+      timers: t.timers,
+      oldestInFlightStart: () => null,
+    });
     wd.ready();
     t.advance(100_000);
     wd.stopping();
@@ -88,7 +94,9 @@ describe('watchdog', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/sd_notify unavailable/);
     const quiet: string[] = [];
-    createNotifier(null, pino({ level: 'warn' }, { write: (s: string) => void quiet.push(s) }), {}).notify('READY=1');
+    createNotifier(null, pino({ level: 'warn' }, { write: (s: string) => void quiet.push(s) }), {}).notify(
+      'READY=1',
+    );
     expect(quiet).toHaveLength(0);
   });
 });

@@ -12,7 +12,9 @@ describe('reconnect backoff', () => {
   });
 
   it('without jitter the schedule is exactly the exponential curve', () => {
-    expect([0, 1, 2, 6].map((k) => backoffDelayMs(k, { ...p, jitter: 0 }, () => 0.99))).toEqual([1000, 2000, 4000, 60000]);
+    expect([0, 1, 2, 6].map((k) => backoffDelayMs(k, { ...p, jitter: 0 }, () => 0.99))).toEqual([
+      1000, 2000, 4000, 60000,
+    ]);
   });
 
   it('jitter spreads +-50% around the curve, clamped to [initial, cap]', () => {
@@ -27,15 +29,22 @@ describe('reconnect backoff', () => {
 
   it('for any attempt and random value: initial <= delay <= cap and within the jitter band', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 0, max: 200 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), fc.double({ min: 0, max: 1, noNaN: true }), (k, r, j) => {
-        const pol = { ...p, jitter: j };
-        const d = backoffDelayMs(k, pol, () => r);
-        const base = backoffBaseMs(k, pol);
-        expect(d).toBeGreaterThanOrEqual(pol.initialDelayMs);
-        expect(d).toBeLessThanOrEqual(pol.maxDelayMs);
-        expect(d).toBeGreaterThanOrEqual(Math.min(pol.maxDelayMs, Math.max(pol.initialDelayMs, Math.floor(base * (1 - j)))));
-        expect(d).toBeLessThanOrEqual(Math.max(pol.initialDelayMs, Math.ceil(base * (1 + j))));
-      }),
+      fc.property(
+        fc.integer({ min: 0, max: 200 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        fc.double({ min: 0, max: 1, noNaN: true }),
+        (k, r, j) => {
+          const pol = { ...p, jitter: j };
+          const d = backoffDelayMs(k, pol, () => r);
+          const base = backoffBaseMs(k, pol);
+          expect(d).toBeGreaterThanOrEqual(pol.initialDelayMs);
+          expect(d).toBeLessThanOrEqual(pol.maxDelayMs);
+          expect(d).toBeGreaterThanOrEqual(
+            Math.min(pol.maxDelayMs, Math.max(pol.initialDelayMs, Math.floor(base * (1 - j)))),
+          );
+          expect(d).toBeLessThanOrEqual(Math.max(pol.initialDelayMs, Math.ceil(base * (1 + j))));
+        },
+      ),
     );
   });
 });

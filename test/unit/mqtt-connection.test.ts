@@ -99,7 +99,14 @@ describe('MqttConnection (fake client)', () => {
   it('builds MQTT 5 options: clean session, no MQTT.js reconnect, unique ids, retained Will', () => {
     const { client } = setup(() => 0.5);
     const o = client().options;
-    expect(o).toMatchObject({ clientId: 'c1', protocolVersion: 5, clean: true, reconnectPeriod: 0, resubscribe: false, keepalive: 30 });
+    expect(o).toMatchObject({
+      clientId: 'c1',
+      protocolVersion: 5,
+      clean: true,
+      reconnectPeriod: 0,
+      resubscribe: false,
+      keepalive: 30,
+    });
     expect(o.properties).toEqual({ sessionExpiryInterval: 0 });
     expect(o.messageIdProvider?.constructor.name).toBe('UniqueMessageIdProvider');
     expect(o.will).toMatchObject({ topic: 'vigil/d/status', qos: 1, retain: true });
@@ -135,7 +142,9 @@ describe('MqttConnection (fake client)', () => {
     conn.subscribe('sensors/+/vibration', 1);
     conn.subscribe('spBv1.0/g/DDATA/+/+', 0);
     client().emit('connect', { sessionPresent: false });
-    expect(client().subscribed).toEqual([{ 'sensors/+/vibration': { qos: 1 }, 'spBv1.0/g/DDATA/+/+': { qos: 0 } }]);
+    expect(client().subscribed).toEqual([
+      { 'sensors/+/vibration': { qos: 1 }, 'spBv1.0/g/DDATA/+/+': { qos: 0 } },
+    ]);
     client().emit('close');
     expect(t.fireNext()).toBe(1000);
     client().emit('close');
@@ -158,7 +167,12 @@ describe('MqttConnection (fake client)', () => {
     await a;
     client().publishes[1].cb(new Error('Connection closed'));
     await expect(b).rejects.toMatchObject({ code: 'MQTT_PUBLISH' });
-    expect(conn.counters()).toMatchObject({ publishes: 2, publishDropped: 1, publishFailures: 1, pending: 0 });
+    expect(conn.counters()).toMatchObject({
+      publishes: 2,
+      publishDropped: 1,
+      publishFailures: 1,
+      pending: 0,
+    });
   });
 
   it('end() cancels a pending retry and refuses later publishes', async () => {

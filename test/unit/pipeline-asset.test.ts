@@ -18,7 +18,12 @@ const manifest = {
   normalLabel: 'healthy',
   input: { sampleRateHz: 1000, windowLength: 100, channels: ['a'], frontend: { kind: 'none' }, hop: 100 },
 } as unknown as Manifest;
-const model = { id: 'm', manifest, backend: { kind: 'onnx', detail: 'cpu' }, queue: { push: () => true } } as unknown as ModelRuntime;
+const model = {
+  id: 'm',
+  manifest,
+  backend: { kind: 'onnx', detail: 'cpu' },
+  queue: { push: () => true },
+} as unknown as ModelRuntime;
 
 function asset(over: Partial<AssetConfig> = {}, scorer: AnomalyScorer | null = null) {
   let now = 0;
@@ -32,21 +37,47 @@ function asset(over: Partial<AssetConfig> = {}, scorer: AnomalyScorer | null = n
     inputs: [],
     debounce: { n: 2, m: 3 },
     heartbeatSec: 10,
-    anomaly: { enabled: scorer !== null, baselineWindows: 3, openWindows: 2, closeWindows: 2, closeRatio: 0.5 },
+    anomaly: {
+      enabled: scorer !== null,
+      baselineWindows: 3,
+      openWindows: 2,
+      closeWindows: 2,
+      closeRatio: 0.5,
+    },
     ...over,
   };
-  const a = new AssetRuntime('pump-1', cfg, model, scorer, { diagnosis: (d) => diags.push(d), error: (c) => errors.push(c) }, () => now, (x) => {
-    anomalies.push(x);
-    return ++seq;
-  });
+  const a = new AssetRuntime(
+    'pump-1',
+    cfg,
+    model,
+    scorer,
+    { diagnosis: (d) => diags.push(d), error: (c) => errors.push(c) },
+    () => now,
+    (x) => {
+      anomalies.push(x);
+      return ++seq;
+    },
+  );
   let k = 0;
   const feed = (top: number, dtMs = 100) => {
     now += dtMs;
     const probs = new Float32Array(3).fill(0.1);
     probs[top] = 0.8;
-    const w: AssembledWindow = { assetId: 'pump-1', startMs: k * 100, endMs: k * 100 + 99, samples: new Float32Array(100), filledSamples: 0 };
+    const w: AssembledWindow = {
+      assetId: 'pump-1',
+      startMs: k * 100,
+      endMs: k * 100 + 99,
+      samples: new Float32Array(100),
+      filledSamples: 0,
+    };
     k++;
-    const out: InferenceOutputs = { probs, embedding: new Float32Array(2), patchError: new Float32Array(0), channelError: new Float32Array(0), inferenceUs: 500 };
+    const out: InferenceOutputs = {
+      probs,
+      embedding: new Float32Array(2),
+      patchError: new Float32Array(0),
+      channelError: new Float32Array(0),
+      inferenceUs: 500,
+    };
     a.onResult(w, out);
   };
   return { a, diags, anomalies, errors, feed, setNow: (t: number) => (now = t) };
@@ -59,7 +90,12 @@ describe('AssetRuntime diagnosis', () => {
     expect(diags).toHaveLength(0);
     feed(1);
     expect(diags).toHaveLength(1);
-    expect(diags[0]).toMatchObject({ label: 'imbalance', heartbeat: false, previous: null, window: { start: 100, end: 200, samples: 100 } });
+    expect(diags[0]).toMatchObject({
+      label: 'imbalance',
+      heartbeat: false,
+      previous: null,
+      window: { start: 100, end: 200, samples: 100 },
+    });
     expect(diags[0].model).toEqual({ id: 'm', version: '1.2.3', backend: 'onnx' });
     feed(0); // one healthy window: not enough
     expect(diags).toHaveLength(1);
@@ -73,8 +109,19 @@ describe('AssetRuntime diagnosis', () => {
 
   it('reports non-finite or mis-sized probabilities and publishes nothing', () => {
     const { a, diags, errors } = asset();
-    const w: AssembledWindow = { assetId: 'pump-1', startMs: 0, endMs: 99, samples: new Float32Array(100), filledSamples: 0 };
-    const base = { embedding: new Float32Array(0), patchError: new Float32Array(0), channelError: new Float32Array(0), inferenceUs: 1 };
+    const w: AssembledWindow = {
+      assetId: 'pump-1',
+      startMs: 0,
+      endMs: 99,
+      samples: new Float32Array(100),
+      filledSamples: 0,
+    };
+    const base = {
+      embedding: new Float32Array(0),
+      patchError: new Float32Array(0),
+      channelError: new Float32Array(0),
+      inferenceUs: 1,
+    };
     a.onResult(w, { ...base, probs: new Float32Array([Number.NaN, 0.5, 0.5]) });
     a.onResult(w, { ...base, probs: new Float32Array([1]) });
     expect(errors).toEqual(['ENGINE_OUTPUT_INVALID', 'ENGINE_OUTPUT_INVALID']);

@@ -91,6 +91,8 @@ describe('InferenceQueue', () => {
   });
 
   it('rejects a capacity below 1', () => {
-    expect(() => new InferenceQueue({ capacity: 0, policy: 'drop-oldest', process: async () => undefined })).toThrow(/capacity/);
+    expect(
+      () => new InferenceQueue({ capacity: 0, policy: 'drop-oldest', process: async () => undefined }),
+    ).toThrow(/capacity/);
   });
 });

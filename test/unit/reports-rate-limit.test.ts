@@ -38,12 +38,19 @@ describe('ErrorReporter', () => {
   it('publishes up to maxPerSec, counts the rest and reports the count on the next one', () => {
     let t = 0;
     const r = new ErrorReporter(new ReportContext('d', 'b', () => t), 2, () => t);
-    const out = Array.from({ length: 10 }, (_, i) => r.report({ code: 'PAYLOAD_INVALID', message: `m${i}`, topic: 's/x' }));
+    const out = Array.from({ length: 10 }, (_, i) =>
+      r.report({ code: 'PAYLOAD_INVALID', message: `m${i}`, topic: 's/x' }),
+    );
     expect(out.filter((m) => m !== null).length).toBe(2);
     t += 500; // one token
     const next = r.report({ code: 'PAYLOAD_NAN', message: 'nan' });
     expect(next?.suppressed).toBe(8);
-    expect(r.counters()).toEqual({ reported: 11, published: 3, suppressed: 8, byCode: { PAYLOAD_INVALID: 10, PAYLOAD_NAN: 1 } });
+    expect(r.counters()).toEqual({
+      reported: 11,
+      published: 3,
+      suppressed: 8,
+      byCode: { PAYLOAD_INVALID: 10, PAYLOAD_NAN: 1 },
+    });
     t += 500;
     expect(r.report({ code: 'PAYLOAD_NAN', message: 'nan' })?.suppressed).toBe(0);
   });

@@ -48,7 +48,15 @@ export function sampleHealth(): HealthInput {
       throttled: null,
       eventLoopDelayMs: 1.2,
     },
-    connection: { state: 'connected', connects: 1, reconnects: 0, publishes: 10, publishFailures: 0, publishDropped: 0, pending: 0 },
+    connection: {
+      state: 'connected',
+      connects: 1,
+      reconnects: 0,
+      publishes: 10,
+      publishFailures: 0,
+      publishDropped: 0,
+      pending: 0,
+    },
     models: {
       'rotating-vib': {
         backend: 'native',
@@ -59,7 +67,15 @@ export function sampleHealth(): HealthInput {
         queue: { depth: 0, maxDepth: 2, capacity: 64, enqueued: 5, dropped: 0 },
       },
     },
-    inputs: { 'sensors/+/vibration': { format: 'json-block', messages: 40, samples: 40960, rejected: 1, rejectedByReason: { PAYLOAD_INVALID: 1 } } },
+    inputs: {
+      'sensors/+/vibration': {
+        format: 'json-block',
+        messages: 40,
+        samples: 40960,
+        rejected: 1,
+        rejectedByReason: { PAYLOAD_INVALID: 1 },
+      },
+    },
     assets: {
       'fan-1': {
         model: 'rotating-vib',
@@ -79,10 +95,34 @@ describe('report builders against docs/schemas', () => {
   it('status: online, stopping, offline and the Will', () => {
     const c = ctx();
     for (const state of ['online', 'stopping', 'offline'] as const) {
-      ok(v.status, buildStatus(c, { state, version: '0.1.0', startedAt: 1, models: [{ ...model, detail: 'avx2' }], assets: ['fan-1'] }));
+      ok(
+        v.status,
+        buildStatus(c, {
+          state,
+          version: '0.1.0',
+          startedAt: 1,
+          models: [{ ...model, detail: 'avx2' }],
+          assets: ['fan-1'],
+        }),
+      );
     }
-    ok(v.status, buildStatus(c, { state: 'offline', version: '0.1.0', startedAt: 1, models: [], assets: [], will: true }));
-    expect(v.status({ ...buildStatus(c, { state: 'online', version: '1', startedAt: 1, models: [], assets: [] }), state: 'up' })).toBe(false);
+    ok(
+      v.status,
+      buildStatus(c, {
+        state: 'offline',
+        version: '0.1.0',
+        startedAt: 1,
+        models: [],
+        assets: [],
+        will: true,
+      }),
+    );
+    expect(
+      v.status({
+        ...buildStatus(c, { state: 'online', version: '1', startedAt: 1, models: [], assets: [] }),
+        state: 'up',
+      }),
+    ).toBe(false);
   });
 
   it('diagnosis: change and heartbeat, top-3 sorted, confidence of the label', () => {
@@ -102,7 +142,13 @@ describe('report builders against docs/schemas', () => {
     expect(d.top.map((t) => t.label)).toEqual(['imbalance', 'misalignment', 'healthy']);
     expect(d.confidence).toBeCloseTo(0.8, 4);
     expect(d.seq).toBe(1);
-    const hb = buildDiagnosis(c, { ...d, probs: [0.05, 0.8, 0.1, 0.05], labels: ['healthy', 'imbalance', 'misalignment', 'bearing_outer'], heartbeat: true, previous: 'x' });
+    const hb = buildDiagnosis(c, {
+      ...d,
+      probs: [0.05, 0.8, 0.1, 0.05],
+      labels: ['healthy', 'imbalance', 'misalignment', 'bearing_outer'],
+      heartbeat: true,
+      previous: 'x',
+    });
     ok(v.diagnosis, hb);
     expect(hb.seq).toBe(2);
     expect('previous' in hb).toBe(false);
@@ -112,7 +158,18 @@ describe('report builders against docs/schemas', () => {
 
   it('anomaly: open/update/close share the event id; channels ranked', () => {
     const c = ctx();
-    const base = { asset: 'pump-1', score: 5.2, threshold: 3, since: 1000, peakScore: 5.2, windowEnd: 2000, channels: [{ name: 'a', contribution: 0.2 }, { name: 'b', contribution: 0.8 }] };
+    const base = {
+      asset: 'pump-1',
+      score: 5.2,
+      threshold: 3,
+      since: 1000,
+      peakScore: 5.2,
+      windowEnd: 2000,
+      channels: [
+        { name: 'a', contribution: 0.2 },
+        { name: 'b', contribution: 0.8 },
+      ],
+    };
     const open = buildAnomaly(c, { ...base, state: 'open' });
     const upd = buildAnomaly(c, { ...base, state: 'update', event: open.event, score: 7, peakScore: 7 });
     const close = buildAnomaly(c, { ...base, state: 'close', event: open.event, score: 1, peakScore: 7 });
@@ -125,7 +182,10 @@ describe('report builders against docs/schemas', () => {
 
   it('errors: code pattern, message cut, suppressed count', () => {
     const c = ctx();
-    ok(v.errors, buildError(c, { code: 'PAYLOAD_INVALID', message: 'bad', topic: 'sensors/x/vibration', asset: 'x' }, 3));
+    ok(
+      v.errors,
+      buildError(c, { code: 'PAYLOAD_INVALID', message: 'bad', topic: 'sensors/x/vibration', asset: 'x' }, 3),
+    );
     const long = buildError(c, { code: 'PAYLOAD_TOO_LARGE', message: 'x'.repeat(5000) }, 0);
     ok(v.errors, long);
     expect(long.message.length).toBe(500);
