@@ -6,7 +6,8 @@
 //  3. quantize the encoder linears per output channel and write the int8 GGUF;
 //  4. verify on held-out windows, int8 GGUF (engine) vs fp32 ONNX (onnxruntime): refuse to
 //     write the bundle when top-1 agreement < minAgreement; figures printed either way;
-//  5. golden vectors, then the manifest with the size and SHA-256 of every file.
+//  5. golden vectors, an optional int8 ONNX for onnxruntime (onnx-int8.ts), then the manifest
+//     with the size and SHA-256 of every file.
 import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { VERSION } from '../version.js';
@@ -16,6 +17,7 @@ import { openOnnxEngine } from './engines.js';
 import { DEFAULT_TOLERANCE, toGoldenOutputs, type Golden } from './golden.js';
 import type { BundleFile, Manifest } from './manifest-types.js';
 import { ModelError } from './model-error.js';
+import { quantizeOnnxDynamic } from './onnx-int8.js';
 import { readOnnx } from './onnx-reader.js';
 import { compareOutputs, type AgreementFigures, type HeadOutputs } from './outputs-compare.js';
 import { buildTstGguf } from './tst-gguf.js';
@@ -48,6 +50,8 @@ export interface ConvertOptions {
   goldenCount?: number;
   maxCalibrationWindows?: number;
   engine: GgufEngineFactory;
+  /** Also write model.int8.onnx (dynamic-quant MatMulInteger graph for ORT); default true. */
+  int8Onnx?: boolean;
   /** Injected for tests; default onnxruntime-node. */
   openOnnx?: (bytes: Uint8Array, h: TstHyperparameters) => Promise<OnnxEngine>;
   progress?: ConvertProgress;
@@ -65,6 +69,9 @@ export interface ConvertFigures {
   /** The engine's fp32 path on the same windows: a check of the mapping itself. */
   fp32EngineVsOnnx: AgreementFigures;
   inputScales: Record<string, number>;
+  /** model.int8.onnx on onnxruntime vs the fp32 ONNX (when written). */
+  int8OnnxVsFp32Onnx?: AgreementFigures;
+  int8OnnxNote?: string;
   ggufBytes: number;
   fp32GgufBytes: number;
 }
@@ -230,6 +237,26 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   };
   await ort.dispose();
 
+  // Optional int8 ONNX for onnxruntime (dynamic quantization), with its own figures.
+  let int8OnnxBytes: Uint8Array | undefined;
+  if (opts.int8Onnx !== false) {
+    try {
+      int8OnnxBytes = quantizeOnnxDynamic(onnxBytes, linearLayers(h).filter((l) => l.encoder).map((l) => l.name));
+      const q = await (opts.openOnnx ?? ((b, hh) => openOnnxEngine(b, hh)))(int8OnnxBytes, h);
+      const qOuts: HeadOutputs[] = [];
+      try {
+        for (const w of holdout.windows) qOuts.push(await q.run(w));
+      } finally {
+        await q.dispose();
+      }
+      figures.int8OnnxVsFp32Onnx = compareOutputs(qOuts, onnxOuts);
+    } catch (err) {
+      int8OnnxBytes = undefined;
+      figures.int8OnnxNote = `model.int8.onnx not written: ${(err as Error).message}`;
+      log(figures.int8OnnxNote);
+    }
+  }
+
   mkdirSync(opts.outDir, { recursive: true });
   const out = (name: string): string => path.join(opts.outDir, name);
   writeFileSync(out('model.gguf'), int8);
@@ -240,6 +267,10 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     onnx: fileEntry(opts.outDir, 'model.onnx'),
     golden: fileEntry(opts.outDir, 'golden.json'),
   };
+  if (int8OnnxBytes) {
+    writeFileSync(out('model.int8.onnx'), int8OnnxBytes);
+    files.onnxInt8 = fileEntry(opts.outDir, 'model.int8.onnx');
+  }
   const trainingSrc = path.join(path.dirname(opts.onnxPath), 'training.json');
   let training: unknown;
   if (existsSync(trainingSrc)) {

@@ -9,6 +9,8 @@ import { loadVerifiedBundle } from '../../agent/model/bundle.js';
 import { convert, type ConvertResult } from '../../agent/model/convert.js';
 import { referenceEngineFactory } from '../../agent/model/engines.js';
 import { GgmlType } from '../../agent/model/gguf.js';
+import { compareGolden } from '../../agent/model/golden.js';
+import { readOnnx } from '../../agent/model/onnx-reader.js';
 import { readTstGguf } from '../../agent/model/tst-gguf.js';
 import { verifyBundle } from '../../agent/model/verify.js';
 import { encodeWindows } from '../../agent/model/window-file.js';
@@ -97,7 +99,7 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
       input: { sampleRateHz: 100, windowLength: 16, channels: ['ax', 'ay', 'az'], frontend: { kind: 'none' }, hop: 8 },
       created: '2026-01-01T00:00:00.000Z',
     });
-    expect(Object.keys(m.files).sort()).toEqual(['gguf', 'golden', 'onnx', 'training']);
+    expect(Object.keys(m.files).sort()).toEqual(['gguf', 'golden', 'onnx', 'onnxInt8', 'training']);
     expect((m.metrics as { training: unknown }).training).toEqual({ model: 'tiny', seed: 1 });
   });
 
@@ -148,5 +150,26 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
     expect(r.accepted).toBe(false);
     expect(r.reason).toMatch(/top-1 agreement 100\.00% is below 101\.00%/);
     expect(existsSync(out)).toBe(false);
+  });
+
+  it('writes an int8 ONNX whose encoder linears run as MatMulInteger and agree with fp32', () => {
+    const q = readOnnx(readFileSync(path.join(bundle(), 'model.int8.onnx')));
+    expect(q.opTypes).toEqual(expect.arrayContaining(['DynamicQuantizeLinear', 'MatMulInteger']));
+    const wq = q.initializers.get('blk.0.ffn_up.weight_q');
+    expect(wq).toMatchObject({ dims: [16, 32], dataType: 3 }); // INT8, [in, out]
+    expect(q.initializers.has('blk.0.ffn_up.weight')).toBe(false);
+    expect(q.initializers.get('cls.weight')?.dims).toEqual([3, 16]); // heads stay fp32
+    const f = result.figures.int8OnnxVsFp32Onnx!;
+    expect(f.top1Agreement).toBeGreaterThanOrEqual(0.95);
+    expect(f.embeddingCosineMin).toBeGreaterThan(0.99);
+  });
+
+  it('golden comparison skips heads the model does not have and flags length differences', () => {
+    const o = { probs: Float32Array.of(0.5, 0.5), embedding: Float32Array.of(1), patchError: Float32Array.of(0, 0), channelError: Float32Array.of(0) };
+    const want = { probs: [0.5, 0.5], embedding: [1], patchError: [], channelError: [] };
+    expect(compareGolden([o], [want], { atol: 1e-6, rtol: 0 }).mismatches).toEqual([]);
+    const r = compareGolden([o], [{ ...want, probs: [0.5, 0.5, 0] }], { atol: 1e-6, rtol: 0 });
+    expect(r.mismatches).toEqual([{ window: 0, head: 'probs', index: -1, got: 2, want: 3 }]);
+    expect(compareGolden([o], [{ ...want, embedding: [1.01] }], { atol: 1e-3, rtol: 0 }).mismatches[0]).toMatchObject({ head: 'embedding', got: 1, want: 1.01 });
   });
 });

@@ -74,6 +74,7 @@ interface ConvertFlags {
   golden?: number;
   engine: 'auto' | 'native' | 'reference';
   created?: string;
+  int8Onnx: boolean;
   json?: boolean;
 }
 
@@ -145,6 +146,7 @@ export function register(program: Command): void {
     .option('--max-calib <n>', 'use at most n calibration windows (evenly spaced)', positiveInt('--max-calib'))
     .option('--golden <n>', 'golden windows to store', positiveInt('--golden'), 4)
     .option('--engine <engine>', 'calibration / int8 engine: auto | native | reference (TypeScript)', backendChoice('--engine', ['auto', 'native', 'reference']), 'auto')
+    .option('--no-int8-onnx', 'do not write model.int8.onnx (dynamic-quant graph for onnxruntime)')
     .option('--created <iso>', 'manifest creation time (default: now; SOURCE_DATE_EPOCH honoured)')
     .option('--json', 'print the result as JSON')
     .action(async (o: ConvertFlags) => {
@@ -174,6 +176,7 @@ export function register(program: Command): void {
         minRankCorrelation: o.minRankCorrelation,
         maxCalibrationWindows: o.maxCalib,
         goldenCount: o.golden,
+        int8Onnx: o.int8Onnx,
         engine: factory,
         progress: o.json ? undefined : ttyProgress(),
         log,
@@ -185,6 +188,8 @@ export function register(program: Command): void {
         const f = r.figures;
         out(`int8 (${f.engine}) vs fp32 ONNX on ${f.heldoutWindows} held-out windows: ${formatFigures(f.int8VsFp32Onnx)}`);
         out(`fp32 engine vs fp32 ONNX: ${formatFigures(f.fp32EngineVsOnnx)}`);
+        if (f.int8OnnxVsFp32Onnx) out(`int8 ONNX (onnxruntime, dynamic) vs fp32 ONNX: ${formatFigures(f.int8OnnxVsFp32Onnx)}`);
+        if (f.int8OnnxNote) out(f.int8OnnxNote);
         out(`GGUF ${f.ggufBytes} bytes int8 (fp32 would be ${f.fp32GgufBytes}); ${f.calibrationWindows} calibration windows`);
         out(r.accepted ? `wrote bundle ${o.out}` : `REFUSED: ${r.reason}; nothing written`);
       }
