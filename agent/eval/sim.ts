@@ -18,11 +18,13 @@ import { createVibrationSource, type VibrationAxis } from '../sim/vibration-sour
 
 /** matrix[t][p]: windows of true class t predicted as p. */
 export function confusionMatrix(truth: number[], pred: number[], k: number): number[][] {
-  if (truth.length !== pred.length) throw new RangeError(`confusionMatrix: ${truth.length} truths but ${pred.length} predictions`);
+  if (truth.length !== pred.length)
+    throw new RangeError(`confusionMatrix: ${truth.length} truths but ${pred.length} predictions`);
   const m = Array.from({ length: k }, () => new Array<number>(k).fill(0));
   truth.forEach((t, i) => {
     const p = pred[i];
-    if (!(t >= 0 && t < k && p >= 0 && p < k)) throw new RangeError(`confusionMatrix: class index out of range at ${i}: truth ${t}, prediction ${p}`);
+    if (!(t >= 0 && t < k && p >= 0 && p < k))
+      throw new RangeError(`confusionMatrix: class index out of range at ${i}: truth ${t}, prediction ${p}`);
     m[t][p]++;
   });
   return m;
@@ -46,7 +48,12 @@ export function classMetrics(matrix: number[][], labels: string[]): ClassMetrics
     const predicted = matrix.reduce((a, row) => a + row[c], 0);
     const precision = predicted > 0 ? tp / predicted : null;
     const recall = support > 0 ? tp / support : null;
-    const f1 = precision !== null && recall !== null && precision + recall > 0 ? (2 * precision * recall) / (precision + recall) : precision === 0 || recall === 0 ? 0 : null;
+    const f1 =
+      precision !== null && recall !== null && precision + recall > 0
+        ? (2 * precision * recall) / (precision + recall)
+        : precision === 0 || recall === 0
+          ? 0
+          : null;
     return { label, support, precision, recall, f1 };
   });
 }
@@ -68,7 +75,9 @@ export function formatConfusion(matrix: number[][], labels: string[]): string {
   const short = (l: string): string => (l.length > 13 ? l.slice(0, 13) : l);
   const first = Math.max(w, 12);
   const lines = [`${'true \\ pred'.padEnd(first)}${labels.map((l) => short(l).padStart(w)).join('')}`];
-  matrix.forEach((row, t) => lines.push(`${short(labels[t]).padEnd(first)}${row.map((n) => String(n).padStart(w)).join('')}`));
+  matrix.forEach((row, t) =>
+    lines.push(`${short(labels[t]).padEnd(first)}${row.map((n) => String(n).padStart(w)).join('')}`),
+  );
   return lines.join('\n');
 }
 
@@ -100,10 +109,12 @@ interface TrainingSplit {
 
 /** The data splits a training record lists (rotating-vib's training.json `data`), if any. */
 export function trainingSplits(manifest: Bundle['manifest']): Record<string, TrainingSplit> {
-  const t = (manifest.metrics as { training?: { data?: Record<string, unknown> } } | undefined)?.training?.data;
+  const t = (manifest.metrics as { training?: { data?: Record<string, unknown> } } | undefined)?.training
+    ?.data;
   const out: Record<string, TrainingSplit> = {};
   if (t && typeof t === 'object') {
-    for (const [k, v] of Object.entries(t)) if (v && typeof v === 'object' && 'seedBase' in v) out[k] = v as TrainingSplit;
+    for (const [k, v] of Object.entries(t))
+      if (v && typeof v === 'object' && 'seedBase' in v) out[k] = v as TrainingSplit;
   }
   return out;
 }
@@ -136,8 +147,18 @@ export function simulateWindows(opts: {
     const seed = opts.seedBase + i;
     const rpm = pick.uniform(opts.ranges.rpm[0], opts.ranges.rpm[1]);
     const severity = fault === 'healthy' ? 0 : pick.uniform(opts.ranges.severity[0], opts.ranges.severity[1]);
-    const noiseRms = opts.ranges.noiseRms ? pick.uniform(opts.ranges.noiseRms[0], opts.ranges.noiseRms[1]) : undefined;
-    const src = createVibrationSource({ seed, fault, severity, rpm, noiseRms, sampleRateHz: opts.sampleRateHz, axes: opts.axes });
+    const noiseRms = opts.ranges.noiseRms
+      ? pick.uniform(opts.ranges.noiseRms[0], opts.ranges.noiseRms[1])
+      : undefined;
+    const src = createVibrationSource({
+      seed,
+      fault,
+      severity,
+      rpm,
+      noiseRms,
+      sampleRateHz: opts.sampleRateHz,
+      axes: opts.axes,
+    });
     src.next(WARMUP_SAMPLES);
     out.push({ label, seed, rpm, severity, x: src.next(opts.windowLength) });
     opts.onWindow?.();
@@ -177,9 +198,14 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
   const m = b.manifest;
   const unknown = m.labels.filter((l) => !isFaultKind(l));
   if (unknown.length > 0) {
-    fail(`--bundle: eval sim needs a bundle whose labels are simulator fault kinds (${FAULT_KINDS.join(', ')}) but ${m.name} has ${unknown.join(', ')}`);
+    fail(
+      `--bundle: eval sim needs a bundle whose labels are simulator fault kinds (${FAULT_KINDS.join(', ')}) but ${m.name} has ${unknown.join(', ')}`,
+    );
   }
-  if (m.input.channels.length > 2) fail(`--bundle: the simulator produces 1 (radial) or 2 (radial, axial) channels but ${m.name} takes ${m.input.channels.length}`);
+  if (m.input.channels.length > 2)
+    fail(
+      `--bundle: the simulator produces 1 (radial) or 2 (radial, axial) channels but ${m.name} takes ${m.input.channels.length}`,
+    );
   const splits = trainingSplits(m);
   const band = Object.values(splits).find((s) => s.excludeRpm)?.excludeRpm ?? undefined;
   const ranges: SimRanges = {
@@ -192,7 +218,10 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
   const seedBase = 50_000_000 + o.seed * 100_000;
   const seeds: [number, number] = [seedBase, seedBase + o.count];
   for (const [lo, hi] of usedSeedRanges(splits, m.labels.length)) {
-    if (seeds[0] < hi && lo < seeds[1]) fail(`--seed: seeds ${seeds[0]}..${seeds[1] - 1} overlap the training record's ${lo}..${hi - 1}; pick another --seed`);
+    if (seeds[0] < hi && lo < seeds[1])
+      fail(
+        `--seed: seeds ${seeds[0]}..${seeds[1] - 1} overlap the training record's ${lo}..${hi - 1}; pick another --seed`,
+      );
   }
   const windows = simulateWindows({
     labels: m.labels as FaultKind[],
@@ -203,7 +232,9 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
     sampleRateHz: m.input.sampleRateHz,
     axes: m.input.channels.length === 2 ? ['radial', 'axial'] : ['radial'],
   });
-  const backend = o.openBackend ? await o.openBackend(b) : (await openBundleBackend(b, { prefer: o.backend ?? 'auto' })).backend;
+  const backend = o.openBackend
+    ? await o.openBackend(b)
+    : (await openBundleBackend(b, { prefer: o.backend ?? 'auto' })).backend;
   const truth: number[] = [];
   const pred: number[] = [];
   try {
@@ -234,53 +265,106 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
 // ---------------------------------------------------------------------------------------------
 // CLI: added to the `eval` group by agent/cli/commands/eval.ts.
 
-const range = (flag: string) => (v: string): [number, number] => {
-  const p = v.split(':').map(Number);
-  if (p.length !== 2 || p.some((x) => !Number.isFinite(x)) || p[0] >= p[1]) fail(`${flag}: expected lo:hi with lo < hi but received ${JSON.stringify(v)}`);
-  return [p[0], p[1]];
-};
+const range =
+  (flag: string) =>
+  (v: string): [number, number] => {
+    const p = v.split(':').map(Number);
+    if (p.length !== 2 || p.some((x) => !Number.isFinite(x)) || p[0] >= p[1])
+      fail(`${flag}: expected lo:hi with lo < hi but received ${JSON.stringify(v)}`);
+    return [p[0], p[1]];
+  };
 
 const fmt = (x: number | null): string => (x === null ? '   -  ' : x.toFixed(4));
 
 export function registerEvalSim(evalGroup: Command): void {
   evalGroup
     .command('sim')
-    .description('accuracy of a fault-classification bundle on freshly simulated windows (seeds and speeds not used in training)')
+    .description(
+      'accuracy of a fault-classification bundle on freshly simulated windows (seeds and speeds not used in training)',
+    )
     .requiredOption('--bundle <dir>', 'model bundle (labels must be simulator fault kinds)')
-    .option('--seed <n>', 'seed of this evaluation (fresh asset seeds are derived from it)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n < 0 || n > 9999) fail(`--seed: expected an integer 0..9999 but received ${JSON.stringify(v)}`);
-      return n;
-    }, 1)
-    .option('--count <k>', 'windows to simulate (balanced across classes)', (v) => {
-      const n = Number(v);
-      if (!Number.isInteger(n) || n <= 0 || n > 100_000) fail(`--count: expected an integer 1..100000 but received ${JSON.stringify(v)}`);
-      return n;
-    }, 700)
-    .option('--rpm <lo:hi>', "shaft speed range (default: the band the training record held out, else 600:3600)", range('--rpm'))
+    .option(
+      '--seed <n>',
+      'seed of this evaluation (fresh asset seeds are derived from it)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n < 0 || n > 9999)
+          fail(`--seed: expected an integer 0..9999 but received ${JSON.stringify(v)}`);
+        return n;
+      },
+      1,
+    )
+    .option(
+      '--count <k>',
+      'windows to simulate (balanced across classes)',
+      (v) => {
+        const n = Number(v);
+        if (!Number.isInteger(n) || n <= 0 || n > 100_000)
+          fail(`--count: expected an integer 1..100000 but received ${JSON.stringify(v)}`);
+        return n;
+      },
+      700,
+    )
+    .option(
+      '--rpm <lo:hi>',
+      'shaft speed range (default: the band the training record held out, else 600:3600)',
+      range('--rpm'),
+    )
     .option('--severity <lo:hi>', 'fault severity range (default 0.2:1)', range('--severity'))
-    .option('--noise <lo:hi>', 'override the sensor noise RMS, m/s^2 (default: the simulator draws 0.01..0.08)', range('--noise'))
-    .option('--backend <kind>', 'auto | native | onnx', (v) => {
-      if (!['auto', 'native', 'onnx'].includes(v)) fail(`--backend: expected one of auto, native, onnx but received ${JSON.stringify(v)}`);
-      return v;
-    }, 'auto')
+    .option(
+      '--noise <lo:hi>',
+      'override the sensor noise RMS, m/s^2 (default: the simulator draws 0.01..0.08)',
+      range('--noise'),
+    )
+    .option(
+      '--backend <kind>',
+      'auto | native | onnx',
+      (v) => {
+        if (!['auto', 'native', 'onnx'].includes(v))
+          fail(`--backend: expected one of auto, native, onnx but received ${JSON.stringify(v)}`);
+        return v;
+      },
+      'auto',
+    )
     .option('--json', 'print the report as JSON')
     .hook('preAction', () => logToStderr())
-    .action(async (opts: { bundle: string; seed: number; count: number; rpm?: [number, number]; severity?: [number, number]; noise?: [number, number]; backend: 'auto' | 'native' | 'onnx'; json?: boolean }) => {
-      const r = await runEvalSim({ bundleDir: opts.bundle, seed: opts.seed, count: opts.count, rpm: opts.rpm, severity: opts.severity, noiseRms: opts.noise, backend: opts.backend });
-      if (opts.json) {
-        process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-        return;
-      }
-      const lines = [
-        `${r.model} on ${r.backend}: ${r.windows} simulated windows, seeds ${r.seeds[0]}..${r.seeds[1] - 1}, rpm ${r.ranges.rpm.join('..')}, severity ${r.ranges.severity.join('..')}${r.ranges.noiseRms ? `, noise ${r.ranges.noiseRms.join('..')} m/s^2` : ''}`,
-        `accuracy ${r.accuracy.toFixed(4)}`,
-        '',
-        `${'class'.padEnd(15)}${'precision'.padStart(10)}${'recall'.padStart(10)}${'f1'.padStart(10)}${'support'.padStart(9)}`,
-        ...r.classes.map((c) => `${c.label.padEnd(15)}${fmt(c.precision).padStart(10)}${fmt(c.recall).padStart(10)}${fmt(c.f1).padStart(10)}${String(c.support).padStart(9)}`),
-        '',
-        formatConfusion(r.confusion, r.labels),
-      ];
-      process.stdout.write(lines.join('\n') + '\n');
-    });
+    .action(
+      async (opts: {
+        bundle: string;
+        seed: number;
+        count: number;
+        rpm?: [number, number];
+        severity?: [number, number];
+        noise?: [number, number];
+        backend: 'auto' | 'native' | 'onnx';
+        json?: boolean;
+      }) => {
+        const r = await runEvalSim({
+          bundleDir: opts.bundle,
+          seed: opts.seed,
+          count: opts.count,
+          rpm: opts.rpm,
+          severity: opts.severity,
+          noiseRms: opts.noise,
+          backend: opts.backend,
+        });
+        if (opts.json) {
+          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+          return;
+        }
+        const lines = [
+          `${r.model} on ${r.backend}: ${r.windows} simulated windows, seeds ${r.seeds[0]}..${r.seeds[1] - 1}, rpm ${r.ranges.rpm.join('..')}, severity ${r.ranges.severity.join('..')}${r.ranges.noiseRms ? `, noise ${r.ranges.noiseRms.join('..')} m/s^2` : ''}`,
+          `accuracy ${r.accuracy.toFixed(4)}`,
+          '',
+          `${'class'.padEnd(15)}${'precision'.padStart(10)}${'recall'.padStart(10)}${'f1'.padStart(10)}${'support'.padStart(9)}`,
+          ...r.classes.map(
+            (c) =>
+              `${c.label.padEnd(15)}${fmt(c.precision).padStart(10)}${fmt(c.recall).padStart(10)}${fmt(c.f1).padStart(10)}${String(c.support).padStart(9)}`,
+          ),
+          '',
+          formatConfusion(r.confusion, r.labels),
+        ];
+        process.stdout.write(lines.join('\n') + '\n');
+      },
+    );
 }

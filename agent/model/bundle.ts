@@ -22,7 +22,9 @@ export interface Bundle {
 }
 
 // ajv-formats is CommonJS with a default export; under NodeNext its callable sits on .default.
-const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (a: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: unknown }).default ?? addFormatsModule) as (
+  a: Ajv,
+) => Ajv;
 const ajv = new Ajv({ allErrors: true, strict: true });
 addFormats(ajv);
 const validate = ajv.compile<Manifest>(manifestSchema);
@@ -36,32 +38,54 @@ export function manifestProblems(m: unknown): string[] {
   if (!validate(m)) {
     return (validate.errors ?? []).map((e) => {
       const where = e.instancePath || '(root)';
-      const extra = e.keyword === 'additionalProperties' ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})` : '';
+      const extra =
+        e.keyword === 'additionalProperties'
+          ? ` (${String((e.params as { additionalProperty?: string }).additionalProperty)})`
+          : '';
       return `${where}: ${e.message ?? e.keyword}${extra}`;
     });
   }
   const p: string[] = [];
-  if (!m.labels.includes(m.normalLabel)) p.push(`/normalLabel: expected one of ${JSON.stringify(m.labels)} but received ${JSON.stringify(m.normalLabel)}`);
+  if (!m.labels.includes(m.normalLabel))
+    p.push(
+      `/normalLabel: expected one of ${JSON.stringify(m.labels)} but received ${JSON.stringify(m.normalLabel)}`,
+    );
   const fe = m.input.frontend;
-  if (fe.kind === 'spectral' && (fe.bins === undefined || fe.bandLowHz === undefined || fe.bandHighHz === undefined)) {
+  if (
+    fe.kind === 'spectral' &&
+    (fe.bins === undefined || fe.bandLowHz === undefined || fe.bandHighHz === undefined)
+  ) {
     p.push('/input/frontend: a spectral front end needs bins, bandLowHz and bandHighHz');
   }
-  if (!m.files.gguf && !m.files.onnx) p.push('/files: expected a gguf or an onnx model file but received neither');
+  if (!m.files.gguf && !m.files.onnx)
+    p.push('/files: expected a gguf or an onnx model file but received neither');
   return p;
 }
 
 /** Read and validate manifest.json (no digest check). Throws MODEL_BUNDLE_INVALID. */
 export function loadBundle(dir: string): Bundle {
   const file = path.join(dir, MANIFEST_FILE);
-  if (!existsSync(file)) throw new ModelError('MODEL_BUNDLE_INVALID', `${dir}: expected a model bundle directory with ${MANIFEST_FILE} but it has none`);
+  if (!existsSync(file))
+    throw new ModelError(
+      'MODEL_BUNDLE_INVALID',
+      `${dir}: expected a model bundle directory with ${MANIFEST_FILE} but it has none`,
+    );
   let parsed: unknown;
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new ModelError('MODEL_BUNDLE_INVALID', `${file}: expected JSON but parsing failed: ${(err as Error).message}`, { cause: err });
+    throw new ModelError(
+      'MODEL_BUNDLE_INVALID',
+      `${file}: expected JSON but parsing failed: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
   const problems = manifestProblems(parsed);
-  if (problems.length > 0) throw new ModelError('MODEL_BUNDLE_INVALID', `${file}: invalid manifest:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0)
+    throw new ModelError(
+      'MODEL_BUNDLE_INVALID',
+      `${file}: invalid manifest:\n  - ${problems.join('\n  - ')}`,
+    );
   return { dir, manifest: parsed as Manifest };
 }
 
@@ -87,7 +111,11 @@ export function checkDigests(b: Bundle): DigestCheck[] {
       continue;
     }
     const digest = sha256Hex(readFileSync(p));
-    out.push(digest === f.sha256 ? { key, path: f.path, ok: true } : { key, path: f.path, ok: false, problem: `sha256 ${digest}, manifest says ${f.sha256}` });
+    out.push(
+      digest === f.sha256
+        ? { key, path: f.path, ok: true }
+        : { key, path: f.path, ok: false, problem: `sha256 ${digest}, manifest says ${f.sha256}` },
+    );
   }
   return out;
 }
@@ -97,7 +125,10 @@ export function loadVerifiedBundle(dir: string): Bundle {
   const b = loadBundle(dir);
   const bad = checkDigests(b).filter((c) => !c.ok);
   if (bad.length > 0) {
-    throw new ModelError('MODEL_DIGEST_MISMATCH', `${dir}: ${bad.map((c) => `${c.path} (${c.key}): ${c.problem}`).join('; ')}`);
+    throw new ModelError(
+      'MODEL_DIGEST_MISMATCH',
+      `${dir}: ${bad.map((c) => `${c.path} (${c.key}): ${c.problem}`).join('; ')}`,
+    );
   }
   return b;
 }
@@ -110,7 +141,10 @@ export interface OpenBundleOptions {
 }
 
 /** Open a Backend for a (verified) bundle. */
-export async function openBundleBackend(b: Bundle, opts: OpenBundleOptions = {}): Promise<{ backend: Backend; reason: string }> {
+export async function openBundleBackend(
+  b: Bundle,
+  opts: OpenBundleOptions = {},
+): Promise<{ backend: Backend; reason: string }> {
   let addon: AddonModule | null = opts.addon ?? null;
   let reason: string | undefined;
   if (opts.addon === undefined && opts.prefer !== 'onnx' && b.manifest.files.gguf) {

@@ -121,12 +121,17 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   const h = hyperparametersFromOnnxMetadata(onnx.metadata, { name: opts.name, version: opts.version });
   if (opts.labels) {
     if (opts.labels.length !== h.labels.length) {
-      throw new ModelError('MODEL_GRAPH_MISMATCH', `--labels: expected ${h.labels.length} labels (the model's classes) but received ${opts.labels.length}`);
+      throw new ModelError(
+        'MODEL_GRAPH_MISMATCH',
+        `--labels: expected ${h.labels.length} labels (the model's classes) but received ${opts.labels.length}`,
+      );
     }
     h.labels = opts.labels;
   }
   const weights = mapOnnxTensors(onnx, h);
-  log(`${opts.onnxPath}: vigil-tst ${h.name} ${h.version}, T=${h.windowLength} C=${h.channelCount} frontend=${h.frontend} P=${h.patchLength} d=${h.embeddingLength} L=${h.blockCount} H=${h.headCount} F=${h.feedForwardLength} K=${h.labels.length}${h.hasReconstruction ? ' +recon' : ''}`);
+  log(
+    `${opts.onnxPath}: vigil-tst ${h.name} ${h.version}, T=${h.windowLength} C=${h.channelCount} frontend=${h.frontend} P=${h.patchLength} d=${h.embeddingLength} L=${h.blockCount} H=${h.headCount} F=${h.feedForwardLength} K=${h.labels.length}${h.hasReconstruction ? ' +recon' : ''}`,
+  );
 
   const shape = { windowLength: h.windowLength, channels: h.channelCount, channelNames: h.channelNames };
   let calib = readWindows(opts.calibPath, shape);
@@ -146,7 +151,10 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     calib = { ...calib, windows: Array.from({ length: n }, (_, i) => calib.windows[Math.floor(i * step)]) };
   }
   if (calib.windows.length === 0 || holdout.windows.length === 0) {
-    throw new ModelError('MODEL_CALIB_INVALID', `expected calibration and held-out windows but received ${calib.windows.length} and ${holdout.windows.length}`);
+    throw new ModelError(
+      'MODEL_CALIB_INVALID',
+      `expected calibration and held-out windows but received ${calib.windows.length} and ${holdout.windows.length}`,
+    );
   }
 
   // 2. Calibration on the fp32 GGUF.
@@ -174,14 +182,18 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     .filter((l) => l.encoder)
     .filter((l) => !(Number.isFinite(inputAbsMax[l.name]) && inputAbsMax[l.name] >= 0));
   if (missing.length > 0) {
-    throw new ModelError('MODEL_CALIB_INVALID', `calibration gave no finite |max| for ${missing.map((l) => l.name).join(', ')} (engine ${engineDesc})`);
+    throw new ModelError(
+      'MODEL_CALIB_INVALID',
+      `calibration gave no finite |max| for ${missing.map((l) => l.name).join(', ')} (engine ${engineDesc})`,
+    );
   }
   log(`calibrated ${calib.windows.length} windows with the ${engineDesc} engine`);
 
   // 3. int8 GGUF.
   const int8 = buildTstGguf(h, weights, { inputAbsMax });
   const inputScales: Record<string, number> = {};
-  for (const l of linearLayers(h).filter((x) => x.encoder)) inputScales[l.name] = Math.fround(inputAbsMax[l.name] / 127);
+  for (const l of linearLayers(h).filter((x) => x.encoder))
+    inputScales[l.name] = Math.fround(inputAbsMax[l.name] / 127);
 
   // 4. Verify: int8 engine vs fp32 ONNX on held-out windows.
   const ort = await (opts.openOnnx ?? ((b, hh) => openOnnxEngine(b, hh)))(onnxBytes, h);
@@ -215,7 +227,11 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   let reason: string | undefined;
   if (f.top1Agreement < minAgreement) {
     reason = `int8 vs fp32 top-1 agreement ${(100 * f.top1Agreement).toFixed(2)}% is below ${(100 * minAgreement).toFixed(2)}%`;
-  } else if (opts.minRankCorrelation !== undefined && f.anomalyRankCorrelation !== null && f.anomalyRankCorrelation < opts.minRankCorrelation) {
+  } else if (
+    opts.minRankCorrelation !== undefined &&
+    f.anomalyRankCorrelation !== null &&
+    f.anomalyRankCorrelation < opts.minRankCorrelation
+  ) {
     reason = `int8 vs fp32 anomaly-score rank correlation ${f.anomalyRankCorrelation.toFixed(4)} is below ${opts.minRankCorrelation}`;
   }
   if (reason) {
@@ -225,13 +241,18 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
 
   // 5. Golden vectors and the bundle files.
   const nGolden = Math.min(opts.goldenCount ?? 4, holdout.windows.length);
-  const goldenIdx = Array.from({ length: nGolden }, (_, i) => Math.floor((i * holdout.windows.length) / nGolden));
+  const goldenIdx = Array.from({ length: nGolden }, (_, i) =>
+    Math.floor((i * holdout.windows.length) / nGolden),
+  );
   const golden: Golden = {
     schema: 'vigil.golden/1',
     windowLength: h.windowLength,
     channels: h.channelCount,
     inputs: goldenIdx.map((i) => Array.from(holdout.windows[i])),
-    expected: { gguf: goldenIdx.map((i) => toGoldenOutputs(int8Outs[i])), onnx: goldenIdx.map((i) => toGoldenOutputs(onnxOuts[i])) },
+    expected: {
+      gguf: goldenIdx.map((i) => toGoldenOutputs(int8Outs[i])),
+      onnx: goldenIdx.map((i) => toGoldenOutputs(onnxOuts[i])),
+    },
     producedBy: { gguf: engineDesc, onnx: 'onnxruntime-node' },
     tolerance: DEFAULT_TOLERANCE,
   };
@@ -241,7 +262,12 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   let int8OnnxBytes: Uint8Array | undefined;
   if (opts.int8Onnx !== false) {
     try {
-      int8OnnxBytes = quantizeOnnxDynamic(onnxBytes, linearLayers(h).filter((l) => l.encoder).map((l) => l.name));
+      int8OnnxBytes = quantizeOnnxDynamic(
+        onnxBytes,
+        linearLayers(h)
+          .filter((l) => l.encoder)
+          .map((l) => l.name),
+      );
       const q = await (opts.openOnnx ?? ((b, hh) => openOnnxEngine(b, hh)))(int8OnnxBytes, h);
       const qOuts: HeadOutputs[] = [];
       try {
@@ -260,7 +286,8 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   mkdirSync(opts.outDir, { recursive: true });
   const out = (name: string): string => path.join(opts.outDir, name);
   writeFileSync(out('model.gguf'), int8);
-  if (path.resolve(opts.onnxPath) !== path.resolve(out('model.onnx'))) writeFileSync(out('model.onnx'), onnxBytes);
+  if (path.resolve(opts.onnxPath) !== path.resolve(out('model.onnx')))
+    writeFileSync(out('model.onnx'), onnxBytes);
   writeFileSync(out('golden.json'), JSON.stringify(golden) + '\n');
   const files: Manifest['files'] = {
     gguf: fileEntry(opts.outDir, 'model.gguf'),
@@ -274,7 +301,8 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   const trainingSrc = path.join(path.dirname(opts.onnxPath), 'training.json');
   let training: unknown;
   if (existsSync(trainingSrc)) {
-    if (path.resolve(trainingSrc) !== path.resolve(out('training.json'))) copyFileSync(trainingSrc, out('training.json'));
+    if (path.resolve(trainingSrc) !== path.resolve(out('training.json')))
+      copyFileSync(trainingSrc, out('training.json'));
     files.training = fileEntry(opts.outDir, 'training.json');
     try {
       training = JSON.parse(readFileSync(trainingSrc, 'utf8'));
@@ -283,9 +311,13 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     }
   }
   if (existsSync(out('MODEL_CARD.md'))) files.card = fileEntry(opts.outDir, 'MODEL_CARD.md');
-  const normalLabel = opts.normalLabel ?? h.labels.find((l) => l === 'healthy' || l === 'normal') ?? h.labels[0];
+  const normalLabel =
+    opts.normalLabel ?? h.labels.find((l) => l === 'healthy' || l === 'normal') ?? h.labels[0];
   if (!h.labels.includes(normalLabel)) {
-    throw new ModelError('MODEL_GRAPH_MISMATCH', `--normal-label: expected one of ${JSON.stringify(h.labels)} but received ${JSON.stringify(normalLabel)}`);
+    throw new ModelError(
+      'MODEL_GRAPH_MISMATCH',
+      `--normal-label: expected one of ${JSON.stringify(h.labels)} but received ${JSON.stringify(normalLabel)}`,
+    );
   }
   const manifest: Manifest = {
     schema: 'vigil.bundle/1',
@@ -300,12 +332,18 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
       windowLength: h.windowLength,
       channels: h.channelNames,
       frontend:
-        h.frontend === 'spectral' ? { kind: 'spectral', bins: h.frontendBins, bandLowHz: h.bandLowHz, bandHighHz: h.bandHighHz } : { kind: 'none' },
+        h.frontend === 'spectral'
+          ? { kind: 'spectral', bins: h.frontendBins, bandLowHz: h.bandLowHz, bandHighHz: h.bandHighHz }
+          : { kind: 'none' },
       hop: opts.hop ?? h.windowLength,
     },
     files,
     modelMetadata: extraMetadata(onnx.metadata),
-    tools: { vigil: VERSION, onnxProducer: `${onnx.producerName} ${onnx.producerVersion}`.trim(), calibrationEngine: engineDesc },
+    tools: {
+      vigil: VERSION,
+      onnxProducer: `${onnx.producerName} ${onnx.producerVersion}`.trim(),
+      calibrationEngine: engineDesc,
+    },
     metrics: {
       conversion: { ...figures, minAgreement },
       ...(training !== undefined ? { training } : {}),

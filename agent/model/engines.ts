@@ -68,13 +68,18 @@ export function referenceEngineFactory(): GgufEngineFactory {
 }
 
 /** `auto`: native when the addon loads, else the reference (with the reason). */
-export async function ggufEngineFactory(prefer: 'auto' | 'native' | 'reference'): Promise<{ factory: GgufEngineFactory; note?: string }> {
+export async function ggufEngineFactory(
+  prefer: 'auto' | 'native' | 'reference',
+): Promise<{ factory: GgufEngineFactory; note?: string }> {
   if (prefer === 'reference') return { factory: referenceEngineFactory() };
   try {
     return { factory: await nativeEngineFactory() };
   } catch (err) {
     if (prefer === 'native') throw err;
-    return { factory: referenceEngineFactory(), note: `${(err as Error).message}; using the TypeScript reference engine` };
+    return {
+      factory: referenceEngineFactory(),
+      note: `${(err as Error).message}; using the TypeScript reference engine`,
+    };
   }
 }
 
@@ -89,12 +94,19 @@ export async function openOnnxEngine(onnx: Uint8Array | string, h: TstHyperparam
   try {
     ort = await import('onnxruntime-node');
   } catch (err) {
-    throw new ModelError('MODEL_BACKEND_UNAVAILABLE', `onnxruntime-node does not load on ${process.platform}/${process.arch}: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ModelError(
+      'MODEL_BACKEND_UNAVAILABLE',
+      `onnxruntime-node does not load on ${process.platform}/${process.arch}: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   const opts = { intraOpNumThreads: 1, interOpNumThreads: 1 };
-  const session = typeof onnx === 'string' ? await ort.InferenceSession.create(onnx, opts) : await ort.InferenceSession.create(onnx, opts);
+  const session =
+    typeof onnx === 'string'
+      ? await ort.InferenceSession.create(onnx, opts)
+      : await ort.InferenceSession.create(onnx, opts);
   const { Tf, Cf } = tstDims(h);
   const fe = frontendOf(h);
   const empty = new Float32Array(0);
@@ -102,8 +114,14 @@ export async function openOnnxEngine(onnx: Uint8Array | string, h: TstHyperparam
     async run(raw) {
       const x = fe(raw);
       const out = await session.run({ x: new ort.Tensor('float32', x, [1, Tf, Cf]) });
-      const get = (n: string): Float32Array => (out[n] ? Float32Array.from(out[n].data as Float32Array) : empty);
-      const o: HeadOutputs = { probs: get('probs'), embedding: get('embedding'), patchError: get('patch_error'), channelError: get('channel_error') };
+      const get = (n: string): Float32Array =>
+        out[n] ? Float32Array.from(out[n].data as Float32Array) : empty;
+      const o: HeadOutputs = {
+        probs: get('probs'),
+        embedding: get('embedding'),
+        patchError: get('patch_error'),
+        channelError: get('channel_error'),
+      };
       if (!h.hasReconstruction) {
         o.patchError = empty;
         o.channelError = empty;

@@ -34,7 +34,11 @@ export enum GgmlType {
   I32 = 26,
 }
 
-const TENSOR_ELEMENT_BYTES: Record<number, number> = { [GgmlType.F32]: 4, [GgmlType.I8]: 1, [GgmlType.I32]: 4 };
+const TENSOR_ELEMENT_BYTES: Record<number, number> = {
+  [GgmlType.F32]: 4,
+  [GgmlType.I8]: 1,
+  [GgmlType.I32]: 4,
+};
 
 export type GgufScalar = number | bigint | boolean | string;
 
@@ -180,7 +184,9 @@ class ByteWriter {
 function writeScalar(w: ByteWriter, type: GgufType, v: GgufScalar, key: string): void {
   const num = (): number => {
     if (typeof v !== 'number') {
-      throw new TypeError(`GGUF metadata ${key}: expected a number for ${GgufType[type]} but received ${typeof v}`);
+      throw new TypeError(
+        `GGUF metadata ${key}: expected a number for ${GgufType[type]} but received ${typeof v}`,
+      );
     }
     return v;
   };
@@ -206,10 +212,12 @@ function writeScalar(w: ByteWriter, type: GgufType, v: GgufScalar, key: string):
     case GgufType.I64:
       return w.i64(typeof v === 'bigint' ? v : num());
     case GgufType.BOOL:
-      if (typeof v !== 'boolean') throw new TypeError(`GGUF metadata ${key}: expected a boolean but received ${typeof v}`);
+      if (typeof v !== 'boolean')
+        throw new TypeError(`GGUF metadata ${key}: expected a boolean but received ${typeof v}`);
       return w.u8(v ? 1 : 0);
     case GgufType.STRING:
-      if (typeof v !== 'string') throw new TypeError(`GGUF metadata ${key}: expected a string but received ${typeof v}`);
+      if (typeof v !== 'string')
+        throw new TypeError(`GGUF metadata ${key}: expected a string but received ${typeof v}`);
       return w.string(v);
     default:
       throw new TypeError(`GGUF metadata ${key}: unsupported value type ${type}`);
@@ -237,7 +245,9 @@ export function writeGguf(
     names.add(t.name);
     const expected = elementCount(t.ne);
     if (t.data.length !== expected) {
-      throw new TypeError(`GGUF tensor ${t.name}: ne [${t.ne.join(', ')}] needs ${expected} values but received ${t.data.length}`);
+      throw new TypeError(
+        `GGUF tensor ${t.name}: ne [${t.ne.join(', ')}] needs ${expected} values but received ${t.data.length}`,
+      );
     }
     const ok =
       (t.type === GgmlType.F32 && t.data instanceof Float32Array) ||
@@ -301,7 +311,9 @@ class ByteReader {
   }
   need(n: number, what: string): void {
     if (n > this.remaining) {
-      throw formatError(`file ends inside ${what} at offset ${this.pos} (needs ${n} bytes, ${this.remaining} remain)`);
+      throw formatError(
+        `file ends inside ${what} at offset ${this.pos} (needs ${n} bytes, ${this.remaining} remain)`,
+      );
     }
   }
   u8(what: string): number {
@@ -329,7 +341,9 @@ class ByteReader {
   string(what: string): string {
     const len = this.count(`the length of ${what}`, MAX_STRING_BYTES);
     this.need(len, what);
-    const s = new TextDecoder('utf-8', { fatal: false }).decode(this.bytes.subarray(this.pos, this.pos + len));
+    const s = new TextDecoder('utf-8', { fatal: false }).decode(
+      this.bytes.subarray(this.pos, this.pos + len),
+    );
     this.pos += len;
     return s;
   }
@@ -422,7 +436,8 @@ export function readGguf(bytes: Uint8Array): GgufFile {
       }
       const n = r.count(`the array count of ${key}`, MAX_ARRAY_COUNT);
       const minBytes = itemType === GgufType.STRING ? 8 : scalarBytes(itemType);
-      if (n * minBytes > r.remaining) throw formatError(`metadata ${key}: array of ${n} does not fit the file`);
+      if (n * minBytes > r.remaining)
+        throw formatError(`metadata ${key}: array of ${n} does not fit the file`);
       const value: GgufScalar[] = [];
       for (let j = 0; j < n; j++) value.push(r.scalar(itemType, `${key}[${j}]`));
       metadata.set(key, { type: GgufType.ARRAY, itemType, value });
@@ -434,7 +449,8 @@ export function readGguf(bytes: Uint8Array): GgufFile {
   let alignment = GGUF_DEFAULT_ALIGNMENT;
   const al = metadata.get('general.alignment');
   if (al) {
-    if (al.type !== GgufType.U32) throw formatError(`general.alignment must be u32 but is ${GgufType[al.type]}`);
+    if (al.type !== GgufType.U32)
+      throw formatError(`general.alignment must be u32 but is ${GgufType[al.type]}`);
     alignment = Number(al.value);
     if (alignment === 0 || (alignment & (alignment - 1)) !== 0) {
       throw formatError(`general.alignment must be a power of two but is ${alignment}`);
@@ -448,7 +464,8 @@ export function readGguf(bytes: Uint8Array): GgufFile {
     if (names.has(name)) throw formatError(`tensor ${name} appears twice`);
     names.add(name);
     const nDims = r.u32(`the dimension count of ${name}`);
-    if (nDims < 1 || nDims > MAX_DIMS) throw formatError(`tensor ${name}: dimension count must be 1..${MAX_DIMS} but is ${nDims}`);
+    if (nDims < 1 || nDims > MAX_DIMS)
+      throw formatError(`tensor ${name}: dimension count must be 1..${MAX_DIMS} but is ${nDims}`);
     const ne: number[] = [];
     let elements = 1;
     for (let d = 0; d < nDims; d++) {
@@ -460,9 +477,11 @@ export function readGguf(bytes: Uint8Array): GgufFile {
     }
     const type = r.u32(`the type of ${name}`);
     const elemBytes = TENSOR_ELEMENT_BYTES[type];
-    if (elemBytes === undefined) throw formatError(`tensor ${name}: type ${type} is not F32 (0), I8 (24) or I32 (26)`);
+    if (elemBytes === undefined)
+      throw formatError(`tensor ${name}: type ${type} is not F32 (0), I8 (24) or I32 (26)`);
     const offset = r.u64(`the offset of ${name}`);
-    if (offset > BigInt(Number.MAX_SAFE_INTEGER)) throw formatError(`tensor ${name}: offset ${offset} is too large`);
+    if (offset > BigInt(Number.MAX_SAFE_INTEGER))
+      throw formatError(`tensor ${name}: offset ${offset} is too large`);
     if (Number(offset) % alignment !== 0) {
       throw formatError(`tensor ${name}: offset ${offset} is not a multiple of the alignment ${alignment}`);
     }
@@ -473,10 +492,13 @@ export function readGguf(bytes: Uint8Array): GgufFile {
   const sorted = [...tensors].sort((a, b) => a.offset - b.offset);
   let end = 0;
   for (const t of sorted) {
-    if (t.offset < end) throw formatError(`tensor ${t.name}: data at offset ${t.offset} overlaps the previous tensor`);
+    if (t.offset < end)
+      throw formatError(`tensor ${t.name}: data at offset ${t.offset} overlaps the previous tensor`);
     end = t.offset + t.byteLength;
     if (end > dataBytes) {
-      throw formatError(`tensor ${t.name}: data [${t.offset}, ${end}) runs past the end of the file (data section has ${Math.max(0, dataBytes)} bytes)`);
+      throw formatError(
+        `tensor ${t.name}: data [${t.offset}, ${end}) runs past the end of the file (data section has ${Math.max(0, dataBytes)} bytes)`,
+      );
     }
   }
   return { version, alignment, metadata, tensors, dataOffset, bytes };
@@ -503,6 +525,10 @@ export function ggufTensorData(file: GgufFile, name: string): GgufTensorData {
 /** Metadata value as plain JS (bigint as number when safe), for display and JSON. */
 export function ggufPlain(v: GgufValue): unknown {
   const conv = (x: GgufScalar): unknown =>
-    typeof x === 'bigint' ? (x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(x) : x.toString()) : x;
+    typeof x === 'bigint'
+      ? x <= BigInt(Number.MAX_SAFE_INTEGER) && x >= BigInt(Number.MIN_SAFE_INTEGER)
+        ? Number(x)
+        : x.toString()
+      : x;
   return v.type === GgufType.ARRAY ? v.value.map(conv) : conv(v.value);
 }

@@ -31,7 +31,12 @@ export interface Golden {
 export const DEFAULT_TOLERANCE = { gguf: { atol: 1e-3, rtol: 1e-3 }, onnx: { atol: 1e-4, rtol: 1e-4 } };
 
 export function toGoldenOutputs(o: HeadOutputs): GoldenOutputs {
-  return { probs: Array.from(o.probs), embedding: Array.from(o.embedding), patchError: Array.from(o.patchError), channelError: Array.from(o.channelError) };
+  return {
+    probs: Array.from(o.probs),
+    embedding: Array.from(o.embedding),
+    patchError: Array.from(o.patchError),
+    channelError: Array.from(o.channelError),
+  };
 }
 
 export interface GoldenMismatch {
@@ -43,7 +48,11 @@ export interface GoldenMismatch {
 }
 
 /** Compare outputs with expected values: |got - want| <= atol + rtol * |want| per element. */
-export function compareGolden(got: HeadOutputs[], want: GoldenOutputs[], tol: Tolerance): { maxAbsDiff: number; mismatches: GoldenMismatch[] } {
+export function compareGolden(
+  got: HeadOutputs[],
+  want: GoldenOutputs[],
+  tol: Tolerance,
+): { maxAbsDiff: number; mismatches: GoldenMismatch[] } {
   const mismatches: GoldenMismatch[] = [];
   let maxAbsDiff = 0;
   want.forEach((w, i) => {
@@ -61,7 +70,8 @@ export function compareGolden(got: HeadOutputs[], want: GoldenOutputs[], tol: To
       for (let k = 0; k < wv.length; k++) {
         const d = Math.abs(gv[k] - wv[k]);
         maxAbsDiff = Math.max(maxAbsDiff, d);
-        if (!(d <= tol.atol + tol.rtol * Math.abs(wv[k]))) mismatches.push({ window: i, head, index: k, got: gv[k], want: wv[k] });
+        if (!(d <= tol.atol + tol.rtol * Math.abs(wv[k])))
+          mismatches.push({ window: i, head, index: k, got: gv[k], want: wv[k] });
       }
     }
   });

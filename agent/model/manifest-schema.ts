@@ -18,7 +18,18 @@ const bundleFile = {
 export const manifestSchema = {
   $id: 'https://vigil.dev/schemas/bundle-manifest-1.json',
   type: 'object',
-  required: ['schema', 'name', 'version', 'architecture', 'task', 'labels', 'normalLabel', 'input', 'files', 'created'],
+  required: [
+    'schema',
+    'name',
+    'version',
+    'architecture',
+    'task',
+    'labels',
+    'normalLabel',
+    'input',
+    'files',
+    'created',
+  ],
   additionalProperties: false,
   properties: {
     schema: { const: 'vigil.bundle/1' },

@@ -8,6 +8,10 @@ export async function loadNativeAddon(): Promise<AddonModule> {
   try {
     return await loadAddon();
   } catch (err) {
-    throw new ModelError('MODEL_BACKEND_UNAVAILABLE', `native engine unavailable: ${(err as Error).message}`, { cause: err });
+    throw new ModelError(
+      'MODEL_BACKEND_UNAVAILABLE',
+      `native engine unavailable: ${(err as Error).message}`,
+      { cause: err },
+    );
   }
 }

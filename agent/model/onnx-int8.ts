@@ -77,15 +77,46 @@ export function quantizeOnnxDynamic(fp32: Uint8Array, layers: string[]): Uint8Ar
     g.initializer.splice(
       wIdx,
       1,
-      { name: `${layer}.weight_q`, dims: [inDim, out], dataType: OnnxDataType.INT8, rawData: new Uint8Array(qt.buffer) },
-      { name: `${layer}.weight_scale`, dims: [out], dataType: OnnxDataType.FLOAT, rawData: new Uint8Array(scale.buffer) },
+      {
+        name: `${layer}.weight_q`,
+        dims: [inDim, out],
+        dataType: OnnxDataType.INT8,
+        rawData: new Uint8Array(qt.buffer),
+      },
+      {
+        name: `${layer}.weight_scale`,
+        dims: [out],
+        dataType: OnnxDataType.FLOAT,
+        rawData: new Uint8Array(scale.buffer),
+      },
     );
     const nodes: NodeObj[] = [
-      { opType: 'DynamicQuantizeLinear', name: `${p}/quantize`, input: [mm.input[0]], output: [`${p}/x_q`, `${p}/x_scale`, `${p}/x_zp`] },
-      { opType: 'MatMulInteger', name: `${p}/matmul`, input: [`${p}/x_q`, `${layer}.weight_q`, `${p}/x_zp`], output: [`${p}/acc`] },
-      { opType: 'Cast', name: `${p}/cast`, input: [`${p}/acc`], output: [`${p}/acc_f`], attribute: [{ name: 'to', type: OnnxAttributeType.INT, i: OnnxDataType.FLOAT }] },
+      {
+        opType: 'DynamicQuantizeLinear',
+        name: `${p}/quantize`,
+        input: [mm.input[0]],
+        output: [`${p}/x_q`, `${p}/x_scale`, `${p}/x_zp`],
+      },
+      {
+        opType: 'MatMulInteger',
+        name: `${p}/matmul`,
+        input: [`${p}/x_q`, `${layer}.weight_q`, `${p}/x_zp`],
+        output: [`${p}/acc`],
+      },
+      {
+        opType: 'Cast',
+        name: `${p}/cast`,
+        input: [`${p}/acc`],
+        output: [`${p}/acc_f`],
+        attribute: [{ name: 'to', type: OnnxAttributeType.INT, i: OnnxDataType.FLOAT }],
+      },
       { opType: 'Mul', name: `${p}/scale_x`, input: [`${p}/acc_f`, `${p}/x_scale`], output: [`${p}/y0`] },
-      { opType: 'Mul', name: `${p}/scale_w`, input: [`${p}/y0`, `${layer}.weight_scale`], output: [mm.output[0]] },
+      {
+        opType: 'Mul',
+        name: `${p}/scale_w`,
+        input: [`${p}/y0`, `${layer}.weight_scale`],
+        output: [mm.output[0]],
+      },
     ];
     g.node.splice(mmIdx, 1, ...nodes);
     g.node.splice(g.node.indexOf(tr), 1);

@@ -123,9 +123,13 @@ export function readOnnx(bytes: Uint8Array): OnnxModel {
     const msg = type.decode(bytes);
     raw = type.toObject(msg, { longs: Number, defaults: false, arrays: true }) as RawModel;
   } catch (err) {
-    throw new ModelError('MODEL_ONNX_INVALID', `Expected an ONNX ModelProto but decoding failed: ${(err as Error).message}`, {
-      cause: err,
-    });
+    throw new ModelError(
+      'MODEL_ONNX_INVALID',
+      `Expected an ONNX ModelProto but decoding failed: ${(err as Error).message}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (!raw.graph) {
     throw new ModelError('MODEL_ONNX_INVALID', 'Expected an ONNX ModelProto with a graph but received none');

@@ -52,7 +52,7 @@ export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
 export function ranks(x: number[]): number[] {
   const idx = x.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
   const r = new Array<number>(x.length);
-  for (let i = 0; i < idx.length; ) {
+  for (let i = 0; i < idx.length;) {
     let j = i;
     while (j + 1 < idx.length && idx[j + 1][0] === idx[i][0]) j++;
     for (let k = i; k <= j; k++) r[idx[k][1]] = (i + j) / 2 + 1;
@@ -84,7 +84,9 @@ export function spearman(a: number[], b: number[]): number {
 /** Compare `test` against `reference` over the same windows. */
 export function compareOutputs(test: HeadOutputs[], reference: HeadOutputs[]): AgreementFigures {
   if (test.length !== reference.length || test.length === 0) {
-    throw new RangeError(`compareOutputs: expected two equal non-empty lists but received ${test.length} and ${reference.length}`);
+    throw new RangeError(
+      `compareOutputs: expected two equal non-empty lists but received ${test.length} and ${reference.length}`,
+    );
   }
   let agree = 0;
   let maxProbDiff = 0;
@@ -94,7 +96,8 @@ export function compareOutputs(test: HeadOutputs[], reference: HeadOutputs[]): A
     const a = test[w];
     const b = reference[w];
     if (argmax(a.probs) === argmax(b.probs)) agree++;
-    for (let k = 0; k < b.probs.length; k++) maxProbDiff = Math.max(maxProbDiff, Math.abs(a.probs[k] - b.probs[k]));
+    for (let k = 0; k < b.probs.length; k++)
+      maxProbDiff = Math.max(maxProbDiff, Math.abs(a.probs[k] - b.probs[k]));
     const c = cosine(a.embedding, b.embedding);
     cosSum += c;
     cosMin = Math.min(cosMin, c);
@@ -126,7 +129,9 @@ export function formatFigures(f: AgreementFigures): string {
     `embedding cosine mean ${f.embeddingCosineMean.toFixed(5)} min ${f.embeddingCosineMin.toFixed(5)}`,
   ];
   if (f.anomalyRankCorrelation !== null) {
-    parts.push(`anomaly-score rank correlation ${f.anomalyRankCorrelation.toFixed(4)} (max rel diff ${f.anomalyMaxRelDiff!.toExponential(2)})`);
+    parts.push(
+      `anomaly-score rank correlation ${f.anomalyRankCorrelation.toFixed(4)} (max rel diff ${f.anomalyMaxRelDiff!.toExponential(2)})`,
+    );
   }
   return parts.join(', ');
 }

@@ -22,7 +22,9 @@ export interface QuantizedLinear {
  */
 export function quantizeWeightPerChannel(w: Float32Array, out: number, inDim: number): QuantizedLinear {
   if (w.length !== out * inDim) {
-    throw new RangeError(`quantizeWeightPerChannel: expected ${out}x${inDim} = ${out * inDim} values but received ${w.length}`);
+    throw new RangeError(
+      `quantizeWeightPerChannel: expected ${out}x${inDim} = ${out * inDim} values but received ${w.length}`,
+    );
   }
   const q = new Int8Array(out * inDim);
   const scale = new Float32Array(out);

@@ -92,14 +92,17 @@ export class ReferenceModel {
   run(features: Float32Array): ReferenceOutputs {
     const { Tf, Cf, P, N, d, H, F, L, K } = this.dims;
     if (features.length !== Tf * Cf) {
-      throw new RangeError(`ReferenceModel.run: expected ${Tf * Cf} feature values but received ${features.length}`);
+      throw new RangeError(
+        `ReferenceModel.run: expected ${Tf * Cf} feature values but received ${features.length}`,
+      );
     }
     const mean = this.t('norm.mean');
     const std = this.t('norm.std');
     const PC = P * Cf;
     // Normalized features, grouped into patches: p[n] = u[n*P .. n*P+P-1][:] flattened.
     const p = new Float32Array(N * PC);
-    for (let t = 0; t < Tf; t++) for (let c = 0; c < Cf; c++) p[t * Cf + c] = (features[t * Cf + c] - mean[c]) / std[c];
+    for (let t = 0; t < Tf; t++)
+      for (let c = 0; c < Cf; c++) p[t * Cf + c] = (features[t * Cf + c] - mean[c]) / std[c];
     let h = this.linear('patch_embd', p, N, PC);
     const pos = this.t('pos_embd');
     for (let i = 0; i < N * d; i++) h[i] += pos[i];
@@ -188,7 +191,17 @@ export function erf(x: number): number {
     Math.exp(
       -z * z -
         1.26551223 +
-        t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
+        t *
+          (1.00002368 +
+            t *
+              (0.37409196 +
+                t *
+                  (0.09678418 +
+                    t *
+                      (-0.18628806 +
+                        t *
+                          (0.27886807 +
+                            t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))),
     );
   return x >= 0 ? 1 - r : r - 1;
 }

@@ -1,6 +1,13 @@
 // Builds the GGUF of a vigil-tst model (docs/model-format.md §4) from fp32 weights, either
 // fp32 (for calibration) or q8_static (encoder linears int8 with per-channel and input scales).
-import { GgmlType, ggufTensorData, readGguf, writeGguf, type GgufFile, type GgufTensorInput } from './gguf.js';
+import {
+  GgmlType,
+  ggufTensorData,
+  readGguf,
+  writeGguf,
+  type GgufFile,
+  type GgufTensorInput,
+} from './gguf.js';
 import { ModelError } from './model-error.js';
 import { activationScale, quantizeWeightPerChannel } from './quantize.js';
 import { ggufMetadata, hyperparametersFromGguf, type TstHyperparameters } from './tst-hyperparameters.js';
@@ -29,7 +36,12 @@ export function buildTstGguf(
       tensors.push(
         { name: spec.name, type: GgmlType.I8, ne, data: q },
         { name: `${layer.name}.scale`, type: GgmlType.F32, ne: [layer.out], data: scale },
-        { name: `${layer.name}.input_scale`, type: GgmlType.F32, ne: [1], data: Float32Array.of(activationScale(absMax)) },
+        {
+          name: `${layer.name}.input_scale`,
+          type: GgmlType.F32,
+          ne: [1],
+          data: Float32Array.of(activationScale(absMax)),
+        },
       );
     } else {
       tensors.push({ name: spec.name, type: GgmlType.F32, ne, data });
@@ -63,8 +75,12 @@ export function readTstGguf(bytes: Uint8Array): TstGguf {
       problems.push(`tensor ${name}: missing`);
       return undefined;
     }
-    if (!types.includes(t.type)) problems.push(`tensor ${name}: expected type ${types.map((x) => GgmlType[x]).join(' or ')} but received ${GgmlType[t.type] ?? t.type}`);
-    else if (t.ne.join(',') !== ne.join(',')) problems.push(`tensor ${name}: expected ne [${ne.join(', ')}] but received [${t.ne.join(', ')}]`);
+    if (!types.includes(t.type))
+      problems.push(
+        `tensor ${name}: expected type ${types.map((x) => GgmlType[x]).join(' or ')} but received ${GgmlType[t.type] ?? t.type}`,
+      );
+    else if (t.ne.join(',') !== ne.join(','))
+      problems.push(`tensor ${name}: expected ne [${ne.join(', ')}] but received [${t.ne.join(', ')}]`);
     else tensors.set(name, ggufTensorData(file, name) as Float32Array | Int8Array);
     return t.type;
   };
@@ -81,13 +97,18 @@ export function readTstGguf(bytes: Uint8Array): TstGguf {
       want(`${layer}.input_scale`, [1], [GgmlType.F32]);
       for (const s of [`${layer}.scale`, `${layer}.input_scale`]) {
         const v = tensors.get(s);
-        if (v && v.some((x) => !(Number.isFinite(x) && x > 0))) problems.push(`tensor ${s}: every scale must be finite and > 0`);
+        if (v && v.some((x) => !(Number.isFinite(x) && x > 0)))
+          problems.push(`tensor ${s}: every scale must be finite and > 0`);
       }
     }
   }
-  for (const t of file.tensors) if (!seen.has(t.name)) problems.push(`tensor ${t.name}: not part of this vigil-tst model`);
+  for (const t of file.tensors)
+    if (!seen.has(t.name)) problems.push(`tensor ${t.name}: not part of this vigil-tst model`);
   if (problems.length > 0) {
-    throw new ModelError('MODEL_FORMAT', `Invalid vigil-tst GGUF tensors:\n  - ${problems.slice(0, 20).join('\n  - ')}${problems.length > 20 ? `\n  - ... ${problems.length - 20} more` : ''}`);
+    throw new ModelError(
+      'MODEL_FORMAT',
+      `Invalid vigil-tst GGUF tensors:\n  - ${problems.slice(0, 20).join('\n  - ')}${problems.length > 20 ? `\n  - ... ${problems.length - 20} more` : ''}`,
+    );
   }
   return { file, h, quantization, tensors };
 }

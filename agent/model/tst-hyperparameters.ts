@@ -62,7 +62,13 @@ export function tstDims(h: TstHyperparameters): TstDims {
 
 type Kind = 'u32' | 'f32' | 'string' | 'string[]' | 'bool';
 
-const KEYS: { key: string; field: keyof TstHyperparameters; kind: Kind; spectralOnly?: boolean; optional?: boolean }[] = [
+const KEYS: {
+  key: string;
+  field: keyof TstHyperparameters;
+  kind: Kind;
+  spectralOnly?: boolean;
+  optional?: boolean;
+}[] = [
   { key: 'general.name', field: 'name', kind: 'string', optional: true },
   { key: 'general.version', field: 'version', kind: 'string', optional: true },
   { key: `${ARCH}.window_length`, field: 'windowLength', kind: 'u32' },
@@ -118,11 +124,14 @@ export function hyperparametersFromOnnxMetadata(
   const arch = meta['general.architecture'];
   if (arch !== undefined) {
     const a = parseValue('general.architecture', arch, 'string');
-    if (a !== ARCH) problems.push(`metadata general.architecture: expected "${ARCH}" but received ${JSON.stringify(a)}`);
+    if (a !== ARCH)
+      problems.push(`metadata general.architecture: expected "${ARCH}" but received ${JSON.stringify(a)}`);
   }
   const quant = meta[`${ARCH}.quantization`];
   if (quant !== undefined && parseValue(`${ARCH}.quantization`, quant, 'string') !== 'f32') {
-    problems.push(`metadata ${ARCH}.quantization: expected "f32" (the converter quantizes) but received ${quant}`);
+    problems.push(
+      `metadata ${ARCH}.quantization: expected "f32" (the converter quantizes) but received ${quant}`,
+    );
   }
   const out: Record<string, unknown> = {
     name: 'model',
@@ -134,7 +143,8 @@ export function hyperparametersFromOnnxMetadata(
   };
   let frontend: unknown = 'none';
   try {
-    if (meta[`${ARCH}.frontend`] !== undefined) frontend = parseValue(`${ARCH}.frontend`, meta[`${ARCH}.frontend`], 'string');
+    if (meta[`${ARCH}.frontend`] !== undefined)
+      frontend = parseValue(`${ARCH}.frontend`, meta[`${ARCH}.frontend`], 'string');
   } catch (err) {
     problems.push((err as Error).message);
   }
@@ -157,7 +167,9 @@ export function hyperparametersFromOnnxMetadata(
     problems.push(...checkHyperparameters(out as unknown as TstHyperparameters));
   }
   if (problems.length > 0) {
-    throw mismatch(`The ONNX model is not a vigil-tst model this converter accepts:\n  - ${problems.join('\n  - ')}`);
+    throw mismatch(
+      `The ONNX model is not a vigil-tst model this converter accepts:\n  - ${problems.join('\n  - ')}`,
+    );
   }
   return out as unknown as TstHyperparameters;
 }
@@ -167,37 +179,61 @@ export function checkHyperparameters(h: TstHyperparameters): string[] {
   const p: string[] = [];
   const pos = (field: keyof TstHyperparameters): void => {
     const v = h[field];
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) p.push(`${field}: expected a positive integer but received ${String(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      p.push(`${field}: expected a positive integer but received ${String(v)}`);
   };
-  for (const f of ['windowLength', 'channelCount', 'patchLength', 'embeddingLength', 'blockCount', 'headCount', 'feedForwardLength'] as const) pos(f);
+  for (const f of [
+    'windowLength',
+    'channelCount',
+    'patchLength',
+    'embeddingLength',
+    'blockCount',
+    'headCount',
+    'feedForwardLength',
+  ] as const)
+    pos(f);
   if (!(h.sampleRateHz > 0)) p.push(`sampleRateHz: expected > 0 but received ${h.sampleRateHz}`);
-  if (h.frontend !== 'none' && h.frontend !== 'spectral') p.push(`frontend: expected "none" or "spectral" but received ${JSON.stringify(h.frontend)}`);
+  if (h.frontend !== 'none' && h.frontend !== 'spectral')
+    p.push(`frontend: expected "none" or "spectral" but received ${JSON.stringify(h.frontend)}`);
   if (h.channelNames.length !== h.channelCount) {
-    p.push(`channel_names: expected ${h.channelCount} names (channel_count) but received ${h.channelNames.length}`);
+    p.push(
+      `channel_names: expected ${h.channelCount} names (channel_count) but received ${h.channelNames.length}`,
+    );
   }
   if (h.labels.length < 1) p.push('labels: expected at least one class label but received none');
-  if (new Set(h.labels).size !== h.labels.length) p.push(`labels: expected unique labels but received ${JSON.stringify(h.labels)}`);
-  if (!(h.layerNormEpsilon > 0)) p.push(`layer_norm_epsilon: expected > 0 but received ${h.layerNormEpsilon}`);
+  if (new Set(h.labels).size !== h.labels.length)
+    p.push(`labels: expected unique labels but received ${JSON.stringify(h.labels)}`);
+  if (!(h.layerNormEpsilon > 0))
+    p.push(`layer_norm_epsilon: expected > 0 but received ${h.layerNormEpsilon}`);
   if (h.frontend === 'spectral') {
     const T = h.windowLength;
     if (T & (T - 1)) p.push(`window_length: the spectral front end needs a power of two but received ${T}`);
     if (!(h.frontendBins > 0) || (T / 2) % h.frontendBins !== 0) {
-      p.push(`frontend.bins: expected a divisor of window_length/2 = ${T / 2} but received ${h.frontendBins}`);
+      p.push(
+        `frontend.bins: expected a divisor of window_length/2 = ${T / 2} but received ${h.frontendBins}`,
+      );
     }
     if (!(h.bandLowHz >= 0 && h.bandLowHz < h.bandHighHz)) {
-      p.push(`frontend.band_low_hz/band_high_hz: expected 0 <= low < high but received ${h.bandLowHz}, ${h.bandHighHz}`);
+      p.push(
+        `frontend.band_low_hz/band_high_hz: expected 0 <= low < high but received ${h.bandLowHz}, ${h.bandHighHz}`,
+      );
     }
   }
   if (p.length === 0) {
     const d = tstDims(h);
-    if (d.Tf % d.P !== 0) p.push(`patch_length: expected a divisor of the feature length ${d.Tf} but received ${d.P}`);
-    if (d.d % d.H !== 0) p.push(`attention.head_count: expected a divisor of embedding_length ${d.d} but received ${d.H}`);
+    if (d.Tf % d.P !== 0)
+      p.push(`patch_length: expected a divisor of the feature length ${d.Tf} but received ${d.P}`);
+    if (d.d % d.H !== 0)
+      p.push(`attention.head_count: expected a divisor of embedding_length ${d.d} but received ${d.H}`);
   }
   return p;
 }
 
 /** GGUF metadata for these hyperparameters (§4), in a stable order. */
-export function ggufMetadata(h: TstHyperparameters, quantization: 'f32' | 'q8_static'): Map<string, GgufValue> {
+export function ggufMetadata(
+  h: TstHyperparameters,
+  quantization: 'f32' | 'q8_static',
+): Map<string, GgufValue> {
   const m = new Map<string, GgufValue>();
   m.set('general.architecture', gguf.str(ARCH));
   m.set('general.name', gguf.str(h.name));
@@ -226,7 +262,10 @@ export function ggufMetadata(h: TstHyperparameters, quantization: 'f32' | 'q8_st
 }
 
 /** Read the hyperparameters back from GGUF metadata (inspect, reference runs). */
-export function hyperparametersFromGguf(meta: Map<string, GgufValue>): { h: TstHyperparameters; quantization: string } {
+export function hyperparametersFromGguf(meta: Map<string, GgufValue>): {
+  h: TstHyperparameters;
+  quantization: string;
+} {
   const problems: string[] = [];
   const get = (key: string, kind: Kind, optional = false): unknown => {
     const v = meta.get(key);
@@ -242,14 +281,24 @@ export function hyperparametersFromGguf(meta: Map<string, GgufValue>): { h: TstH
       (kind === 'bool' && v.type === GgufType.BOOL) ||
       (kind === 'string[]' && isArr && v.itemType === GgufType.STRING);
     if (!ok) {
-      problems.push(`metadata ${key}: expected ${kind} but received ${GgufType[v.type]}${isArr ? ` of ${GgufType[v.itemType]}` : ''}`);
+      problems.push(
+        `metadata ${key}: expected ${kind} but received ${GgufType[v.type]}${isArr ? ` of ${GgufType[v.itemType]}` : ''}`,
+      );
       return undefined;
     }
     return v.value;
   };
   const arch = get('general.architecture', 'string');
-  if (arch !== undefined && arch !== ARCH) problems.push(`general.architecture: expected "${ARCH}" but received ${JSON.stringify(arch)}`);
-  const out: Record<string, unknown> = { name: '', version: '', layerNormEpsilon: 1e-5, frontendBins: 0, bandLowHz: 0, bandHighHz: 0 };
+  if (arch !== undefined && arch !== ARCH)
+    problems.push(`general.architecture: expected "${ARCH}" but received ${JSON.stringify(arch)}`);
+  const out: Record<string, unknown> = {
+    name: '',
+    version: '',
+    layerNormEpsilon: 1e-5,
+    frontendBins: 0,
+    bandLowHz: 0,
+    bandHighHz: 0,
+  };
   const frontend = get(`${ARCH}.frontend`, 'string');
   for (const k of KEYS) {
     if (k.spectralOnly && frontend !== 'spectral') continue;
@@ -258,6 +307,7 @@ export function hyperparametersFromGguf(meta: Map<string, GgufValue>): { h: TstH
   }
   const quantization = (get(`${ARCH}.quantization`, 'string', true) as string | undefined) ?? 'f32';
   if (problems.length === 0) problems.push(...checkHyperparameters(out as unknown as TstHyperparameters));
-  if (problems.length > 0) throw new ModelError('MODEL_FORMAT', `Invalid vigil-tst GGUF metadata:\n  - ${problems.join('\n  - ')}`);
+  if (problems.length > 0)
+    throw new ModelError('MODEL_FORMAT', `Invalid vigil-tst GGUF metadata:\n  - ${problems.join('\n  - ')}`);
   return { h: out as unknown as TstHyperparameters, quantization };
 }

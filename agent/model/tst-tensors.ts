@@ -45,12 +45,21 @@ export function expectedTensors(h: TstHyperparameters): TensorSpec[] {
   const specs: TensorSpec[] = [];
   const linear = (name: string): void => {
     const l = linears.get(name)!;
-    specs.push({ name: `${name}.weight`, shape: [l.out, l.in], role: 'linear' }, { name: `${name}.bias`, shape: [l.out], role: 'vector' });
+    specs.push(
+      { name: `${name}.weight`, shape: [l.out, l.in], role: 'linear' },
+      { name: `${name}.bias`, shape: [l.out], role: 'vector' },
+    );
   };
   const norm = (name: string): void => {
-    specs.push({ name: `${name}.weight`, shape: [d.d], role: 'vector' }, { name: `${name}.bias`, shape: [d.d], role: 'vector' });
+    specs.push(
+      { name: `${name}.weight`, shape: [d.d], role: 'vector' },
+      { name: `${name}.bias`, shape: [d.d], role: 'vector' },
+    );
   };
-  specs.push({ name: 'norm.mean', shape: [d.Cf], role: 'vector' }, { name: 'norm.std', shape: [d.Cf], role: 'vector' });
+  specs.push(
+    { name: 'norm.mean', shape: [d.Cf], role: 'vector' },
+    { name: 'norm.std', shape: [d.Cf], role: 'vector' },
+  );
   linear('patch_embd');
   specs.push({ name: 'pos_embd', shape: [d.N, d.d], role: 'pos' });
   for (let i = 0; i < d.L; i++) {
@@ -77,7 +86,8 @@ function stripLeadingOnes(shape: number[]): number[] {
   return shape.slice(i);
 }
 
-const fmt = (s: (number | string | null)[]): string => `[${s.map((x) => (x === null ? '?' : String(x))).join(', ')}]`;
+const fmt = (s: (number | string | null)[]): string =>
+  `[${s.map((x) => (x === null ? '?' : String(x))).join(', ')}]`;
 
 /**
  * Check the ONNX graph against §3 and return the fp32 tensors by name. Every difference
@@ -102,7 +112,9 @@ export function mapOnnxTensors(model: OnnxModel, h: TstHyperparameters): Map<str
       continue;
     }
     if (!t.data) {
-      problems.push(`wrong element type for ${s.name}: expected float (1) but received data_type ${t.dataType}`);
+      problems.push(
+        `wrong element type for ${s.name}: expected float (1) but received data_type ${t.dataType}`,
+      );
       continue;
     }
     const bad = t.data.findIndex((v) => !Number.isFinite(v));
@@ -118,8 +130,13 @@ export function mapOnnxTensors(model: OnnxModel, h: TstHyperparameters): Map<str
   }
   const extra = [...model.initializers.keys()].filter((n) => PARAM_NAME.test(n) && !expectedNames.has(n));
   for (const n of extra) {
-    const why = n.startsWith('recon.') && !h.hasReconstruction ? ' (has_reconstruction is false)' : ` (the hyperparameters say ${d.L} blocks)`;
-    problems.push(`extra tensor ${n} ${fmt(model.initializers.get(n)!.dims)}: not part of this vigil-tst model${n.startsWith('blk.') || n.startsWith('recon.') ? why : ''}`);
+    const why =
+      n.startsWith('recon.') && !h.hasReconstruction
+        ? ' (has_reconstruction is false)'
+        : ` (the hyperparameters say ${d.L} blocks)`;
+    problems.push(
+      `extra tensor ${n} ${fmt(model.initializers.get(n)!.dims)}: not part of this vigil-tst model${n.startsWith('blk.') || n.startsWith('recon.') ? why : ''}`,
+    );
   }
   if (problems.some((p) => p.startsWith('missing'))) {
     const anon = [...model.initializers.keys()].filter((n) => n.startsWith('onnx::'));
@@ -133,12 +150,19 @@ export function mapOnnxTensors(model: OnnxModel, h: TstHyperparameters): Map<str
   // Graph input and outputs (§3).
   const inputs = model.inputs;
   if (inputs.length !== 1) {
-    problems.push(`graph inputs: expected exactly one input "x" but received ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`);
+    problems.push(
+      `graph inputs: expected exactly one input "x" but received ${inputs.length} (${inputs.map((i) => i.name).join(', ')})`,
+    );
   } else {
     const x = inputs[0];
     const s = x.shape;
-    if (x.elemType !== 1) problems.push(`input ${x.name}: expected float32 (1) but received elem_type ${x.elemType}`);
-    if (s.length !== 3 || (typeof s[1] === 'number' && s[1] !== d.Tf) || (typeof s[2] === 'number' && s[2] !== d.Cf)) {
+    if (x.elemType !== 1)
+      problems.push(`input ${x.name}: expected float32 (1) but received elem_type ${x.elemType}`);
+    if (
+      s.length !== 3 ||
+      (typeof s[1] === 'number' && s[1] !== d.Tf) ||
+      (typeof s[2] === 'number' && s[2] !== d.Cf)
+    ) {
       problems.push(`input ${x.name}: expected shape [batch, ${d.Tf}, ${d.Cf}] but received ${fmt(s)}`);
     }
   }
@@ -150,7 +174,9 @@ export function mapOnnxTensors(model: OnnxModel, h: TstHyperparameters): Map<str
   // Without the head, the training export still emits zero-valued error outputs: accept both.
   if (h.hasReconstruction || names.length === 4) wantOut.push(['patch_error', d.N], ['channel_error', d.Cf]);
   if (names.length !== wantOut.length || wantOut.some(([n], i) => names[i] !== n)) {
-    problems.push(`graph outputs: expected [${wantOut.map(([n]) => n).join(', ')}] in this order but received [${names.join(', ')}]`);
+    problems.push(
+      `graph outputs: expected [${wantOut.map(([n]) => n).join(', ')}] in this order but received [${names.join(', ')}]`,
+    );
   } else {
     wantOut.forEach(([n, size], i) => {
       const s = model.outputs[i].shape;

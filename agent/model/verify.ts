@@ -30,7 +30,9 @@ export interface VerifyOptions {
 }
 
 function fmtMismatch(m: GoldenMismatch): string {
-  return m.index < 0 ? `window ${m.window} ${m.head}: ${m.got} values, expected ${m.want}` : `window ${m.window} ${m.head}[${m.index}] = ${m.got}, expected ${m.want}`;
+  return m.index < 0
+    ? `window ${m.window} ${m.head}: ${m.got} values, expected ${m.want}`
+    : `window ${m.window} ${m.head}[${m.index}] = ${m.got}, expected ${m.want}`;
 }
 
 export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promise<VerifyReport> {
@@ -39,13 +41,21 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
   let b: Bundle;
   try {
     b = loadBundle(dir);
-    checks.push({ name: 'manifest', status: 'pass', detail: `${b.manifest.name} ${b.manifest.version} (schema ${b.manifest.schema})` });
+    checks.push({
+      name: 'manifest',
+      status: 'pass',
+      detail: `${b.manifest.name} ${b.manifest.version} (schema ${b.manifest.schema})`,
+    });
   } catch (err) {
     checks.push({ name: 'manifest', status: 'fail', detail: (err as Error).message });
     return report();
   }
   for (const d of checkDigests(b)) {
-    checks.push({ name: `digest ${d.path}`, status: d.ok ? 'pass' : 'fail', detail: d.ok ? 'size and sha256 match' : d.problem! });
+    checks.push({
+      name: `digest ${d.path}`,
+      status: d.ok ? 'pass' : 'fail',
+      detail: d.ok ? 'size and sha256 match' : d.problem!,
+    });
   }
   if (checks.some((c) => c.status === 'fail')) return report();
 
@@ -54,15 +64,28 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
     try {
       const g = readTstGguf(readFileSync(path.join(dir, m.files.gguf.path)));
       const problems: string[] = [];
-      if (g.h.windowLength !== m.input.windowLength) problems.push(`window_length ${g.h.windowLength} vs manifest ${m.input.windowLength}`);
-      if (g.h.channelNames.join(',') !== m.input.channels.join(',')) problems.push(`channel_names [${g.h.channelNames}] vs manifest [${m.input.channels}]`);
-      if (g.h.labels.join(',') !== m.labels.join(',')) problems.push(`labels [${g.h.labels}] vs manifest [${m.labels}]`);
-      if (g.h.frontend !== m.input.frontend.kind) problems.push(`frontend ${g.h.frontend} vs manifest ${m.input.frontend.kind}`);
-      if (g.h.sampleRateHz !== Math.fround(m.input.sampleRateHz)) problems.push(`sample_rate ${g.h.sampleRateHz} vs manifest ${m.input.sampleRateHz}`);
+      if (g.h.windowLength !== m.input.windowLength)
+        problems.push(`window_length ${g.h.windowLength} vs manifest ${m.input.windowLength}`);
+      if (g.h.channelNames.join(',') !== m.input.channels.join(','))
+        problems.push(`channel_names [${g.h.channelNames}] vs manifest [${m.input.channels}]`);
+      if (g.h.labels.join(',') !== m.labels.join(','))
+        problems.push(`labels [${g.h.labels}] vs manifest [${m.labels}]`);
+      if (g.h.frontend !== m.input.frontend.kind)
+        problems.push(`frontend ${g.h.frontend} vs manifest ${m.input.frontend.kind}`);
+      if (g.h.sampleRateHz !== Math.fround(m.input.sampleRateHz))
+        problems.push(`sample_rate ${g.h.sampleRateHz} vs manifest ${m.input.sampleRateHz}`);
       checks.push(
         problems.length === 0
-          ? { name: 'gguf', status: 'pass', detail: `vigil-tst ${g.quantization}, ${g.file.tensors.length} tensors, matches the manifest` }
-          : { name: 'gguf', status: 'fail', detail: `GGUF metadata differs from the manifest: ${problems.join('; ')}` },
+          ? {
+              name: 'gguf',
+              status: 'pass',
+              detail: `vigil-tst ${g.quantization}, ${g.file.tensors.length} tensors, matches the manifest`,
+            }
+          : {
+              name: 'gguf',
+              status: 'fail',
+              detail: `GGUF metadata differs from the manifest: ${problems.join('; ')}`,
+            },
       );
     } catch (err) {
       checks.push({ name: 'gguf', status: 'fail', detail: (err as Error).message });
@@ -74,24 +97,42 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
     return report();
   }
   const golden = JSON.parse(readFileSync(path.join(dir, m.files.golden.path), 'utf8')) as Golden;
-  if (golden.windowLength !== m.input.windowLength || golden.channels !== m.input.channels.length || golden.inputs.some((x) => x.length !== golden.windowLength * golden.channels)) {
-    checks.push({ name: 'golden', status: 'fail', detail: `golden inputs do not have the manifest's shape ${m.input.windowLength} x ${m.input.channels.length}` });
+  if (
+    golden.windowLength !== m.input.windowLength ||
+    golden.channels !== m.input.channels.length ||
+    golden.inputs.some((x) => x.length !== golden.windowLength * golden.channels)
+  ) {
+    checks.push({
+      name: 'golden',
+      status: 'fail',
+      detail: `golden inputs do not have the manifest's shape ${m.input.windowLength} x ${m.input.channels.length}`,
+    });
     return report();
   }
-  const open = opts.open ?? (async (bb: Bundle, kind: 'native' | 'onnx') => (await openBundleBackend(bb, { prefer: kind })).backend);
+  const open =
+    opts.open ??
+    (async (bb: Bundle, kind: 'native' | 'onnx') => (await openBundleBackend(bb, { prefer: kind })).backend);
   for (const kind of opts.backends ?? (['native', 'onnx'] as const)) {
     const set = kind === 'native' ? golden.expected.gguf : golden.expected.onnx;
     const tol = kind === 'native' ? golden.tolerance.gguf : golden.tolerance.onnx;
     const name = `golden ${kind}`;
     if (!set || (kind === 'native' && !m.files.gguf) || (kind === 'onnx' && !m.files.onnx)) {
-      checks.push({ name, status: 'skip', detail: `no ${kind === 'native' ? 'GGUF' : 'ONNX'} golden set or model file` });
+      checks.push({
+        name,
+        status: 'skip',
+        detail: `no ${kind === 'native' ? 'GGUF' : 'ONNX'} golden set or model file`,
+      });
       continue;
     }
     let backend: Backend;
     try {
       backend = await open(b, kind);
     } catch (err) {
-      checks.push({ name, status: opts.requireAll ? 'fail' : 'skip', detail: `backend unavailable here: ${(err as Error).message}` });
+      checks.push({
+        name,
+        status: opts.requireAll ? 'fail' : 'skip',
+        detail: `backend unavailable here: ${(err as Error).message}`,
+      });
       continue;
     }
     try {
@@ -100,7 +141,11 @@ export async function verifyBundle(dir: string, opts: VerifyOptions = {}): Promi
       const r = compareGolden(outs, set, tol);
       checks.push(
         r.mismatches.length === 0
-          ? { name, status: 'pass', detail: `${golden.inputs.length} windows on ${backend.kind} (${backend.detail}), max |diff| ${r.maxAbsDiff.toExponential(2)} (atol ${tol.atol}, rtol ${tol.rtol})` }
+          ? {
+              name,
+              status: 'pass',
+              detail: `${golden.inputs.length} windows on ${backend.kind} (${backend.detail}), max |diff| ${r.maxAbsDiff.toExponential(2)} (atol ${tol.atol}, rtol ${tol.rtol})`,
+            }
           : {
               name,
               status: 'fail',

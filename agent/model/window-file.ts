@@ -50,7 +50,10 @@ function readBinary(descPath: string, expect?: WindowShape): WindowSet {
   try {
     desc = JSON.parse(readFileSync(descPath, 'utf8')) as Descriptor;
   } catch (err) {
-    throw bad(descPath, `expected a JSON window descriptor {count, windowLength, channels} but reading failed: ${(err as Error).message}`);
+    throw bad(
+      descPath,
+      `expected a JSON window descriptor {count, windowLength, channels} but reading failed: ${(err as Error).message}`,
+    );
   }
   const channels = Array.isArray(desc.channels) ? desc.channels.length : desc.channels;
   for (const [k, v] of [
@@ -58,23 +61,31 @@ function readBinary(descPath: string, expect?: WindowShape): WindowSet {
     ['windowLength', desc.windowLength],
     ['channels', channels],
   ] as const) {
-    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0) throw bad(descPath, `${k}: expected a positive integer but received ${JSON.stringify(v)}`);
+    if (typeof v !== 'number' || !Number.isInteger(v) || v <= 0)
+      throw bad(descPath, `${k}: expected a positive integer but received ${JSON.stringify(v)}`);
   }
   const stem = descPath.slice(0, -extname(descPath).length);
   const candidates = desc.file ? [join(dirname(descPath), desc.file)] : [`${stem}.f32`, `${stem}.bin`];
   const dataPath = candidates.find((p) => existsSync(p));
-  if (!dataPath) throw bad(descPath, `expected the window data at ${candidates.join(' or ')} but none exists`);
+  if (!dataPath)
+    throw bad(descPath, `expected the window data at ${candidates.join(' or ')} but none exists`);
   const raw = readFileSync(dataPath);
   const per = desc.windowLength * channels;
   if (raw.length !== desc.count * per * 4) {
-    throw bad(dataPath, `expected ${desc.count} x ${desc.windowLength} x ${channels} float32 = ${desc.count * per * 4} bytes but received ${raw.length}`);
+    throw bad(
+      dataPath,
+      `expected ${desc.count} x ${desc.windowLength} x ${channels} float32 = ${desc.count * per * 4} bytes but received ${raw.length}`,
+    );
   }
   const all = new Float32Array(desc.count * per);
   const view = new DataView(raw.buffer, raw.byteOffset, raw.byteLength);
   for (let i = 0; i < all.length; i++) all[i] = view.getFloat32(i * 4, true);
   const windows = Array.from({ length: desc.count }, (_, w) => all.slice(w * per, (w + 1) * per));
   if (desc.labels !== undefined && (!Array.isArray(desc.labels) || desc.labels.length !== desc.count)) {
-    throw bad(descPath, `labels: expected ${desc.count} labels but received ${Array.isArray(desc.labels) ? desc.labels.length : typeof desc.labels}`);
+    throw bad(
+      descPath,
+      `labels: expected ${desc.count} labels but received ${Array.isArray(desc.labels) ? desc.labels.length : typeof desc.labels}`,
+    );
   }
   const set: WindowSet = {
     windowLength: desc.windowLength,
@@ -90,10 +101,20 @@ function readBinary(descPath: string, expect?: WindowShape): WindowSet {
 function checkShape(set: WindowSet, expect?: WindowShape): WindowSet {
   if (!expect) return set;
   if (set.windowLength !== expect.windowLength || set.channels !== expect.channels) {
-    throw bad(set.source, `expected windows of ${expect.windowLength} x ${expect.channels} (the model's windowLength x channels) but received ${set.windowLength} x ${set.channels}`);
+    throw bad(
+      set.source,
+      `expected windows of ${expect.windowLength} x ${expect.channels} (the model's windowLength x channels) but received ${set.windowLength} x ${set.channels}`,
+    );
   }
-  if (set.channelNames && expect.channelNames && set.channelNames.join(',') !== expect.channelNames.join(',')) {
-    throw bad(set.source, `expected channels [${expect.channelNames.join(', ')}] but received [${set.channelNames.join(', ')}]`);
+  if (
+    set.channelNames &&
+    expect.channelNames &&
+    set.channelNames.join(',') !== expect.channelNames.join(',')
+  ) {
+    throw bad(
+      set.source,
+      `expected channels [${expect.channelNames.join(', ')}] but received [${set.channelNames.join(', ')}]`,
+    );
   }
   return set;
 }
@@ -111,10 +132,15 @@ function flatWindow(v: unknown, where: string, shape: WindowShape): Float32Array
   } else {
     throw bad(where, `expected an array of ${n} numbers but received ${typeof v}`);
   }
-  if (flat.length !== n) throw bad(where, `expected ${n} values (${shape.windowLength} x ${shape.channels}) but received ${flat.length}`);
+  if (flat.length !== n)
+    throw bad(
+      where,
+      `expected ${n} values (${shape.windowLength} x ${shape.channels}) but received ${flat.length}`,
+    );
   const out = new Float32Array(n);
   flat.forEach((x, i) => {
-    if (typeof x !== 'number' || !Number.isFinite(x)) throw bad(where, `value ${i}: expected a finite number but received ${JSON.stringify(x)}`);
+    if (typeof x !== 'number' || !Number.isFinite(x))
+      throw bad(where, `value ${i}: expected a finite number but received ${JSON.stringify(x)}`);
     out[i] = x;
   });
   return out;
@@ -134,7 +160,10 @@ function readJsonl(path: string, shape: WindowShape): WindowSet {
       } catch (err) {
         throw bad(`${path}:${i + 1}`, `expected JSON but parsing failed: ${(err as Error).message}`);
       }
-      const obj = !Array.isArray(v) && typeof v === 'object' && v !== null ? (v as { window?: unknown; label?: string | number }) : undefined;
+      const obj =
+        !Array.isArray(v) && typeof v === 'object' && v !== null
+          ? (v as { window?: unknown; label?: string | number })
+          : undefined;
       windows.push(flatWindow(obj ? obj.window : v, `${path}:${i + 1}`, shape));
       if (obj?.label !== undefined) anyLabel = true;
       labels.push(obj?.label ?? '');
@@ -153,7 +182,8 @@ function readCsv(path: string, shape: WindowShape): WindowSet {
   const header = isHeader ? rows.shift()! : undefined;
   const num = (s: string, where: string): number => {
     const v = Number(s);
-    if (s === '' || !Number.isFinite(v)) throw bad(where, `expected a number but received ${JSON.stringify(s)}`);
+    if (s === '' || !Number.isFinite(v))
+      throw bad(where, `expected a number but received ${JSON.stringify(s)}`);
     return v;
   };
   const labelCol = header ? header.indexOf('label') : -1;
@@ -163,14 +193,17 @@ function readCsv(path: string, shape: WindowShape): WindowSet {
     const cols = names.map((n) => header.indexOf(n));
     const T = shape.windowLength;
     const count = Math.floor(rows.length / T);
-    if (count === 0) throw bad(path, `expected at least ${T} sample rows (one window) but received ${rows.length}`);
+    if (count === 0)
+      throw bad(path, `expected at least ${T} sample rows (one window) but received ${rows.length}`);
     const windows: Float32Array[] = [];
     const labels: string[] = [];
     for (let w = 0; w < count; w++) {
       const x = new Float32Array(T * cols.length);
       for (let t = 0; t < T; t++) {
         const r = rows[w * T + t];
-        cols.forEach((c, ch) => (x[t * cols.length + ch] = num(r[c], `${path}:${w * T + t + 2} column ${header[c]}`)));
+        cols.forEach(
+          (c, ch) => (x[t * cols.length + ch] = num(r[c], `${path}:${w * T + t + 2} column ${header[c]}`)),
+        );
       }
       windows.push(x);
       if (labelCol >= 0) labels.push(rows[w * T][labelCol]);
@@ -183,7 +216,13 @@ function readCsv(path: string, shape: WindowShape): WindowSet {
     const line = i + 1 + (header ? 1 : 0);
     const values = labelCol === 0 ? r.slice(1) : r;
     if (labelCol === 0) labels.push(r[0]);
-    windows.push(flatWindow(values.map((s, j) => num(s, `${path}:${line} column ${j + 1}`)), `${path}:${line}`, shape));
+    windows.push(
+      flatWindow(
+        values.map((s, j) => num(s, `${path}:${line} column ${j + 1}`)),
+        `${path}:${line}`,
+        shape,
+      ),
+    );
   });
   return { ...shape, windows, labels: labelCol === 0 ? labels : undefined, source: path };
 }
@@ -204,19 +243,31 @@ export function readWindows(path: string, shape?: WindowShape): WindowSet {
   if (!shape) throw bad(path, 'the window shape is needed to read this format');
   if (ext === '.jsonl' || ext === '.ndjson') return readJsonl(path, shape);
   if (ext === '.csv') return readCsv(path, shape);
-  throw bad(path, `expected a .json descriptor, .f32/.bin, .jsonl or .csv file but received ${ext || 'no extension'}`);
+  throw bad(
+    path,
+    `expected a .json descriptor, .f32/.bin, .jsonl or .csv file but received ${ext || 'no extension'}`,
+  );
 }
 
 /** Write windows as `<stem>.f32` + `<stem>.json` (the binary format above). */
-export function encodeWindows(windows: Float32Array[], shape: WindowShape, labels?: (string | number)[]): { data: Uint8Array; descriptor: string } {
+export function encodeWindows(
+  windows: Float32Array[],
+  shape: WindowShape,
+  labels?: (string | number)[],
+): { data: Uint8Array; descriptor: string } {
   const per = shape.windowLength * shape.channels;
   const data = new Uint8Array(windows.length * per * 4);
   const view = new DataView(data.buffer);
   windows.forEach((w, i) => {
-    if (w.length !== per) throw new RangeError(`encodeWindows: window ${i} has ${w.length} values, expected ${per}`);
+    if (w.length !== per)
+      throw new RangeError(`encodeWindows: window ${i} has ${w.length} values, expected ${per}`);
     for (let j = 0; j < per; j++) view.setFloat32((i * per + j) * 4, w[j], true);
   });
-  const desc: Descriptor = { count: windows.length, windowLength: shape.windowLength, channels: shape.channelNames ?? shape.channels };
+  const desc: Descriptor = {
+    count: windows.length,
+    windowLength: shape.windowLength,
+    channels: shape.channelNames ?? shape.channels,
+  };
   if (labels) desc.labels = labels;
   return { data, descriptor: JSON.stringify(desc) + '\n' };
 }

@@ -7,7 +7,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { convert } from '../../agent/model/convert.js';
-import { nativeEngineFactory, referenceEngineFactory, type GgufEngineFactory } from '../../agent/model/engines.js';
+import {
+  nativeEngineFactory,
+  referenceEngineFactory,
+  type GgufEngineFactory,
+} from '../../agent/model/engines.js';
 import { compareOutputs } from '../../agent/model/outputs-compare.js';
 import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
 import { verifyBundle } from '../../agent/model/verify.js';
@@ -45,10 +49,16 @@ function setup(h: TstHyperparameters, n: number): { onnx: string; calib: string 
   const windows = Array.from({ length: n }, () => {
     const f = 5 + 40 * r();
     const x = new Float32Array(h.windowLength * C);
-    for (let t = 0; t < h.windowLength; t++) for (let c = 0; c < C; c++) x[t * C + c] = Math.sin((2 * Math.PI * f * t) / h.sampleRateHz + c) + 0.3 * (r() - 0.5);
+    for (let t = 0; t < h.windowLength; t++)
+      for (let c = 0; c < C; c++)
+        x[t * C + c] = Math.sin((2 * Math.PI * f * t) / h.sampleRateHz + c) + 0.3 * (r() - 0.5);
     return x;
   });
-  const enc = encodeWindows(windows, { windowLength: h.windowLength, channels: C, channelNames: h.channelNames });
+  const enc = encodeWindows(windows, {
+    windowLength: h.windowLength,
+    channels: C,
+    channelNames: h.channelNames,
+  });
   mkdirSync(sub, { recursive: true });
   writeFileSync(path.join(sub, 'model.onnx'), buildTinyOnnx(h));
   writeFileSync(path.join(sub, 'calib.f32'), enc.data);
@@ -74,9 +84,14 @@ describe.skipIf(!native)('convert on the native engine', () => {
       const gguf = readFileSync(path.join(out, 'model.gguf'));
       const eng = native!.open(gguf);
       const ref = referenceEngineFactory().open(gguf);
-      const golden = JSON.parse(readFileSync(path.join(out, 'golden.json'), 'utf8')) as { inputs: number[][] };
+      const golden = JSON.parse(readFileSync(path.join(out, 'golden.json'), 'utf8')) as {
+        inputs: number[][];
+      };
       const xs = golden.inputs.map((x) => Float32Array.from(x));
-      const cmp = compareOutputs(xs.map((x) => eng.run(x)), xs.map((x) => ref.run(x)));
+      const cmp = compareOutputs(
+        xs.map((x) => eng.run(x)),
+        xs.map((x) => ref.run(x)),
+      );
       eng.dispose();
       expect(cmp.top1Agreement).toBe(1);
       expect(cmp.maxProbDiff).toBeLessThan(2e-3);

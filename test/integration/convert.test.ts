@@ -26,7 +26,8 @@ function windows(n: number, seed: number): Float32Array[] {
   return Array.from({ length: n }, () => {
     const f = 0.2 + r();
     const x = new Float32Array(16 * 3);
-    for (let t = 0; t < 16; t++) for (let c = 0; c < 3; c++) x[t * 3 + c] = Math.sin(f * t * (c + 1)) + 0.3 * (r() - 0.5);
+    for (let t = 0; t < 16; t++)
+      for (let c = 0; c < 3; c++) x[t * 3 + c] = Math.sin(f * t * (c + 1)) + 0.3 * (r() - 0.5);
     return x;
   });
 }
@@ -82,9 +83,15 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
     const w = tinyWeights(TINY_HP).get('blk.1.ffn_up.weight')!;
     const q = g.tensors.get('blk.1.ffn_up.weight') as Int8Array;
     const s = g.tensors.get('blk.1.ffn_up.scale') as Float32Array;
-    for (let i = 0; i < w.length; i++) expect(Math.abs(q[i] * s[Math.floor(i / 16)] - w[i])).toBeLessThanOrEqual(s[Math.floor(i / 16)] / 2 + 1e-7);
+    for (let i = 0; i < w.length; i++)
+      expect(Math.abs(q[i] * s[Math.floor(i / 16)] - w[i])).toBeLessThanOrEqual(
+        s[Math.floor(i / 16)] / 2 + 1e-7,
+      );
     // The input scale is the calibration |max| / 127.
-    expect((g.tensors.get('patch_embd.input_scale') as Float32Array)[0]).toBeCloseTo(result.figures.inputScales.patch_embd, 7);
+    expect((g.tensors.get('patch_embd.input_scale') as Float32Array)[0]).toBeCloseTo(
+      result.figures.inputScales.patch_embd,
+      7,
+    );
   });
 
   it('writes a manifest that validates, with the input spec and every file digested', () => {
@@ -96,7 +103,13 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
       task: 'classification',
       labels: ['healthy', 'imbalance', 'misalignment'],
       normalLabel: 'healthy',
-      input: { sampleRateHz: 100, windowLength: 16, channels: ['ax', 'ay', 'az'], frontend: { kind: 'none' }, hop: 8 },
+      input: {
+        sampleRateHz: 100,
+        windowLength: 16,
+        channels: ['ax', 'ay', 'az'],
+        frontend: { kind: 'none' },
+        hop: 8,
+      },
       created: '2026-01-01T00:00:00.000Z',
     });
     expect(Object.keys(m.files).sort()).toEqual(['gguf', 'golden', 'onnx', 'onnxInt8', 'training']);
@@ -117,7 +130,10 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
     writeFileSync(path.join(copy, 'model.gguf'), g);
     const r1 = await verifyBundle(copy);
     expect(r1.ok).toBe(false);
-    expect(r1.checks.find((c) => c.name === 'digest model.gguf')).toMatchObject({ status: 'fail', detail: expect.stringMatching(/^sha256 [0-9a-f]{64}, manifest says/) });
+    expect(r1.checks.find((c) => c.name === 'digest model.gguf')).toMatchObject({
+      status: 'fail',
+      detail: expect.stringMatching(/^sha256 [0-9a-f]{64}, manifest says/),
+    });
 
     const copy2 = path.join(dir, 'corrupt2');
     cpSync(bundle(), copy2, { recursive: true });
@@ -127,7 +143,11 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
     writeFileSync(path.join(copy2, 'manifest.json'), JSON.stringify(m));
     const r2 = await verifyBundle(copy2);
     expect(r2.ok).toBe(false);
-    expect(r2.checks[0]).toMatchObject({ name: 'manifest', status: 'fail', detail: expect.stringMatching(/\/input\/hop: must be >= 1/) });
+    expect(r2.checks[0]).toMatchObject({
+      name: 'manifest',
+      status: 'fail',
+      detail: expect.stringMatching(/\/input\/hop: must be >= 1/),
+    });
 
     const copy3 = path.join(dir, 'corrupt3');
     cpSync(bundle(), copy3, { recursive: true });
@@ -165,11 +185,18 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
   });
 
   it('golden comparison skips heads the model does not have and flags length differences', () => {
-    const o = { probs: Float32Array.of(0.5, 0.5), embedding: Float32Array.of(1), patchError: Float32Array.of(0, 0), channelError: Float32Array.of(0) };
+    const o = {
+      probs: Float32Array.of(0.5, 0.5),
+      embedding: Float32Array.of(1),
+      patchError: Float32Array.of(0, 0),
+      channelError: Float32Array.of(0),
+    };
     const want = { probs: [0.5, 0.5], embedding: [1], patchError: [], channelError: [] };
     expect(compareGolden([o], [want], { atol: 1e-6, rtol: 0 }).mismatches).toEqual([]);
     const r = compareGolden([o], [{ ...want, probs: [0.5, 0.5, 0] }], { atol: 1e-6, rtol: 0 });
     expect(r.mismatches).toEqual([{ window: 0, head: 'probs', index: -1, got: 2, want: 3 }]);
-    expect(compareGolden([o], [{ ...want, embedding: [1.01] }], { atol: 1e-3, rtol: 0 }).mismatches[0]).toMatchObject({ head: 'embedding', got: 1, want: 1.01 });
+    expect(
+      compareGolden([o], [{ ...want, embedding: [1.01] }], { atol: 1e-3, rtol: 0 }).mismatches[0],
+    ).toMatchObject({ head: 'embedding', got: 1, want: 1.01 });
   });
 });

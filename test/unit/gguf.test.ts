@@ -29,7 +29,11 @@ describe('GGUF v3', () => {
     const f = readGguf(bytes);
     expect(f.alignment).toBe(32);
     expect(f.dataOffset % 32).toBe(0);
-    expect(f.metadata.get('vigil-tst.labels')).toEqual({ type: GgufType.ARRAY, itemType: GgufType.STRING, value: ['healthy', 'imbalance'] });
+    expect(f.metadata.get('vigil-tst.labels')).toEqual({
+      type: GgufType.ARRAY,
+      itemType: GgufType.STRING,
+      value: ['healthy', 'imbalance'],
+    });
     expect(f.metadata.get('vigil-tst.window_length')?.value).toBe(1024);
     expect(f.metadata.get('vigil-tst.has_reconstruction')?.value).toBe(true);
     expect(f.metadata.get('x.u64')?.value).toBe(2n ** 40n);
@@ -53,7 +57,9 @@ describe('GGUF v3', () => {
     expect(() => readGguf(bytes.slice(0, bytes.length - 13))).toThrow(/tensor b: data .* runs past the end/);
     // Every cut before the end of the last tensor (its 12 trailing padding bytes are optional).
     for (let cut = 0; cut < bytes.length - 12; cut += 7) {
-      expect(() => readGguf(bytes.slice(0, cut)), `cut at ${cut}`).toThrow(expect.objectContaining({ code: 'MODEL_FORMAT' }));
+      expect(() => readGguf(bytes.slice(0, cut)), `cut at ${cut}`).toThrow(
+        expect.objectContaining({ code: 'MODEL_FORMAT' }),
+      );
     }
   });
 
@@ -74,7 +80,11 @@ describe('GGUF v3', () => {
   });
 
   it('refuses data that does not match the declared shape when writing', () => {
-    expect(() => writeGguf([], [{ name: 'w', type: GgmlType.F32, ne: [2, 2], data: new Float32Array(3) }])).toThrow(/needs 4 values but received 3/);
-    expect(() => writeGguf([], [{ name: 'w', type: GgmlType.I8, ne: [2], data: new Float32Array(2) }])).toThrow(/does not match type I8/);
+    expect(() =>
+      writeGguf([], [{ name: 'w', type: GgmlType.F32, ne: [2, 2], data: new Float32Array(3) }]),
+    ).toThrow(/needs 4 values but received 3/);
+    expect(() =>
+      writeGguf([], [{ name: 'w', type: GgmlType.I8, ne: [2], data: new Float32Array(2) }]),
+    ).toThrow(/does not match type I8/);
   });
 });

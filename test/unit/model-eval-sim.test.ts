@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { accuracy, classMetrics, confusionMatrix, formatConfusion, simulateWindows, usedSeedRanges } from '../../agent/eval/sim.js';
+import {
+  accuracy,
+  classMetrics,
+  confusionMatrix,
+  formatConfusion,
+  simulateWindows,
+  usedSeedRanges,
+} from '../../agent/eval/sim.js';
 
 describe('eval sim arithmetic (hand-made case)', () => {
   // 3 classes, 10 windows.
@@ -33,7 +40,15 @@ describe('eval sim arithmetic (hand-made case)', () => {
   });
 
   it('prints the matrix with labels', () => {
-    expect(formatConfusion([[1, 0], [2, 3]], ['healthy', 'imbalance']).split('\n')).toEqual([
+    expect(
+      formatConfusion(
+        [
+          [1, 0],
+          [2, 3],
+        ],
+        ['healthy', 'imbalance'],
+      ).split('\n'),
+    ).toEqual([
       'true \\ pred    healthy imbalance',
       'healthy              1         0',
       'imbalance            2         3',
@@ -41,11 +56,24 @@ describe('eval sim arithmetic (hand-made case)', () => {
   });
 
   it('derives the seed ranges of the training splits and simulates balanced, reproducible windows', () => {
-    expect(usedSeedRanges({ train: { seedBase: 100000, assetsPerClass: 10 }, val: { seedBase: 200000, assetsPerClass: 2 } }, 7)).toEqual([
+    expect(
+      usedSeedRanges(
+        { train: { seedBase: 100000, assetsPerClass: 10 }, val: { seedBase: 200000, assetsPerClass: 2 } },
+        7,
+      ),
+    ).toEqual([
       [100000, 100070],
       [200000, 200014],
     ]);
-    const opts = { labels: ['healthy', 'imbalance'] as ('healthy' | 'imbalance')[], count: 4, seedBase: 5, ranges: { rpm: [1700, 2100] as [number, number], severity: [0.5, 1] as [number, number] }, windowLength: 256, sampleRateHz: 8192, axes: ['radial' as const] };
+    const opts = {
+      labels: ['healthy', 'imbalance'] as ('healthy' | 'imbalance')[],
+      count: 4,
+      seedBase: 5,
+      ranges: { rpm: [1700, 2100] as [number, number], severity: [0.5, 1] as [number, number] },
+      windowLength: 256,
+      sampleRateHz: 8192,
+      axes: ['radial' as const],
+    };
     const a = simulateWindows(opts);
     const b = simulateWindows(opts);
     expect(a.map((w) => w.label)).toEqual([0, 1, 0, 1]);

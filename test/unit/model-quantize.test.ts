@@ -1,9 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { activationScale, quantizeActivation, quantizeWeightPerChannel, roundHalfAway } from '../../agent/model/quantize.js';
+import {
+  activationScale,
+  quantizeActivation,
+  quantizeWeightPerChannel,
+  roundHalfAway,
+} from '../../agent/model/quantize.js';
 
 describe('int8 quantization (docs/model-format.md §4)', () => {
   it('rounds half away from zero', () => {
-    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49, -0.49, 2.51].map(roundHalfAway)).toEqual([1, 2, 3, -1, -2, -3, 0, -0, 3]);
+    expect([0.5, 1.5, 2.5, -0.5, -1.5, -2.5, 0.49, -0.49, 2.51].map(roundHalfAway)).toEqual([
+      1, 2, 3, -1, -2, -3, 0, -0, 3,
+    ]);
   });
 
   it('quantizes each output channel with its own symmetric scale (hand-checked)', () => {
