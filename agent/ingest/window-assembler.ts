@@ -11,7 +11,9 @@
 //   first sample after a (re)start: slot = round((t - origin) / period). Sender time is used when
 //   the message has it, arrival time (the clock) otherwise. Blocks occupy consecutive slots from
 //   the slot of t0; a block without t0 continues its channel's stream when its arrival-derived
-//   start is within max(maxFillSamples, block length) slots of the next expected slot. Channels
+//   start is within max(maxFillSamples, block length) slots of the next expected slot, and a
+//   reading without a time takes the next slot when its arrival slot is the channel's newest, the
+//   next or the one after (jitter up to a period is neither a duplicate nor a gap). Channels
 //   arriving in separate messages are aligned by these slots.
 // - Gaps (an in-order sample more than one slot after its channel's last): up to maxFillSamples
 //   missing slots are filled by linear interpolation (counted: gaps +1, filled +n); a longer gap
@@ -298,7 +300,15 @@ export class WindowAssembler {
       times.set(s.timestampsMs);
       return { ch, values: s.values, times, sender: true };
     }
-    for (let i = 0; i < n; i++) times[i] = arrivalMs - (n - 1 - i) * this.periodMs;
+    let first = arrivalMs - (n - 1) * this.periodMs;
+    const r = this.rings[ch];
+    if (this.originMs !== undefined && r.frontier !== -Infinity) {
+      // Arrival jitter of up to a period must not turn into duplicates and gaps: a reading that
+      // lands on the channel's newest slot, the next or the one after is the next sample.
+      const k = this.slotOf(first);
+      if (k >= r.frontier && k <= r.frontier + 2) first = this.originMs + (r.frontier + 1) * this.periodMs;
+    }
+    for (let i = 0; i < n; i++) times[i] = first + i * this.periodMs;
     return { ch, values: s.values, times, sender: false };
   }
 

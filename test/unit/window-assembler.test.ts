@@ -297,6 +297,27 @@ describe('WindowAssembler: arrival time', () => {
     expect(asm.counters()).toMatchObject({ accepted: 6, gaps: 0, duplicates: 0 });
   });
 
+  it('absorbs arrival jitter of up to a period without duplicates or gaps', () => {
+    const spec: WindowSpec = { sampleRateHz: 1, windowLength: 3, hop: 3, channels: ['v'] };
+    const { asm, clock } = make(spec, { maxFillSamples: 1, reorderSamples: 0 });
+    // by rounding alone, readings 1 and 2 (1.6 s, 2.1 s) would share slot 2 and slot 1 be a gap
+    const arrivals = [0, 1600, 2100, 3000, 4000, 5400, 6000];
+    const out = [];
+    for (let i = 0; i < arrivals.length; i++) {
+      clock.now = T0 + arrivals[i];
+      out.push(...asm.push(ch({ v: reading(i) })));
+    }
+    expect(out.map((w) => column(w.samples, 0, 1))).toEqual([
+      [0, 1, 2],
+      [3, 4, 5],
+    ]);
+    expect(asm.counters()).toMatchObject({ accepted: 7, gaps: 0, duplicates: 0, filled: 0 });
+    // a reading after a real pause is placed by its arrival time: a gap
+    clock.now = T0 + 10_000;
+    asm.push(ch({ v: reading(99) }));
+    expect(asm.counters()).toMatchObject({ gaps: 1, resets: 1 });
+  });
+
   it('continues a block stream without t0 despite arrival jitter', () => {
     const { asm, clock } = make({ ...vib, channels: ['ax'] });
     const arrivals = [30, 72, 108, 151]; // 4-sample blocks every ~40 ms
