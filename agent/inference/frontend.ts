@@ -198,6 +198,11 @@ export function createFft(n: number): (re: Float64Array, im: Float64Array, inver
   };
 }
 
+// Plans are a few hundred KB at most (T = 8192: twiddles + window + scratch); a process uses one
+// or two specs, so a small keyed cache avoids rebuilding them for every window.
+const plans = new Map<string, SpectralFrontend>();
+const MAX_PLANS = 8;
+
 /** Applies the bundle's front end to one raw window: spectral features, or x itself for "none". */
 export function applyFrontend(
   x: Float32Array,
@@ -207,5 +212,12 @@ export function applyFrontend(
   spec: FrontendSpec,
 ): Float32Array {
   if (spec.kind === 'none') return x;
-  return createSpectralFrontend(windowLength, channels, sampleRateHz, spec).run(x);
+  const key = `${windowLength}/${channels}/${sampleRateHz}/${spec.bins}/${spec.bandLowHz}/${spec.bandHighHz}`;
+  let plan = plans.get(key);
+  if (plan === undefined) {
+    plan = createSpectralFrontend(windowLength, channels, sampleRateHz, spec);
+    if (plans.size >= MAX_PLANS) plans.delete(plans.keys().next().value as string);
+    plans.set(key, plan);
+  }
+  return plan.run(x);
 }

@@ -104,3 +104,18 @@ describe('spectral front end', () => {
     expect(applyFrontend(new Float32Array(3), 3, 1, 10, { kind: 'none' }).length).toBe(3);
   });
 });
+
+describe('applyFrontend', () => {
+  it('gives the same features as a fresh plan, call after call (cached plan, no state leak)', () => {
+    const c = fixture.cases[0];
+    const x = Float32Array.from(c.x);
+    const fresh = createSpectralFrontend(c.windowLength, c.channels, c.sampleRateHz, c.frontend).run(x);
+    const a = applyFrontend(x, c.windowLength, c.channels, c.sampleRateHz, c.frontend);
+    const other = fixture.cases[1];
+    applyFrontend(Float32Array.from(other.x), other.windowLength, other.channels, other.sampleRateHz, other.frontend);
+    const b = applyFrontend(x, c.windowLength, c.channels, c.sampleRateHz, c.frontend);
+    expect(a).toEqual(fresh);
+    expect(b).toEqual(fresh);
+    expect(b).not.toBe(a); // each call returns its own array
+  });
+});
