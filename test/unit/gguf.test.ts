@@ -1,4 +1,9 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { readTstGguf } from '../../agent/model/tst-gguf.js';
+import { ggufMetadata } from '../../agent/model/tst-hyperparameters.js';
+import { expectedTensors } from '../../agent/model/tst-tensors.js';
+import { TINY_HP, tinyWeights } from '../fixtures/model/tiny-onnx.js';
 import { GgmlType, gguf, GgufType, ggufTensorData, readGguf, writeGguf } from '../../agent/model/gguf.js';
 
 function sample(): Uint8Array {
@@ -86,5 +91,43 @@ describe('GGUF v3', () => {
     expect(() =>
       writeGguf([], [{ name: 'w', type: GgmlType.I8, ne: [2], data: new Float32Array(2) }]),
     ).toThrow(/does not match type I8/);
+  });
+
+  it('never fails with anything but MODEL_FORMAT on mutated or truncated files (fuzz)', () => {
+    const base = sample();
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ at: fc.nat(base.length - 1), value: fc.nat(255) }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.nat(base.length),
+        (edits, cut) => {
+          const b = base.slice(0, Math.max(cut, 1));
+          for (const e of edits) if (e.at < b.length) b[e.at] = e.value;
+          try {
+            readGguf(b);
+          } catch (err) {
+            expect((err as { code?: string }).code).toBe('MODEL_FORMAT');
+          }
+        },
+      ),
+      { numRuns: 2000, seed: 42 },
+    );
+  });
+
+  it('readTstGguf names a tensor whose shape does not match the hyperparameters', () => {
+    const w = tinyWeights(TINY_HP);
+    // Written by hand: buildTstGguf would refuse the short bias itself.
+    const tensors = expectedTensors(TINY_HP).map((spec) => ({
+      name: spec.name,
+      type: GgmlType.F32,
+      ne: spec.name === 'blk.1.ffn_down.bias' ? [15] : [...spec.shape].reverse(),
+      data: spec.name === 'blk.1.ffn_down.bias' ? new Float32Array(15) : w.get(spec.name)!,
+    }));
+    const bytes = writeGguf(ggufMetadata(TINY_HP, 'f32'), tensors);
+    expect(() => readTstGguf(bytes)).toThrow(
+      /tensor blk\.1\.ffn_down\.bias: expected ne \[16\] but received \[15\]/,
+    );
   });
 });
