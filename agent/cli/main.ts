@@ -5,9 +5,11 @@ import { Command, CommanderError } from 'commander';
 import { UsageError } from './fail.js';
 import { VERSION } from '../version.js';
 import { register as registerConfig } from './commands/config.js';
+import { register as registerRun } from './commands/run.js';
 import { register as registerModel } from './commands/model.js';
 import { register as registerEngine } from './commands/engine.js';
 import { register as registerSimulate } from './commands/simulate.js';
+import { register as registerEval } from './commands/eval.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -16,10 +18,12 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   // command groups: one line each
+  registerRun(program);
   registerConfig(program);
   registerModel(program);
   registerEngine(program);
   registerSimulate(program);
+  registerEval(program);
   return program;
 }
 
