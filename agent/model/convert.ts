@@ -108,6 +108,17 @@ function extraMetadata(meta: Record<string, string>): Record<string, unknown> | 
   return Object.keys(out).length > 0 ? out : undefined;
 }
 
+/** The training record for the manifest: long arrays (norm statistics, per-epoch history) elided. */
+export function summarizeRecord(v: unknown, maxArray = 64): unknown {
+  if (Array.isArray(v))
+    return v.length > maxArray
+      ? `[${v.length} values: see training.json]`
+      : v.map((x) => summarizeRecord(x, maxArray));
+  if (v && typeof v === 'object')
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, summarizeRecord(x, maxArray)]));
+  return v;
+}
+
 function fileEntry(dir: string, name: string): BundleFile {
   const bytes = readFileSync(path.join(dir, name));
   return { path: name, sha256: sha256Hex(bytes), bytes: bytes.length };
@@ -305,7 +316,7 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
       copyFileSync(trainingSrc, out('training.json'));
     files.training = fileEntry(opts.outDir, 'training.json');
     try {
-      training = JSON.parse(readFileSync(trainingSrc, 'utf8'));
+      training = summarizeRecord(JSON.parse(readFileSync(trainingSrc, 'utf8')));
     } catch {
       training = undefined; // a training record that is not JSON is still shipped, just not summarized
     }
