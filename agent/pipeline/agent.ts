@@ -34,7 +34,7 @@ import { buildStatus, type AgentState, type StatusModel } from '../reports/statu
 import { reportTopics } from '../reports/topics.js';
 import { VERSION } from '../version.js';
 import { AssetRuntime } from './asset-runtime.js';
-import { createAnomalyScorer } from './anomaly-scorer.js';
+import { AnomalyMonitor } from './anomaly-monitor.js';
 import { ModelRuntime } from './model-runtime.js';
 
 export interface AgentDeps {
@@ -107,9 +107,11 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   // --- state directory -------------------------------------------------------------------------
   const baselineDir = path.join(config.dataDir, 'baselines');
+  let baselineOk = true;
   try {
     mkdirSync(baselineDir, { recursive: true });
   } catch (err) {
+    baselineOk = false;
     // Not fatal: diagnosis works without it; baselines are then relearned after each restart.
     log.error({ err: (err as Error).message, dir: baselineDir }, 'cannot create the baseline directory');
   }
@@ -240,12 +242,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       return null;
     }
     perTemplate.set(rt.assetIndex, count + 1);
+    const model = rt.model;
     const scorer = rt.asset.anomaly.enabled
-      ? createAnomalyScorer({
+      ? new AnomalyMonitor({
           assetId,
-          model: rt.model,
+          modelId: model.id,
+          manifest: model.manifest,
+          hop: rt.asset.hop ?? model.manifest.input.hop,
           baselineWindows: rt.asset.anomaly.baselineWindows,
-          dir: baselineDir,
+          dir: baselineOk ? baselineDir : null,
+          run: (u) => model.backend.run(u),
           log,
         })
       : null;

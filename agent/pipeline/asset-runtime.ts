@@ -11,12 +11,16 @@ import type { AnomalyInput } from '../reports/anomaly.js';
 import type { DiagnosisInput } from '../reports/diagnosis.js';
 import type { ModelRuntime } from './model-runtime.js';
 
-/** What the anomaly side needs from a baseline: learn, then score (see anomaly-port.ts). */
+/** The anomaly side as the asset sees it (AnomalyMonitor; a fake in unit tests). */
 export interface AnomalyScorer {
   readonly learning: boolean;
   readonly learnedWindows: number;
+  /** The model input for a raw window, or null when the window must not be inferred now. */
+  prepare(raw: Float32Array): Float32Array | null;
   /** Learns (returns null) until the baseline is complete, then scores the window. */
   observe(
+    raw: Float32Array,
+    input: Float32Array,
     out: InferenceOutputs,
   ): { score: number; threshold: number; channels: { name: string; contribution: number }[] } | null;
 }
@@ -35,6 +39,8 @@ export class AssetRuntime {
   windows = 0;
   diagnoses = 0;
   dropped = 0;
+  /** Windows that went to the baseline learner only (input-transform model still learning). */
+  learningOnly = 0;
   lastScore: number | null = null;
   private lastPublishedLabel: string | null = null;
 
@@ -65,10 +71,16 @@ export class AssetRuntime {
 
   /** Queue a completed window for inference. */
   enqueue(window: AssembledWindow): void {
+    const input = this.scorer ? this.scorer.prepare(window.samples) : window.samples;
+    if (input === null) {
+      this.learningOnly++;
+      return;
+    }
     this.model.queue.push({
       window,
+      input,
       enqueuedAt: this.now(),
-      onResult: (out) => this.onResult(window, out),
+      onResult: (out) => this.onResult(window, out, input),
       onError: (err) =>
         this.sinks.error(
           (err as { code?: string }).code ?? 'ENGINE_RUN_FAILED',
@@ -80,7 +92,7 @@ export class AssetRuntime {
     });
   }
 
-  onResult(window: AssembledWindow, out: InferenceOutputs): void {
+  onResult(window: AssembledWindow, out: InferenceOutputs, input: Float32Array = window.samples): void {
     this.windows++;
     const m = this.model.manifest;
     if (out.probs.length !== m.labels.length || !allFinite(out.probs)) {
@@ -90,8 +102,9 @@ export class AssetRuntime {
       );
       return;
     }
-    this.diagnose(window, out);
-    if (this.scorer) this.score(window, out);
+    // An anomaly-only model (task "anomaly") has no classes worth publishing as a diagnosis.
+    if (m.task !== 'anomaly') this.diagnose(window, out);
+    if (this.scorer) this.score(window, out, input);
   }
 
   private diagnose(window: AssembledWindow, out: InferenceOutputs): void {
@@ -118,8 +131,8 @@ export class AssetRuntime {
     this.diagnoses++;
   }
 
-  private score(window: AssembledWindow, out: InferenceOutputs): void {
-    const s = this.scorer?.observe(out);
+  private score(window: AssembledWindow, out: InferenceOutputs, input: Float32Array): void {
+    const s = this.scorer?.observe(window.samples, input, out);
     if (!s) return;
     this.lastScore = s.score;
     if (!Number.isFinite(s.score)) {
@@ -163,7 +176,7 @@ export class AssetRuntime {
         baselineWindows: this.scorer?.learnedWindows ?? 0,
         score: this.lastScore === null ? null : Math.round(this.lastScore * 1e4) / 1e4,
       },
-      counters: { ...c, droppedWindows: this.dropped },
+      counters: { ...c, droppedWindows: this.dropped, learningOnlyWindows: this.learningOnly },
     };
   }
 }

@@ -9,6 +9,8 @@ import type { ModelHealth } from '../reports/health.js';
 
 export interface WindowJob {
   window: AssembledWindow;
+  /** What the backend gets: the raw window, or its site-standardized form. */
+  input: Float32Array;
   enqueuedAt: number;
   onResult(out: InferenceOutputs): void;
   onError(err: Error): void;
@@ -37,7 +39,7 @@ export class ModelRuntime {
         this.inFlightSince = opts.now();
         let out: InferenceOutputs;
         try {
-          out = await this.backend.run(job.window.samples);
+          out = await this.backend.run(job.input);
         } catch (err) {
           this.failures++;
           job.onError(err as Error);

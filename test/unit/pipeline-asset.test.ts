@@ -140,6 +140,7 @@ describe('AssetRuntime anomaly', () => {
         return learning;
       },
       learnedWindows: 3,
+      prepare: (raw) => raw,
       observe() {
         const s = scores[i++];
         if (Number.isNaN(s)) return null;

@@ -1,0 +1,221 @@
+// One asset's anomaly side: learn the site baseline (agent/diagnosis/baseline.ts) over the first
+// `baselineWindows` windows after commissioning, persist it to <dataDir>/baselines/<asset>.json
+// (atomic write, restored at start, relearned for another model version or channel set), then
+// score every window (agent/diagnosis/anomaly-score.ts), smoothed by the baseline's EWMA. The
+// smoothed score is in units of the alarm level: the event tracker's threshold is 1.
+//
+// Two kinds of model:
+//   - with a site input transform (manifest modelMetadata "vigil.input_transform" kind
+//     "site-standardize", e.g. pump-skab): the model only understands standardized windows, so
+//     nothing is inferred while learning; finish() fits the transform and runs the model on the
+//     learned windows; afterwards every window is transformed before inference (prepare()).
+//   - without (e.g. rotating-vib): windows are inferred raw (the diagnosis needs that); while
+//     learning, the heads of those inferences are kept and handed to finish() in window order,
+//     so learning costs no extra inference. The site transform then only feeds the level
+//     statistic of the score.
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import path from 'node:path';
+import { BaselineLearner, restoreBaseline, serializeBaseline, type Baseline } from '../diagnosis/baseline.js';
+import {
+  applySiteTransform,
+  EwmaSmoother,
+  scoreWindow,
+  type ScoreHeads,
+} from '../diagnosis/anomaly-score.js';
+import type { InferenceOutputs } from '../inference/backend.js';
+import type { Logger } from '../log/logger.js';
+import type { Manifest } from '../model/manifest-types.js';
+
+export type MonitorState = 'learning' | 'fitting' | 'ready' | 'failed';
+
+export interface AnomalyMonitorOptions {
+  assetId: string;
+  modelId: string;
+  manifest: Manifest;
+  /** Windows between window starts as assembled (the asset's hop). */
+  hop: number;
+  baselineWindows: number;
+  /** Directory of persisted baselines; null: keep in memory only. */
+  dir: string | null;
+  /** Runs the model on a prepared window (used by finish() for input-transform models). */
+  run(input: Float32Array): Promise<InferenceOutputs>;
+  log: Logger;
+}
+
+export interface WindowAnomaly {
+  score: number;
+  threshold: number;
+  channels: { name: string; contribution: number }[];
+}
+
+/** True when the bundle's model expects site-standardized windows. */
+export function needsSiteTransform(m: Manifest): boolean {
+  const t = m.modelMetadata?.['vigil.input_transform'] as { kind?: string } | undefined;
+  return t?.kind === 'site-standardize';
+}
+
+export class AnomalyMonitor {
+  readonly transformInput: boolean;
+  private state_: MonitorState = 'learning';
+  private learner: BaselineLearner;
+  private baseline: Baseline | null = null;
+  private readonly heads: ScoreHeads[] = [];
+  private smoother: EwmaSmoother | null = null;
+  private readonly file: string | null;
+  /** Windows seen while fitting (not inferred for input-transform models). */
+  skipped = 0;
+
+  constructor(private readonly o: AnomalyMonitorOptions) {
+    this.transformInput = needsSiteTransform(o.manifest);
+    this.file = o.dir ? path.join(o.dir, `${o.assetId}.json`) : null;
+    this.learner = this.newLearner();
+    const restored = this.restore();
+    if (restored) this.ready(restored);
+  }
+
+  get state(): MonitorState {
+    return this.state_;
+  }
+
+  get learning(): boolean {
+    return this.state_ !== 'ready';
+  }
+
+  get learnedWindows(): number {
+    return this.baseline ? this.baseline.windows : this.learner.learnedWindows;
+  }
+
+  /**
+   * The model input for a raw window, or null when the window must not be inferred (an
+   * input-transform model still learning: the window went to the learner).
+   */
+  prepare(raw: Float32Array): Float32Array | null {
+    if (!this.transformInput) return raw;
+    if (this.baseline)
+      return applySiteTransform(this.baseline.transform, raw, this.o.manifest.input.channels.length);
+    if (this.state_ === 'learning') {
+      if (this.learner.addWindow(raw) === 'full') void this.finish((u) => this.o.run(u));
+    } else this.skipped++;
+    return null;
+  }
+
+  /** After inference of `input` (prepared from `raw`): learn or score. */
+  observe(raw: Float32Array, input: Float32Array, out: InferenceOutputs): WindowAnomaly | null {
+    if (!this.baseline) {
+      if (this.transformInput || this.state_ !== 'learning') return null;
+      this.heads.push({ embedding: out.embedding, channelError: out.channelError });
+      if (this.learner.addWindow(raw) === 'full') {
+        // finish() calls run once per learned window, in window order: hand back their heads.
+        let i = 0;
+        void this.finish(async () => this.heads[i++]);
+      }
+      return null;
+    }
+    const u = this.transformInput
+      ? input
+      : applySiteTransform(this.baseline.transform, raw, this.o.manifest.input.channels.length);
+    const s = scoreWindow(
+      this.baseline,
+      u,
+      { embedding: out.embedding, channelError: out.channelError },
+      this.baseline.channels,
+    );
+    const smoothed = (this.smoother as EwmaSmoother).push(s.score);
+    return { score: smoothed, threshold: 1, channels: s.channels };
+  }
+
+  private async finish(run: (u: Float32Array) => Promise<ScoreHeads>): Promise<void> {
+    this.state_ = 'fitting';
+    try {
+      const b = await this.learner.finish(run);
+      this.heads.length = 0;
+      this.persist(b);
+      this.ready(b);
+      this.o.log.info(
+        { asset: this.o.assetId, windows: b.windows, rows: b.rows, thresholds: b.thresholds },
+        'baseline learned',
+      );
+    } catch (err) {
+      // e.g. a singular covariance from constant data: relearn from fresh windows.
+      this.o.log.warn(
+        { asset: this.o.assetId, err: (err as Error).message },
+        'baseline fit failed: learning again',
+      );
+      this.heads.length = 0;
+      this.learner = this.newLearner();
+      this.state_ = 'learning';
+    }
+  }
+
+  private ready(b: Baseline): void {
+    this.baseline = b;
+    this.smoother = new EwmaSmoother(b.params.ewmaAlpha);
+    this.state_ = 'ready';
+  }
+
+  private newLearner(): BaselineLearner {
+    const m = this.o.manifest;
+    return new BaselineLearner({
+      model: this.o.modelId,
+      modelVersion: m.version,
+      channels: [...m.input.channels],
+      windowLength: m.input.windowLength,
+      hop: this.o.hop,
+      windows: Math.max(2, this.o.baselineWindows),
+    });
+  }
+
+  private restore(): Baseline | null {
+    if (!this.file) return null;
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch {
+      return null; // no baseline yet: learn one
+    }
+    try {
+      const b = restoreBaseline(text);
+      const m = this.o.manifest;
+      if (
+        b.model !== this.o.modelId ||
+        b.modelVersion !== m.version ||
+        b.channels.join(',') !== m.input.channels.join(',')
+      ) {
+        this.o.log.info(
+          { asset: this.o.assetId, baseline: `${b.model}@${b.modelVersion}` },
+          'baseline is for another model: learning again',
+        );
+        return null;
+      }
+      this.o.log.info({ asset: this.o.assetId, windows: b.windows }, 'baseline restored');
+      return b;
+    } catch (err) {
+      this.o.log.warn(
+        { asset: this.o.assetId, file: this.file, err: (err as Error).message },
+        'baseline unreadable: learning again',
+      );
+      return null;
+    }
+  }
+
+  private persist(b: Baseline): void {
+    if (!this.file) return;
+    try {
+      // write, fsync, rename: a power cut leaves the old baseline or the new one, never half.
+      const tmp = `${this.file}.tmp`;
+      const fd = openSync(tmp, 'w');
+      try {
+        writeSync(fd, serializeBaseline(b));
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.file);
+    } catch (err) {
+      this.o.log.warn(
+        { asset: this.o.assetId, err: (err as Error).message },
+        'cannot persist the baseline (kept in memory)',
+      );
+    }
+  }
+}
