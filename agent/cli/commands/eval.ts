@@ -2,6 +2,7 @@
 // from its own module (agent/eval/<name>.ts); this file only creates the group.
 import type { Command } from 'commander';
 import { registerEvalSkab } from '../../eval/skab.js';
+import { registerEvalSim } from '../../eval/sim.js';
 import { logToStderr } from './model.js';
 
 export function register(program: Command): void {
@@ -10,4 +11,5 @@ export function register(program: Command): void {
     .description('evaluate models: SKAB anomaly protocol, simulated fault classes')
     .hook('preAction', () => logToStderr());
   registerEvalSkab(evalGroup);
+  registerEvalSim(evalGroup);
 }
