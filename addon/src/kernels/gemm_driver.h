@@ -3,7 +3,8 @@
 // ISA's instantiation stays inside its own object file (no COMDAT merging of code compiled with
 // AVX/dotprod flags into baseline callers). No std:: inline helpers for the same reason.
 //
-// Packed weight layout (per ISA Traits):
+// The packed buffer needs no particular alignment (unaligned loads throughout); 64-byte
+// alignment is merely faster. Packed weight layout (per ISA Traits):
 //   [header: Traits::kHeaderBytesPerCol * Np bytes]   (VNNI: int32 128*colsum per column)
 //   panels p = 0 .. Np/kPanel-1, each Kp/kKGroup groups of kPanel*kKGroup weights:
 //     group g of panel p holds W[p*kPanel + c, g*kKGroup + j] at element c*kKGroup + j,
@@ -44,13 +45,15 @@ struct Driver {
     uint8_t* base = static_cast<uint8_t*>(packed);
     const size_t np = round_up(n, T::kPanel), kp = round_up(k, T::kKGroup);
     T::pack_header(w, n, k, base, np);
-    typename T::WElem* out = reinterpret_cast<typename T::WElem*>(base + header_bytes(n));
+    uint8_t* out = base + header_bytes(n);  // any alignment: elements are written with memcpy
     for (size_t p = 0; p < np; p += T::kPanel) {
       for (size_t g = 0; g < kp; g += T::kKGroup) {
         for (size_t c = 0; c < T::kPanel; ++c) {
           for (size_t j = 0; j < T::kKGroup; ++j) {
             const size_t col = p + c, kk = g + j;
-            *out++ = static_cast<typename T::WElem>(col < n && kk < k ? w[col * k + kk] : 0);
+            const auto v = static_cast<typename T::WElem>(col < n && kk < k ? w[col * k + kk] : 0);
+            std::memcpy(out, &v, sizeof(v));
+            out += sizeof(v);
           }
         }
       }
