@@ -10,6 +10,7 @@ import { register as registerModel } from './commands/model.js';
 import { register as registerEngine } from './commands/engine.js';
 import { register as registerSimulate } from './commands/simulate.js';
 import { register as registerEval } from './commands/eval.js';
+import { register as registerBench } from './commands/bench.js';
 
 export function buildProgram(): Command {
   const program = new Command('vigil')
@@ -24,6 +25,7 @@ export function buildProgram(): Command {
   registerEngine(program);
   registerSimulate(program);
   registerEval(program);
+  registerBench(program);
   return program;
 }
 

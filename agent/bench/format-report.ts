@@ -1,0 +1,125 @@
+// Human-readable tables for a BenchReport (the JSON object holds every figure).
+import type { BenchReport, BundleReport, SizeReport, Timing } from './run-bench.js';
+
+const us = (v: number): string =>
+  v >= 10_000
+    ? `${(v / 1000).toFixed(1)} ms`
+    : v >= 1000
+      ? `${(v / 1000).toFixed(2)} ms`
+      : `${v.toFixed(0)} us`;
+const x = (r: number | null): string => (r === null ? '-' : `${r.toFixed(2)}x`);
+const mb = (b: number | undefined): string =>
+  b === undefined ? '-' : `${(b / (1024 * 1024)).toFixed(1)} MB`;
+
+function table(header: string[], rows: string[][]): string {
+  const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  return [line(header), line(w.map((n) => '-'.repeat(n))), ...rows.map(line)].join('\n');
+}
+
+const timingCells = (t: Timing): string[] => [us(t.wall.medianUs), us(t.wall.p90Us), us(t.cpu.medianUs)];
+
+function sizeSection(s: SizeReport): string {
+  const hp = s.hyperparameters;
+  const rows = [
+    ['native int8 runSync', ...timingCells(s.timings.nativeSync), '1.00x'],
+    [
+      'native int8 run (async)',
+      ...timingCells(s.timings.nativeAsync),
+      x(s.timings.nativeSync.wall.medianUs / s.timings.nativeAsync.wall.medianUs),
+    ],
+    [
+      'ORT fp32',
+      ...timingCells(s.timings.ortFp32),
+      x(s.timings.nativeSync.wall.medianUs / s.timings.ortFp32.wall.medianUs),
+    ],
+    [
+      'ORT int8 (dynamic quant)',
+      ...timingCells(s.timings.ortInt8),
+      x(s.timings.nativeSync.wall.medianUs / s.timings.ortInt8.wall.medianUs),
+    ],
+  ];
+  const out = [
+    `== ${s.size}: ${hp.L} layers, d ${hp.d}, ff ${hp.F}, ${hp.N} tokens (T ${hp.T} x C ${hp.C}, P ${hp.P}, H ${hp.H}, K ${hp.K}); ${(s.encoderMacs / 1e6).toFixed(1)} M MACs; ${s.runs} runs`,
+    table(['contender', 'median', 'p90', 'cpu median', 'speed vs native'], rows),
+    `ORT int8 / native: ${x(s.ratios.ortInt8OverNative)} wall, ${x(s.ratios.ortInt8OverNativeCpu)} cpu  (target >= ${s.target.ortInt8OverNative}x: ${s.target.met ? 'met' : 'NOT met'});  ` +
+      `ORT fp32 / native: ${x(s.ratios.ortFp32OverNative)} wall, ${x(s.ratios.ortFp32OverNativeCpu)} cpu (never slower: ${s.target.neverSlowerThanFp32 ? 'yes' : 'NO'});  ORT int8 / native async: ${x(s.asyncRatioOrtInt8)}`,
+  ];
+  if (s.isa.length > 0) {
+    out.push(
+      'per ISA (separate interleaved pass with ORT int8): ' +
+        s.isa
+          .map((i) => `${i.isa} ${us(i.timing.wall.medianUs)} (ORT int8 / it ${x(i.ortInt8OverIsa)})`)
+          .join(', '),
+    );
+  }
+  out.push(
+    `load: native ${us(s.load.nativeLoadUs.medianUs)} (median of ${s.load.nativeLoadUs.n}; GGUF ${(s.files.ggufBytes / 1024).toFixed(0)} KB); ` +
+      `ORT session create fp32 ${us(s.load.ortFp32SessionCreateUs.medianUs)}, int8 ${us(s.load.ortInt8SessionCreateUs.medianUs)}`,
+    `memory: engine model ${mb(s.memory.engineModelBytes)} (ModelInfo.memoryBytes); RSS added by model/session: native ${mb(s.memory.nativeModelRssBytes)}, ` +
+      `ORT fp32 ${mb(s.memory.ortFp32SessionRssBytes)}, ORT int8 ${mb(s.memory.ortInt8SessionRssBytes)}; runtime load: addon ${mb(s.memory.nativeLibraryRssBytes)}, onnxruntime ${mb(s.memory.ortLibraryRssBytes)}` +
+      (s.memory.error ? ` (${s.memory.error})` : ''),
+    `agreement with ORT fp32 on ${s.agreement.windows} windows: native int8 top-1 ${(100 * s.agreement.nativeInt8.top1).toFixed(0)}%, ` +
+      `max |dp| ${s.agreement.nativeInt8.probsMaxAbs.toFixed(4)}; ORT int8 top-1 ${(100 * s.agreement.ortInt8.top1).toFixed(0)}%, max |dp| ${s.agreement.ortInt8.probsMaxAbs.toFixed(4)}`,
+  );
+  return out.join('\n');
+}
+
+function bundleSection(b: BundleReport): string {
+  if (!b.present || !b.timings || !b.ratios) return `== bundle ${b.name}: skipped (${b.note})`;
+  const t = b.timings;
+  const rows = [
+    ['native int8 runSync (raw window in)', ...timingCells(t.nativeSync)],
+    ['native int8 run (async)', ...timingCells(t.nativeAsync)],
+    ['ORT fp32 (features in)', ...timingCells(t.ortFp32)],
+    [`ORT int8 (${b.ortInt8Source})`, ...timingCells(t.ortInt8)],
+  ];
+  if (t.tsFrontend) rows.push(['TypeScript spectral front end', ...timingCells(t.tsFrontend)]);
+  const r = b.ratios;
+  return [
+    `== bundle ${b.name} (frontend ${b.frontend}; ${b.runs} runs)`,
+    table(['contender', 'median', 'p90', 'cpu median'], rows),
+    `ORT int8 / native: ${x(r.ortInt8OverNative)}, ORT fp32 / native: ${x(r.ortFp32OverNative)}` +
+      (t.tsFrontend
+        ? `; with the TS front end added to ORT: int8 ${x(r.ortInt8WithFrontendOverNative)}, fp32 ${x(r.ortFp32WithFrontendOverNative)}`
+        : ''),
+    `load: native ${us(b.load!.nativeLoadUs.medianUs)} (GGUF ${(b.load!.ggufBytes / 1024).toFixed(0)} KB); memory: engine ${mb(b.memory?.engineModelBytes)}, RSS native ${mb(b.memory?.nativeModelRssBytes)}, ORT fp32 ${mb(b.memory?.ortFp32SessionRssBytes)}`,
+  ].join('\n');
+}
+
+export function formatReport(r: BenchReport): string {
+  const m = r.machine;
+  const parts = [
+    `vigil bench  ${r.created}`,
+    `cpu ${m.cpu} (${m.cores} cores), load average ${m.loadAvgStart.map((v) => v.toFixed(2)).join(' ')} -> ${m.loadAvgEnd.map((v) => v.toFixed(2)).join(' ')}; ` +
+      `node ${m.node}, onnxruntime-node ${m.onnxruntime}, engine ${m.engine} (${m.isaSelected}; available ${m.isaAvailable.join(', ')})`,
+    `method: ${r.method}`,
+    ...r.sizes.map(sizeSection),
+    ...r.bundles.map(bundleSection),
+  ];
+  if (r.gemm) {
+    const g = r.gemm;
+    if (!g.present) parts.push(`== GEMM kernels: ${g.binary} not built; to run it: ${g.howToRun}`);
+    else if (g.error || !g.results) parts.push(`== GEMM kernels: ${g.binary} failed: ${g.error}`);
+    else {
+      parts.push(
+        `== GEMM kernels (${g.binary} --quick; thread CPU time; clock ${((g.clockHz ?? 0) / 1e9).toFixed(2)} GHz)`,
+        table(
+          ['isa', 'MxNxK', 'GOPS', 'MAC/cycle', 'peak', '% peak'],
+          g.results.map((e) => [
+            e.isa,
+            e.shape,
+            e.gops.toFixed(1),
+            e.mac_per_cycle.toFixed(2),
+            e.peak_mac_per_cycle > 0 ? e.peak_mac_per_cycle.toFixed(1) : '-',
+            e.peak_mac_per_cycle > 0
+              ? `${((100 * e.mac_per_cycle) / e.peak_mac_per_cycle).toFixed(1)}%`
+              : '-',
+          ]),
+        ),
+      );
+    }
+  }
+  return parts.join('\n\n') + '\n';
+}

@@ -1,0 +1,67 @@
+// `vigil bench [--json] [--sizes tiny,mid,large] [--runs N]`: the native int8 engine against
+// onnxruntime-node (fp32 and int8 dynamic quant) in one process, interleaved; see
+// docs/benchmarks.md. The table goes to stdout (or one JSON object with --json), progress to stderr.
+import type { Command } from 'commander';
+import { defaultAddonPath, loadAddon } from '../../inference/addon-loader.js';
+import { parseSizes } from '../../bench/bench-models.js';
+import { formatReport } from '../../bench/format-report.js';
+import { runBench } from '../../bench/run-bench.js';
+import { fail } from '../fail.js';
+
+interface BenchFlags {
+  json?: boolean;
+  sizes: string;
+  runs?: string;
+  isa: boolean;
+  bundles: boolean;
+  memory: boolean;
+  gemm: boolean;
+  quiet?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('bench')
+    .description(
+      'benchmark the native int8 engine against onnxruntime-node (fp32 and int8) on synthetic and shipped models',
+    )
+    .option('--json', 'print one JSON object with every figure')
+    .option('--sizes <list>', 'synthetic model sizes: tiny, mid, large (comma-separated)', 'tiny,mid,large')
+    .option('--runs <n>', 'timed runs per contender (default: tiny 300, mid 100, large 30; bundles 200)')
+    .option('--no-isa', 'skip the per-ISA sweep of the native engine')
+    .option('--no-bundles', 'skip the shipped bundles under models/')
+    .option('--no-memory', 'skip the RSS measurements (child processes)')
+    .option('--no-gemm', 'skip the kernel GEMM benchmark (build/native/vigil_bench_gemm)')
+    .option('--quiet', 'no progress lines on stderr')
+    .action(async (flags: BenchFlags) => {
+      let sizes;
+      try {
+        sizes = parseSizes(flags.sizes);
+      } catch (err) {
+        fail((err as Error).message);
+      }
+      let runs: number | undefined;
+      if (flags.runs !== undefined) {
+        runs = Number(flags.runs);
+        if (!Number.isInteger(runs) || runs < 1)
+          fail(`Expected a positive integer for --runs but received ${JSON.stringify(flags.runs)}`);
+      }
+      const addonPath = defaultAddonPath();
+      const addon = await loadAddon({ addonPath });
+      const ort = await import('onnxruntime-node');
+      const log = flags.quiet ? undefined : (line: string) => process.stderr.write(`bench: ${line}\n`);
+      const report = await runBench(
+        { addon, addonPath, ort },
+        {
+          sizes,
+          runs,
+          isaSweep: flags.isa,
+          bundles: flags.bundles,
+          memory: flags.memory,
+          gemm: flags.gemm,
+          log,
+        },
+      );
+      process.stdout.write(flags.json ? JSON.stringify(report, null, 2) + '\n' : formatReport(report));
+    });
+}
