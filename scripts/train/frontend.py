@@ -95,6 +95,8 @@ def write_fixture(path: str) -> None:
         (1024, 2, 8192.0, {"kind": "spectral", "bins": 64, "bandLowHz": 500.0, "bandHighHz": 3000.0}),
         # odd band edges (ceil/floor), band reaching past Nyquist, one channel
         (256, 1, 1000.0, {"kind": "spectral", "bins": 32, "bandLowHz": 33.3, "bandHighHz": 900.0}),
+        # the rotating-vib model's front end at full size
+        (8192, 1, 8192.0, {"kind": "spectral", "bins": 512, "bandLowHz": 500.0, "bandHighHz": 4000.0}),
     ]
     for t, c, fs, fe in specs:
         n = np.arange(t) / fs

@@ -103,6 +103,8 @@ def main() -> None:
     ap.add_argument("--recon-weight", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--samples-per-epoch", type=int, default=0,
+                    help="random subset of the training windows per epoch (0 = all); keeps epochs short on shared cores")
     ap.add_argument("--calib-count", type=int, default=252)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -118,7 +120,8 @@ def main() -> None:
     std = xtr.std(axis=(0, 1))
     model.set_norm(mean, std)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
-    steps_per_epoch = (len(xtr) + args.batch - 1) // args.batch
+    per_epoch = args.samples_per_epoch or len(xtr)
+    steps_per_epoch = (per_epoch + args.batch - 1) // args.batch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
                                                 pct_start=0.1)
     ce = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
@@ -128,7 +131,7 @@ def main() -> None:
     t_start = time.time()
     for epoch in range(args.epochs):
         model.train()
-        perm = torch.from_numpy(rng.permutation(len(xtr)))
+        perm = torch.from_numpy(rng.permutation(len(xtr))[:per_epoch])
         tot = {"ce": 0.0, "recon": 0.0, "acc": 0.0}
         t0 = time.time()
         for i in range(steps_per_epoch):
@@ -144,7 +147,7 @@ def main() -> None:
             tot["ce"] += float(loss_ce) * len(idx)
             tot["recon"] += float(rec) * len(idx)
             tot["acc"] += float((logits.argmax(-1) == yt[idx]).float().sum())
-        row = {"epoch": epoch + 1, **{k: v / len(xtr) for k, v in tot.items()}, "sec": round(time.time() - t0, 1)}
+        row = {"epoch": epoch + 1, **{k: v / per_epoch for k, v in tot.items()}, "sec": round(time.time() - t0, 1)}
         for s, (xv, yv, _, _) in vals.items():
             row[f"{s}_acc"] = evaluate(model, xv, yv)[0]
         history.append(row)
@@ -196,7 +199,7 @@ def main() -> None:
             "train": {k: mtr[k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")},
             **{s: {k: v[2][k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")} for s, v in vals.items()},
         },
-        "training": {"epochs": args.epochs, "batch": args.batch, "optimizer": "AdamW(wd=0.01) + OneCycle",
+        "training": {"epochs": args.epochs, "samplesPerEpoch": per_epoch, "batch": args.batch, "optimizer": "AdamW(wd=0.01) + OneCycle",
                      "lr": args.lr, "labelSmoothing": 0.05, "reconWeight": args.recon_weight,
                      "threads": args.threads, "seconds": round(time.time() - t_start), "history": history},
         "norm": {"mean": mean.tolist(), "std": std.tolist()},
