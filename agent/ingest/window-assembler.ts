@@ -183,6 +183,9 @@ export class WindowAssembler {
       throw assemblerError('hop', 'a positive integer', spec.hop);
     if (spec.channels.length < 1)
       throw assemblerError('channels', 'at least one channel', spec.channels.length);
+    if (new Set(spec.channels).size !== spec.channels.length) {
+      throw assemblerError('channels', 'distinct channel names', spec.channels.join(', '));
+    }
     this.assetId = assetId;
     this.spec = spec;
     const policy = { ...defaultWindowPolicy(spec), ...opts.policy };
@@ -193,6 +196,11 @@ export class WindowAssembler {
     for (const key of ['maxFillSamples', 'reorderSamples', 'holdSamples'] as const) {
       const v = this.policy[key];
       if (!Number.isInteger(v) || v < 0) throw assemblerError(key, 'an integer >= 0', v);
+    }
+    if (!(this.policy.clockJumpMs > 0))
+      throw assemblerError('clockJumpMs', 'a number > 0', this.policy.clockJumpMs);
+    if (!(this.policy.rateTolerance >= 0) || !Number.isFinite(this.policy.rateTolerance)) {
+      throw assemblerError('rateTolerance', 'a finite number >= 0', this.policy.rateTolerance);
     }
     const minBuffer = spec.windowLength + this.policy.reorderSamples + 1;
     if (!Number.isInteger(this.policy.bufferSamples) || this.policy.bufferSamples < minBuffer) {
@@ -260,7 +268,8 @@ export class WindowAssembler {
       const track = this.track(ch, samples, arrivalMs);
       tracks.push(track);
       if (track.sender) {
-        const end = track.times[track.times.length - 1];
+        let end = -Infinity; // readings may come in any order (Sparkplug batches)
+        for (const t of track.times) if (t > end) end = t;
         senderEndMs = senderEndMs === undefined ? end : Math.max(senderEndMs, end);
       }
     }

@@ -363,5 +363,17 @@ describe('WindowAssembler: memory bound', () => {
       () =>
         new WindowAssembler('a', vib, { clock: clock.fn, policy: { bufferSamples: 5, reorderSamples: 2 } }),
     ).toThrow(expect.objectContaining({ code: 'INGEST_CONFIG_INVALID' }));
+    expect(() => new WindowAssembler('a', { ...vib, channels: ['ax', 'ax'] }, { clock: clock.fn })).toThrow(
+      expect.objectContaining({
+        code: 'INGEST_CONFIG_INVALID',
+        message: expect.stringContaining('distinct'),
+      }),
+    );
+    expect(() => new WindowAssembler('a', vib, { clock: clock.fn, policy: { clockJumpMs: 0 } })).toThrow(
+      expect.objectContaining({ code: 'INGEST_CONFIG_INVALID' }),
+    );
+    expect(() => new WindowAssembler('a', vib, { clock: clock.fn, policy: { maxFillSamples: -1 } })).toThrow(
+      expect.objectContaining({ code: 'INGEST_CONFIG_INVALID' }),
+    );
   });
 });
