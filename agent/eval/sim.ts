@@ -2,6 +2,7 @@
 // Windows come from the TypeScript simulator (agent/sim/) with asset seeds and, by default, the
 // speed band the training run held out (its training.json `excludeRpm`), so the figures are for
 // machines the model never saw. Classes are balanced; every window is its own asset (seed).
+import cliProgress from 'cli-progress';
 import type { Command } from 'commander';
 import { fail } from '../cli/fail.js';
 import { logToStderr } from '../cli/commands/model.js';
@@ -191,6 +192,8 @@ export interface EvalSimOptions {
   noiseRms?: [number, number];
   /** Injected for tests. */
   openBackend?: (b: Bundle) => Promise<Backend>;
+  /** Called after each window is simulated / inferred (progress display). */
+  onProgress?: (phase: 'simulate' | 'infer', done: number, total: number) => void;
 }
 
 export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
@@ -223,6 +226,7 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
         `--seed: seeds ${seeds[0]}..${seeds[1] - 1} overlap the training record's ${lo}..${hi - 1}; pick another --seed`,
       );
   }
+  let simulated = 0;
   const windows = simulateWindows({
     labels: m.labels as FaultKind[],
     count: o.count,
@@ -231,6 +235,7 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
     windowLength: m.input.windowLength,
     sampleRateHz: m.input.sampleRateHz,
     axes: m.input.channels.length === 2 ? ['radial', 'axial'] : ['radial'],
+    onWindow: () => o.onProgress?.('simulate', ++simulated, o.count),
   });
   const backend = o.openBackend
     ? await o.openBackend(b)
@@ -242,6 +247,7 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
       const r = await backend.run(w.x);
       truth.push(w.label);
       pred.push(argmax(r.probs));
+      o.onProgress?.('infer', truth.length, windows.length);
     }
   } finally {
     await backend.dispose();
@@ -339,7 +345,24 @@ export function registerEvalSim(evalGroup: Command): void {
         backend: 'auto' | 'native' | 'onnx';
         json?: boolean;
       }) => {
+        let bar: cliProgress.SingleBar | undefined;
+        let phase = '';
+        const onProgress = (p: string, done: number, total: number): void => {
+          if (!process.stderr.isTTY || opts.json) return;
+          if (p !== phase) {
+            bar?.stop();
+            phase = p;
+            bar = new cliProgress.SingleBar(
+              { format: `${p.padEnd(9)} [{bar}] {value}/{total} windows  {eta}s`, stream: process.stderr },
+              cliProgress.Presets.shades_classic,
+            );
+            bar.start(total, 0);
+          }
+          bar?.update(done);
+          if (done === total) bar?.stop();
+        };
         const r = await runEvalSim({
+          onProgress,
           bundleDir: opts.bundle,
           seed: opts.seed,
           count: opts.count,
