@@ -2,11 +2,13 @@
 // onnxruntime-node (fp32 and int8 dynamic quant) in one process, interleaved; see
 // docs/benchmarks.md. The table goes to stdout (or one JSON object with --json), progress to stderr.
 import type { Command } from 'commander';
+import { pino } from 'pino';
 import { defaultAddonPath, loadAddon } from '../../inference/addon-loader.js';
 import { parseSizes } from '../../bench/bench-models.js';
 import { formatReport } from '../../bench/format-report.js';
 import { runBench } from '../../bench/run-bench.js';
 import { fail } from '../fail.js';
+import { setRootLogger } from '../../log/logger.js';
 
 interface BenchFlags {
   json?: boolean;
@@ -46,6 +48,8 @@ export function register(program: Command): void {
         if (!Number.isInteger(runs) || runs < 1)
           fail(`Expected a positive integer for --runs but received ${JSON.stringify(flags.runs)}`);
       }
+      // stdout is the result (table or JSON): log lines (the addon loader's) go to stderr.
+      setRootLogger(pino({ level: process.env.VIGIL_LOG_LEVEL ?? 'warn' }, pino.destination(2)));
       const addonPath = defaultAddonPath();
       const addon = await loadAddon({ addonPath });
       const ort = await import('onnxruntime-node');
