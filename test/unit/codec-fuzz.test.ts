@@ -8,6 +8,9 @@ import type { DecodedPayload } from '../../agent/ingest/decoded.js';
 import { PayloadError } from '../../agent/ingest/payload-error.js';
 import type { PayloadFormat } from '../../agent/config/types.js';
 
+/** Longer runs: VIGIL_FUZZ_SCALE=50 npx vitest run test/unit/<this file> */
+const SCALE = Math.max(1, Number(process.env.VIGIL_FUZZ_SCALE ?? 1));
+
 const formats: PayloadFormat[] = [
   'json-single',
   'json-multi',
@@ -47,7 +50,7 @@ describe('decoders on arbitrary input', () => {
       fc.property(fc.constantFrom(...formats), fc.uint8Array({ maxLength: 600 }), (format, bytes) =>
         checkDecode(format, bytes),
       ),
-      { numRuns: 3000 },
+      { numRuns: 3000 * SCALE },
     );
   });
 
@@ -56,7 +59,7 @@ describe('decoders on arbitrary input', () => {
       fc.property(fc.constantFrom(...formats), fc.jsonValue({ maxDepth: 4 }), (format, v) =>
         checkDecode(format, enc(v)),
       ),
-      { numRuns: 2000 },
+      { numRuns: 2000 * SCALE },
     );
   });
 
@@ -81,7 +84,7 @@ describe('decoders on arbitrary input', () => {
           // JSON.stringify turns NaN/Infinity into null: the codec must still only throw coded errors
           checkDecode(format, enc(v)),
       ),
-      { numRuns: 3000 },
+      { numRuns: 3000 * SCALE },
     );
   });
 
@@ -111,7 +114,7 @@ describe('decoders on arbitrary input', () => {
         for (const [pos, val] of changes) if (b.length > 0) b[pos % b.length] = val;
         checkDecode('binary-frame', b);
       }),
-      { numRuns: 3000 },
+      { numRuns: 3000 * SCALE },
     );
   });
 
@@ -135,7 +138,7 @@ describe('decoders on arbitrary input', () => {
           }
         },
       ),
-      { numRuns: 500 },
+      { numRuns: 500 * SCALE },
     );
   });
 
@@ -167,7 +170,7 @@ describe('decoders on arbitrary input', () => {
         }));
         checkDecode('sparkplug', encodeSparkplug({ timestamp: 5, metrics }));
       }),
-      { numRuns: 1000 },
+      { numRuns: 1000 * SCALE },
     );
   });
 });

@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { ChannelSamples } from '../../agent/ingest/decoded.js';
 import { WindowAssembler, type WindowSpec } from '../../agent/ingest/window-assembler.js';
 
+/** Longer runs: VIGIL_FUZZ_SCALE=50 npx vitest run test/unit/<this file> */
+const SCALE = Math.max(1, Number(process.env.VIGIL_FUZZ_SCALE ?? 1));
+
 const T0 = 1_763_856_000_000;
 
 const message = fc.record({
@@ -94,7 +97,7 @@ describe('WindowAssembler properties', () => {
         expect(c.rateMismatch).toBe(mismatched);
         expect(c.windows).toBe(windows);
       }),
-      { numRuns: 400 },
+      { numRuns: 400 * SCALE },
     );
   });
 
@@ -139,7 +142,7 @@ describe('WindowAssembler properties', () => {
           expect(split.counters()).toEqual(whole.counters());
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 300 * SCALE },
     );
   });
 });
