@@ -51,6 +51,16 @@ export function bindChannels(
   modelChannels: readonly string[],
 ): BoundPayload {
   const out = new Map<string, ChannelSamples>();
+  if (input.format === 'binary-frame' && input.map === undefined && input.channel === undefined) {
+    // Frames name channels by position: a different count means the sensor and the model disagree.
+    if (decoded.channels.size !== modelChannels.length) {
+      throw invalid(
+        'channelCount',
+        `${modelChannels.length} channels (model order: ${modelChannels.join(', ')})`,
+        decoded.channels.size,
+      );
+    }
+  }
   if (input.map !== undefined) {
     const expected = Object.keys(input.map).filter((c) => modelChannels.includes(c));
     for (const ch of expected) {

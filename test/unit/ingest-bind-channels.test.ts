@@ -66,6 +66,22 @@ describe('bindChannels', () => {
     );
   });
 
+  it('refuses a binary frame whose channel count differs from the model', () => {
+    const frame = decoded([
+      ['ax', 1],
+      ['ay', 2],
+    ]);
+    expect(() => bindChannels(frame, input({ format: 'binary-frame' }), model)).toThrow(
+      expect.objectContaining({
+        code: 'PAYLOAD_INVALID',
+        message:
+          'Expected 3 channels (model order: ax, ay, temp) for channelCount but received 2 of type number',
+      }),
+    );
+    const b = bindChannels(frame, input({ format: 'binary-frame', map: { ay: 'ay' } }), model);
+    expect([...b.channels.keys()]).toEqual(['ay']);
+  });
+
   it('reports binding problems for config cross-checks', () => {
     expect(inputBindingProblems(input({ format: 'text', channel: 'nope' }), model)).toEqual([
       'input t: channel nope is not a model channel (ax, ay, temp)',
