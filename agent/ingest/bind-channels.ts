@@ -3,7 +3,8 @@
 //   input.channel  single-value formats: the payload's only channel feeds model channel `channel`
 //                  (for multi-channel payloads, the channel with that name).
 //   input.map      model channel -> payload key; keys absent from a message are simply absent
-//                  (the assembler may hold them, see WindowPolicy.holdSamples).
+//                  (the assembler may hold them, see WindowPolicy.holdSamples). For binary-frame
+//                  the key may be a channel index ("0", "1", ...).
 //   neither        payload keys equal to model channel names are bound by name.
 // `expected` lists the model channels this input is configured to feed: the assembler holds the
 // last value of an expected channel missing from a reading. Payload keys feeding nothing are ignored.
@@ -63,8 +64,11 @@ export function bindChannels(
   }
   if (input.map !== undefined) {
     const expected = Object.keys(input.map).filter((c) => modelChannels.includes(c));
+    const positional = input.format === 'binary-frame' ? [...decoded.channels.values()] : [];
     for (const ch of expected) {
-      const samples = decoded.channels.get(input.map[ch]);
+      const key = input.map[ch];
+      // binary-frame: map values may name frame channels by index ("0", "1", ...)
+      const samples = decoded.channels.get(key) ?? (/^\d+$/.test(key) ? positional[Number(key)] : undefined);
       if (samples !== undefined) out.set(ch, samples);
     }
     if (out.size === 0) {

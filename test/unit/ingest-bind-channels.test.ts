@@ -82,6 +82,20 @@ describe('bindChannels', () => {
     expect([...b.channels.keys()]).toEqual(['ay']);
   });
 
+  it('lets a map pick binary frame channels by index', () => {
+    const frame = decoded([
+      ['ax', 1],
+      ['ay', 2],
+      ['temp', 3],
+    ]); // named by the model order, as the agent decodes frames
+    const b = bindChannels(frame, input({ format: 'binary-frame', map: { ax: '2', temp: '0' } }), model);
+    expect(b.channels.get('ax')!.values[0]).toBe(3);
+    expect(b.channels.get('temp')!.values[0]).toBe(1);
+    expect(() => bindChannels(frame, input({ format: 'json-multi', map: { ax: '2' } }), model)).toThrow(
+      expect.objectContaining({ code: 'PAYLOAD_INVALID' }),
+    );
+  });
+
   it('reports binding problems for config cross-checks', () => {
     expect(inputBindingProblems(input({ format: 'text', channel: 'nope' }), model)).toEqual([
       'input t: channel nope is not a model channel (ax, ay, temp)',
