@@ -303,11 +303,11 @@ export class WindowAssembler {
         }
       }
       for (let i = 0; i < n; i++) times[i] = t0 + i * this.periodMs;
-      return { ch, values: s.values, times, sender };
+      return { ch, values: s.values, times, sender, block: true };
     }
     if (s.timestampsMs !== undefined && s.timestampsMs.length === n) {
       times.set(s.timestampsMs);
-      return { ch, values: s.values, times, sender: true };
+      return { ch, values: s.values, times, sender: true, block: false };
     }
     let first = arrivalMs - (n - 1) * this.periodMs;
     const r = this.rings[ch];
@@ -318,7 +318,7 @@ export class WindowAssembler {
       if (k >= r.frontier && k <= r.frontier + 2) first = this.originMs + (r.frontier + 1) * this.periodMs;
     }
     for (let i = 0; i < n; i++) times[i] = first + i * this.periodMs;
-    return { ch, values: s.values, times, sender: false };
+    return { ch, values: s.values, times, sender: false, block: false };
   }
 
   private checkClock(senderEndMs: number, arrivalMs: number): void {
@@ -354,17 +354,21 @@ export class WindowAssembler {
       const ch = this.index.get(name);
       if (ch !== undefined && !present.has(ch)) toHold.push(ch);
     }
-    const readyAt = () => this.start + this.spec.windowLength - 1 + this.policy.reorderSamples;
+    const firstSlot = tracks.map((t) => this.slotOf(t.times[0]));
+    const lagAfterEnd = this.spec.windowLength - 1 + this.policy.reorderSamples;
     for (let i = 0; i < longest; i++) {
       let newest = -Infinity;
-      for (const t of tracks) {
+      for (let j = 0; j < tracks.length; j++) {
+        const t = tracks[j];
         if (i >= t.values.length) continue;
-        const k = this.slotOf(t.times[i]);
+        // Blocks: consecutive slots from the first one. Rounding each sample's time instead would
+        // turn float noise at a half-period offset into duplicate/gap pairs inside one block.
+        const k = t.block ? firstSlot[j] + i : this.slotOf(t.times[i]);
         this.write(t.ch, k, t.values[i]);
         newest = Math.max(newest, k);
       }
       for (const ch of toHold) this.hold(ch, newest);
-      if (newest >= readyAt()) this.emitReady();
+      if (newest >= this.start + lagAfterEnd) this.emitReady();
     }
   }
 
@@ -498,6 +502,8 @@ interface Track {
   times: Float64Array;
   /** Times are the sender's (clock-jump checks apply). */
   sender: boolean;
+  /** Fixed-rate block: sample i is at slot(times[0]) + i (never re-rounded per sample). */
+  block: boolean;
 }
 
 function mod(k: number, cap: number): number {
