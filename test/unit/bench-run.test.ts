@@ -1,0 +1,85 @@
+// `vigil bench` end to end on the tiny model with a handful of runs: the report's structure and
+// arithmetic (ratios are the quotients of the medians it reports), never its timings. Needs the
+// built addon (skipped without it); the flag checks need nothing.
+import '../helpers/quiet-logs.js';
+import { existsSync } from 'node:fs';
+import { Command } from 'commander';
+import * as ort from 'onnxruntime-node';
+import { describe, expect, it } from 'vitest';
+import { formatReport } from '../../agent/bench/format-report.js';
+import { runBench, type BenchReport } from '../../agent/bench/run-bench.js';
+import { register } from '../../agent/cli/commands/bench.js';
+import { UsageError } from '../../agent/cli/fail.js';
+import { defaultAddonPath, loadAddon } from '../../agent/inference/addon-loader.js';
+
+function cli(...args: string[]): Promise<unknown> {
+  const program = new Command('vigil').exitOverride();
+  program.configureOutput({ writeErr: () => {}, writeOut: () => {} });
+  register(program);
+  return program.parseAsync(['node', 'vigil', 'bench', ...args]);
+}
+
+describe('vigil bench flags', () => {
+  it.each([
+    [['--runs', '0'], /positive integer for --runs but received "0"/],
+    [['--runs', '2.5'], /positive integer for --runs/],
+    [['--sizes', 'tiny,huge'], /among tiny, mid, large but received "huge"/],
+  ])('%j is a usage error', async (args, message) => {
+    const p = cli(...args);
+    await expect(p).rejects.toBeInstanceOf(UsageError);
+    await expect(p).rejects.toThrow(message);
+  });
+});
+
+const addonPath = defaultAddonPath();
+
+describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
+  let report: BenchReport;
+
+  it('measures every contender and derives ratios from the medians', async () => {
+    const addon = await loadAddon({ addonPath });
+    report = await runBench(
+      { addon, ort },
+      { sizes: ['tiny'], runs: 4, memory: false, bundles: false, gemm: false },
+    );
+    expect(report.schema).toBe('vigil.bench/1');
+    expect(report.machine.isaAvailable).toEqual(addon.engineInfo().available);
+    const [s] = report.sizes;
+    expect(s.size).toBe('tiny');
+    expect(s.hyperparameters).toMatchObject({ L: 2, d: 64, F: 256, N: 64 });
+    for (const t of Object.values(s.timings)) {
+      expect(t.wall.n).toBe(4);
+      expect(t.wall.medianUs).toBeGreaterThan(0);
+      expect(t.wall.p90Us).toBeGreaterThanOrEqual(t.wall.medianUs);
+    }
+    expect(s.ratios.ortInt8OverNative).toBeCloseTo(
+      s.timings.ortInt8.wall.medianUs / s.timings.nativeSync.wall.medianUs,
+      10,
+    );
+    expect(s.ratios.ortFp32OverNativeCpu).toBeCloseTo(
+      s.timings.ortFp32.cpu.medianUs / s.timings.nativeSync.cpu.medianUs,
+      10,
+    );
+    expect(s.target.ortInt8OverNative).toBe(5);
+    expect(s.target.met).toBe(s.ratios.ortInt8OverNative! >= 5);
+    expect(s.isa.map((i) => i.isa)).toEqual(addon.engineInfo().available);
+    // The int8 GGUF is the converter's q8_static model, far smaller than the fp32 ONNX.
+    expect(s.files.ggufBytes).toBeLessThan(s.files.onnxFp32Bytes / 2);
+    expect(s.memory.engineModelBytes).toBeGreaterThan(0);
+    expect(s.load.nativeLoadUs.n).toBeGreaterThan(1);
+    // Both int8 paths agree with fp32 on the top class for nearly every window.
+    expect(s.agreement.nativeInt8.top1).toBeGreaterThanOrEqual(0.9);
+    expect(s.agreement.ortInt8.top1).toBeGreaterThanOrEqual(0.9);
+    expect(s.agreement.nativeInt8.probsMaxAbs).toBeLessThan(0.05);
+  }, 60_000);
+
+  it('prints the table with the ratios and the target verdict', () => {
+    const text = formatReport(report);
+    expect(text).toContain('== tiny: 2 layers, d 64, ff 256, 64 tokens');
+    expect(text).toMatch(
+      /ORT int8 \/ native: \d+\.\d\dx wall, \d+\.\d\dx cpu {2}\(target >= 5x: (met|NOT met)\)/,
+    );
+    expect(text).toContain('native int8 run (async)');
+    expect(text).toMatch(/per ISA .*scalar/);
+  });
+});
