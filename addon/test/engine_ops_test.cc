@@ -1,6 +1,7 @@
 // Float operators, the FFT and the spectral front end against double-precision references.
 // Tolerances: float ops ~1e-6 relative (a few float ulps over d <= 64 terms); FFT 1e-9 relative
 // to the signal energy (double, radix-2 vs naive DFT); features 1e-4 (float output of log terms).
+#include <algorithm>
 #include <cmath>
 #include <complex>
 #include <random>
@@ -59,6 +60,29 @@ TEST(softmax_matches_double_and_sums_to_one) {
   EXPECT_NEAR(sum, 1.0, 1e-5);
 }
 
+TEST(softmax_exp_is_within_two_ulp) {
+  double worst = 0;
+  for (float x = -87.0f; x <= 0.0f; x += 0.00731f) {
+    const double ref = std::exp(static_cast<double>(x));
+    worst = std::max(worst, std::fabs(ops::exp_for_softmax(x) - ref) / ref);
+  }
+  EXPECT(worst <= 2.4e-7) << "max relative error " << worst;  // 2 ulp of float near 1
+  EXPECT(ops::exp_for_softmax(0.0f) == 1.0f);
+  EXPECT(ops::exp_for_softmax(-1000.0f) > 0.0f && ops::exp_for_softmax(-1000.0f) < 2e-38f);
+}
+
+TEST(softmax_lane_tail_sizes) {
+  for (size_t n : {1u, 7u, 8u, 9u, 17u, 64u}) {
+    auto x = randv(n, 40 + n, 5.0f);
+    std::vector<double> ref(x.begin(), x.end());
+    double mx = ref[0], s = 0;
+    for (double v : ref) mx = std::max(mx, v);
+    for (double& v : ref) s += (v = std::exp(v - mx));
+    ops::softmax(x.data(), n);
+    for (size_t j = 0; j < n; ++j) EXPECT_NEAR(x[j], ref[j] / s, 1e-7 + 1e-6 * ref[j] / s) << "n=" << n;
+  }
+}
+
 TEST(gelu_matches_erf_form) {
   for (float x = -8.0f; x <= 8.0f; x += 0.0625f) {
     const double ref = 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0)));
@@ -67,25 +91,30 @@ TEST(gelu_matches_erf_form) {
 }
 
 TEST(attention_matches_double) {
-  const size_t n = 7, d = 12, heads = 3, dh = d / heads;
-  auto qkv = randv(n * 3 * d, 5, 1.5f);
-  std::vector<float> out(n * d), scratch(n * (dh + 1));
-  ops::attention(qkv.data(), n, d, heads, out.data(), scratch.data());
-  for (size_t h = 0; h < heads; ++h) {
-    for (size_t i = 0; i < n; ++i) {
-      std::vector<double> s(n);
-      double mx = -1e300, sum = 0;
-      for (size_t j = 0; j < n; ++j) {
-        double dot = 0;
-        for (size_t t = 0; t < dh; ++t) dot += double(qkv[i * 3 * d + h * dh + t]) * qkv[j * 3 * d + d + h * dh + t];
-        s[j] = dot / std::sqrt(double(dh));
-        mx = std::max(mx, s[j]);
-      }
-      for (double& v : s) sum += (v = std::exp(v - mx));
-      for (size_t t = 0; t < dh; ++t) {
-        double o = 0;
-        for (size_t j = 0; j < n; ++j) o += s[j] / sum * qkv[j * 3 * d + 2 * d + h * dh + t];
-        EXPECT_NEAR(out[i * d + h * dh + t], o, 1e-5 * (1 + std::fabs(o))) << "head " << h << " row " << i;
+  // Sizes around the 16-wide register blocks: n and dh below, at and above multiples of 16.
+  struct Case { size_t n, d, heads; };
+  for (const Case c : {Case{7, 12, 3}, Case{37, 64, 2}, Case{16, 48, 3}, Case{33, 40, 1}}) {
+    const size_t n = c.n, d = c.d, heads = c.heads, dh = d / heads;
+    auto qkv = randv(n * 3 * d, 5 + n, 1.5f);
+    std::vector<float> out(n * d), scratch(n * (dh + 1));
+    ops::attention(qkv.data(), n, d, heads, out.data(), scratch.data());
+    for (size_t h = 0; h < heads; ++h) {
+      for (size_t i = 0; i < n; ++i) {
+        std::vector<double> s(n);
+        double mx = -1e300, sum = 0;
+        for (size_t j = 0; j < n; ++j) {
+          double dot = 0;
+          for (size_t t = 0; t < dh; ++t) dot += double(qkv[i * 3 * d + h * dh + t]) * qkv[j * 3 * d + d + h * dh + t];
+          s[j] = dot / std::sqrt(double(dh));
+          mx = std::max(mx, s[j]);
+        }
+        for (double& v : s) sum += (v = std::exp(v - mx));
+        for (size_t t = 0; t < dh; ++t) {
+          double o = 0;
+          for (size_t j = 0; j < n; ++j) o += s[j] / sum * qkv[j * 3 * d + 2 * d + h * dh + t];
+          EXPECT_NEAR(out[i * d + h * dh + t], o, 2e-5 * (1 + std::fabs(o)))
+              << "n " << n << " dh " << dh << " head " << h << " row " << i;
+        }
       }
     }
   }

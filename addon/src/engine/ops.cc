@@ -1,9 +1,51 @@
 #include "ops.h"
 
 #include <cmath>
+#include <cstring>
+
+// The float operators are compiled for several x86 levels and picked at load time by the
+// dynamic linker (GCC target_clones -> ifunc, which checks CPUID and OS support). The baseline
+// build must run on any x86-64 (no -march), but SSE2-only loops leave 2-4x on the table on the
+// machines we ship to. Results are bit-identical across clones: no loop here reassociates a sum
+// by vector width and -ffp-contract=off forbids FMA contraction. Other architectures (NEON is
+// the aarch64 baseline) and clang/sanitizer builds use the single default version.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
+#define VIGIL_FLOAT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define VIGIL_FLOAT_CLONES
+#endif
 
 namespace vigil::ops {
+namespace {
 
+// exp(x) for x <= 0 (softmax after the max subtraction): Cody-Waite range reduction and the
+// Cephes expf polynomial, branch-free so it vectorizes; relative error <= 2 ulp on [-87, 0]
+// (engine_ops_test checks it against std::exp). Below -87 the result is clamped to ~1.6e-38.
+inline float exp_nonpositive(float x) {
+  x = x > -87.0f ? x : -87.0f;
+  const float kLog2e = 1.44269504088896341f;
+  const float kRound = 12582912.0f;  // 1.5 * 2^23: (v + kRound) - kRound rounds v to nearest
+  const float n = (x * kLog2e + kRound) - kRound;
+  float g = x - n * 0.693359375f;
+  g = g - n * -2.12194440e-4f;
+  float y = 1.9875691500e-4f;
+  y = y * g + 1.3981999507e-3f;
+  y = y * g + 8.3334519073e-3f;
+  y = y * g + 4.1665795894e-2f;
+  y = y * g + 1.6666665459e-1f;
+  y = y * g + 5.0000001201e-1f;
+  y = y * (g * g) + g + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+}  // namespace
+
+float exp_for_softmax(float x) { return exp_nonpositive(x); }
+
+VIGIL_FLOAT_CLONES
 void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
                 float* y) {
   for (size_t r = 0; r < rows; ++r) {
@@ -26,26 +68,43 @@ void layer_norm(const float* x, size_t rows, size_t d, const float* w, const flo
   }
 }
 
+VIGIL_FLOAT_CLONES
 void softmax(float* x, size_t n) {
-  float mx = x[0];
-  for (size_t j = 1; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
-  double sum = 0.0;
-  for (size_t j = 0; j < n; ++j) {
-    x[j] = std::exp(x[j] - mx);
-    sum += x[j];
+  // Max and sum in 8 fixed lanes (the same order at every vector width), combined in a fixed
+  // order: deterministic, and it vectorizes without -ffast-math.
+  constexpr size_t kLanes = 8;
+  float lane[kLanes];
+  for (size_t l = 0; l < kLanes; ++l) lane[l] = x[0];
+  size_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
   }
+  float mx = lane[0];
+  for (size_t l = 1; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
+  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  for (size_t k = 0; k < n; ++k) x[k] = exp_nonpositive(x[k] - mx);
+  for (size_t l = 0; l < kLanes; ++l) lane[l] = 0.0f;
+  j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) lane[l] += x[j + l];
+  }
+  double sum = 0.0;
+  for (size_t l = 0; l < kLanes; ++l) sum += lane[l];
+  for (; j < n; ++j) sum += x[j];
   const float inv = static_cast<float>(1.0 / sum);
-  for (size_t j = 0; j < n; ++j) x[j] *= inv;
+  for (size_t k = 0; k < n; ++k) x[k] *= inv;
 }
 
 float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f)); }
 
+VIGIL_FLOAT_CLONES
 void attention(const float* qkv, size_t n, size_t d, size_t heads, float* out, float* scratch) {
   const size_t dh = d / heads;
   const size_t ld = 3 * d;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
   float* kt = scratch;         // [dh][n]
   float* s = scratch + dh * n; // [n]
+  constexpr size_t kBlock = 16;
   for (size_t h = 0; h < heads; ++h) {
     const size_t qo = h * dh, ko = d + h * dh, vo = 2 * d + h * dh;
     for (size_t m = 0; m < n; ++m) {
@@ -53,25 +112,45 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, float* out, f
     }
     for (size_t i = 0; i < n; ++i) {
       const float* q = qkv + i * ld + qo;
-      for (size_t m = 0; m < n; ++m) s[m] = 0.0f;
-      for (size_t t = 0; t < dh; ++t) {
-        const float qt = q[t];
-        const float* kr = kt + t * n;
-        for (size_t m = 0; m < n; ++m) s[m] += qt * kr[m];
+      // Scores in register blocks of kBlock keys: each key's dot product still sums over t in
+      // order, so blocking changes speed only, never the result.
+      size_t m0 = 0;
+      for (; m0 + kBlock <= n; m0 += kBlock) {
+        float acc[kBlock] = {};
+        for (size_t t = 0; t < dh; ++t) {
+          const float qt = q[t];
+          const float* kr = kt + t * n + m0;
+          for (size_t l = 0; l < kBlock; ++l) acc[l] += qt * kr[l];
+        }
+        for (size_t l = 0; l < kBlock; ++l) s[m0 + l] = acc[l] * scale;
       }
-      for (size_t m = 0; m < n; ++m) s[m] *= scale;
+      for (size_t m = m0; m < n; ++m) {
+        float acc = 0.0f;
+        for (size_t t = 0; t < dh; ++t) acc += q[t] * kt[t * n + m];
+        s[m] = acc * scale;
+      }
       softmax(s, n);
       float* o = out + i * d + h * dh;
-      for (size_t t = 0; t < dh; ++t) o[t] = 0.0f;
-      for (size_t m = 0; m < n; ++m) {
-        const float p = s[m];
-        const float* v = qkv + m * ld + vo;
-        for (size_t t = 0; t < dh; ++t) o[t] += p * v[t];
+      size_t t0 = 0;
+      for (; t0 + kBlock <= dh; t0 += kBlock) {
+        float acc[kBlock] = {};
+        for (size_t m = 0; m < n; ++m) {
+          const float p = s[m];
+          const float* v = qkv + m * ld + vo + t0;
+          for (size_t l = 0; l < kBlock; ++l) acc[l] += p * v[l];
+        }
+        for (size_t l = 0; l < kBlock; ++l) o[t0 + l] = acc[l];
+      }
+      for (size_t t = t0; t < dh; ++t) {
+        float acc = 0.0f;
+        for (size_t m = 0; m < n; ++m) acc += s[m] * qkv[m * ld + vo + t];
+        o[t] = acc;
       }
     }
   }
 }
 
+VIGIL_FLOAT_CLONES
 void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const float* wt,
                 const float* bias, bool gelu_act, bool accumulate, float* out, size_t ldo) {
   // Rows are computed into the output row itself when not accumulating; for the residual
@@ -105,6 +184,7 @@ void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const 
   }
 }
 
+VIGIL_FLOAT_CLONES
 void quantize(const float* x, size_t n, float inv_scale, int8_t* q) {
   // Clamp first (rounding is monotone, so clamp-then-round == round-then-clamp), written so a
   // NaN lands on -127 instead of reaching the int conversion; then exact half-away rounding:
@@ -120,6 +200,7 @@ void quantize(const float* x, size_t n, float inv_scale, int8_t* q) {
   }
 }
 
+VIGIL_FLOAT_CLONES
 float abs_max(const float* x, size_t n) {
   float mx = 0.0f;
   for (size_t j = 0; j < n; ++j) {

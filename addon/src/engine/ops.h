@@ -12,8 +12,12 @@ namespace vigil::ops {
 void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
                 float* y);
 
-// In place over n values: subtract the max, exp, normalize (sum in double).
+// In place over n >= 1 values: subtract the max, exp, normalize. exp is a vectorizable
+// polynomial (<= 2 ulp, see exp_for_softmax); the sum uses 8 fixed float lanes, then double.
 void softmax(float* x, size_t n);
+
+// The exp used by softmax, for x <= 0 (exposed for its accuracy test).
+float exp_for_softmax(float x);
 
 // Exact GELU: 0.5 x (1 + erf(x / sqrt(2))).
 float gelu(float x);
