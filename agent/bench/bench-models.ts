@@ -59,8 +59,9 @@ export function encoderMacs(h: TstHyperparameters): number {
   return L * (N * (4 * d * d + 2 * d * F) + 2 * N * N * d);
 }
 
-/** Parse "tiny,mid" into sizes; throws RangeError naming the bad entry. */
+/** Parse "tiny,mid" (or "none") into sizes; throws RangeError naming the bad entry. */
 export function parseSizes(list: string): BenchSize[] {
+  if (list.trim() === 'none') return [];
   const out: BenchSize[] = [];
   for (const raw of list
     .split(',')
@@ -74,6 +75,8 @@ export function parseSizes(list: string): BenchSize[] {
     if (!out.includes(raw as BenchSize)) out.push(raw as BenchSize);
   }
   if (out.length === 0)
-    throw new RangeError(`Expected at least one size in --sizes but received ${JSON.stringify(list)}`);
+    throw new RangeError(
+      `Expected at least one size (or none) in --sizes but received ${JSON.stringify(list)}`,
+    );
   return out;
 }

@@ -34,6 +34,8 @@ export interface BenchOptions {
   runs?: number;
   isaSweep?: boolean;
   bundles?: boolean;
+  /** Bundle directories to measure (default: models/rotating-vib and models/pump-skab). */
+  bundleDirs?: string[];
   memory?: boolean;
   gemm?: boolean;
   /** Progress lines (stderr in the CLI). */
@@ -427,10 +429,12 @@ function bundleWindows(dir: string, rawLen: number): Float32Array[] {
   return randomWindows(2, rawLen, 303);
 }
 
-async function benchBundle(ctx: BenchContext, name: string, opts: BenchOptions): Promise<BundleReport> {
+export const SHIPPED_BUNDLES = ['rotating-vib', 'pump-skab'].map((n) => path.join(PACKAGE_ROOT, 'models', n));
+
+async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): Promise<BundleReport> {
   const log = opts.log ?? (() => undefined);
   const { addon, ort } = ctx;
-  const dir = path.join(PACKAGE_ROOT, 'models', name);
+  const name = path.basename(dir);
   const files = {
     gguf: path.join(dir, 'model.gguf'),
     onnx: path.join(dir, 'model.onnx'),
@@ -445,6 +449,7 @@ async function benchBundle(ctx: BenchContext, name: string, opts: BenchOptions):
     };
   }
   const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  const title = manifest.name ?? name;
   const inp = manifest.input;
   const c = inp.channels.length;
   const rawLen = inp.windowLength * c;
@@ -490,7 +495,7 @@ async function benchBundle(ctx: BenchContext, name: string, opts: BenchOptions):
         ? { engineModelBytes: model.info.memoryBytes }
         : await measureMemory(model, { gguf, onnxFp32, onnxInt8 }, tf, cf, ctx.addonPath);
     return {
-      name,
+      name: title,
       dir,
       present: true,
       frontend: inp.frontend.kind,
@@ -568,7 +573,8 @@ export async function runBench(ctx: BenchContext, opts: BenchOptions): Promise<B
   };
   for (const size of opts.sizes) report.sizes.push(await benchSize(ctx, size, opts));
   if (opts.bundles !== false) {
-    for (const name of ['rotating-vib', 'pump-skab']) report.bundles.push(await benchBundle(ctx, name, opts));
+    for (const dir of opts.bundleDirs ?? SHIPPED_BUNDLES)
+      report.bundles.push(await benchBundle(ctx, dir, opts));
   }
   if (opts.gemm) {
     opts.log?.('GEMM kernels: build/native/vigil_bench_gemm --quick');

@@ -2,11 +2,17 @@
 // arithmetic (ratios are the quotients of the medians it reports), never its timings. Needs the
 // built addon (skipped without it); the flag checks need nothing.
 import '../helpers/quiet-logs.js';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../../agent/bench/format-report.js';
+import { buildNativeInt8 } from '../../agent/bench/native-int8.js';
+import { randomWindows } from '../../agent/bench/seeded-rng.js';
+import { buildSyntheticOnnx } from '../../agent/bench/synthetic-onnx.js';
+import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
 import { runBench, type BenchReport } from '../../agent/bench/run-bench.js';
 import { register } from '../../agent/cli/commands/bench.js';
 import { UsageError } from '../../agent/cli/fail.js';
@@ -82,4 +88,75 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
     expect(text).toContain('native int8 run (async)');
     expect(text).toMatch(/per ISA .*scalar/);
   });
+});
+
+// A spectral bundle (the rotating-vib layout at a small size): 256 raw samples x 2 channels,
+// 32 bins x 6 feature channels, patches of 4 -> 8 tokens.
+const SPECTRAL_HP: TstHyperparameters = {
+  name: 'spectral-mini',
+  version: '0.0.1',
+  windowLength: 256,
+  channelCount: 2,
+  sampleRateHz: 256,
+  channelNames: ['x', 'y'],
+  frontend: 'spectral',
+  frontendBins: 32,
+  bandLowHz: 20,
+  bandHighHz: 100,
+  patchLength: 4,
+  embeddingLength: 32,
+  blockCount: 1,
+  headCount: 2,
+  feedForwardLength: 64,
+  layerNormEpsilon: 1e-5,
+  labels: ['healthy', 'fault'],
+  hasReconstruction: true,
+};
+
+describe.skipIf(!existsSync(addonPath))('runBench on a bundle directory', () => {
+  it('times the engine on raw windows and ORT on features, with the TS front end apart', async () => {
+    const addon = await loadAddon({ addonPath });
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-bundle-'));
+    const onnx = buildSyntheticOnnx(SPECTRAL_HP, { seed: 2 });
+    const raw = randomWindows(4, 256 * 2, 8);
+    writeFileSync(path.join(dir, 'model.onnx'), onnx);
+    writeFileSync(path.join(dir, 'model.gguf'), buildNativeInt8(addon, onnx, raw).int8Gguf);
+    const input = {
+      sampleRateHz: 256,
+      windowLength: 256,
+      channels: ['x', 'y'],
+      frontend: { kind: 'spectral', bins: 32, bandLowHz: 20, bandHighHz: 100 },
+      hop: 256,
+    };
+    writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify({ name: 'spectral-mini', input }));
+    writeFileSync(path.join(dir, 'golden.json'), JSON.stringify({ inputs: [Array.from(raw[0])] }));
+    const missing = path.join(dir, 'absent');
+
+    const r = await runBench(
+      { addon, ort },
+      { sizes: [], runs: 3, bundleDirs: [dir, missing], isaSweep: false, memory: false, gemm: false },
+    );
+    expect(r.sizes).toEqual([]);
+    const [b, skipped] = r.bundles;
+    expect(skipped).toMatchObject({ name: 'absent', present: false });
+    expect(b).toMatchObject({
+      present: true,
+      frontend: 'spectral',
+      ortInt8Source: 'vigil dynamic-quant rewrite of model.onnx',
+      runs: 3,
+    });
+    const t = b.timings!;
+    expect(t.tsFrontend!.wall.n).toBe(3);
+    const fe = t.tsFrontend!.wall.medianUs;
+    expect(b.ratios!.ortInt8WithFrontendOverNative).toBeCloseTo(
+      (t.ortInt8.wall.medianUs + fe) / t.nativeSync.wall.medianUs,
+      10,
+    );
+    expect(b.ratios!.ortFp32OverNative).toBeCloseTo(t.ortFp32.wall.medianUs / t.nativeSync.wall.medianUs, 10);
+    expect(b.memory!.engineModelBytes).toBeGreaterThan(0);
+    const text = formatReport(r);
+    expect(text).toContain('== bundle spectral-mini (frontend spectral; 3 runs)');
+    expect(text).toContain('TypeScript spectral front end');
+    expect(text).toMatch(/== bundle absent: skipped \(no model\.gguf in /);
+  }, 60_000);
 });

@@ -86,5 +86,6 @@ describe('bench model sizes', () => {
     expect(parseSizes('large, tiny,tiny')).toEqual(['large', 'tiny']);
     expect(() => parseSizes('tiny,huge')).toThrow(/among tiny, mid, large but received "huge"/);
     expect(() => parseSizes(' , ')).toThrow(/at least one size/);
+    expect(parseSizes('none')).toEqual([]);
   });
 });

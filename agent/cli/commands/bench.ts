@@ -16,6 +16,7 @@ interface BenchFlags {
   runs?: string;
   isa: boolean;
   bundles: boolean;
+  bundle?: string[];
   memory: boolean;
   gemm: boolean;
   quiet?: boolean;
@@ -28,10 +29,18 @@ export function register(program: Command): void {
       'benchmark the native int8 engine against onnxruntime-node (fp32 and int8) on synthetic and shipped models',
     )
     .option('--json', 'print one JSON object with every figure')
-    .option('--sizes <list>', 'synthetic model sizes: tiny, mid, large (comma-separated)', 'tiny,mid,large')
+    .option(
+      '--sizes <list>',
+      'synthetic model sizes: tiny, mid, large (comma-separated), or none',
+      'tiny,mid,large',
+    )
     .option('--runs <n>', 'timed runs per contender (default: tiny 300, mid 100, large 30; bundles 200)')
     .option('--no-isa', 'skip the per-ISA sweep of the native engine')
-    .option('--no-bundles', 'skip the shipped bundles under models/')
+    .option(
+      '--bundle <dir...>',
+      'bundle directories to measure (default: models/rotating-vib, models/pump-skab)',
+    )
+    .option('--no-bundles', 'skip the bundles')
     .option('--no-memory', 'skip the RSS measurements (child processes)')
     .option('--no-gemm', 'skip the kernel GEMM benchmark (build/native/vigil_bench_gemm)')
     .option('--quiet', 'no progress lines on stderr')
@@ -61,6 +70,7 @@ export function register(program: Command): void {
           runs,
           isaSweep: flags.isa,
           bundles: flags.bundles,
+          bundleDirs: flags.bundle,
           memory: flags.memory,
           gemm: flags.gemm,
           log,
