@@ -1,14 +1,20 @@
 // Compare onnxruntime-node's output for an exported vigil-tst ONNX with the torch reference
 // written by vigil_tst.write_reference (<model>.ref.json + <model>.ref.f32).
-// Usage: node scripts/train/check_onnx.mjs <model.onnx> [...]  (exit 1 if max abs diff > 1e-4)
+// Usage: node scripts/train/check_onnx.mjs <model.onnx> [...] [--ref <prefix>]  (exit 1 if max abs
+// diff > 1e-4). The reference is <model.onnx>.ref.* unless --ref names another prefix (the training
+// script writes DATA/model.onnx.ref.*).
 import { readFileSync } from 'node:fs';
 import ort from 'onnxruntime-node';
 
 const TOL = 1e-4;
 let failed = false;
-for (const path of process.argv.slice(2)) {
-  const desc = JSON.parse(readFileSync(`${path}.ref.json`, 'utf8'));
-  const buf = readFileSync(`${path}.ref.f32`);
+const argv = process.argv.slice(2);
+const refAt = argv.indexOf('--ref');
+const refPrefix = refAt >= 0 ? argv.splice(refAt, 2)[1] : undefined;
+for (const path of argv) {
+  const ref = refPrefix ?? path;
+  const desc = JSON.parse(readFileSync(`${ref}.ref.json`, 'utf8'));
+  const buf = readFileSync(`${ref}.ref.f32`);
   const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
   const get = (name) => {
     const { shape, offset } = desc[name];

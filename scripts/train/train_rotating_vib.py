@@ -83,6 +83,13 @@ def evaluate(model: VigilTST, feats: np.ndarray, labels: np.ndarray, batch: int 
     return float((pred == labels).mean()), cm, pred
 
 
+def calib_probs(model: VigilTST, feats: np.ndarray) -> list:
+    model.eval()
+    with torch.no_grad():
+        probs = model(torch.from_numpy(np.ascontiguousarray(feats)))[0].numpy()
+    return [[round(float(p), 6) for p in row] for row in probs]
+
+
 def git_commit() -> str:
     try:
         sha = subprocess.check_output(["git", "rev-parse", "HEAD"], cwd=HERE, text=True).strip()
@@ -163,15 +170,14 @@ def main() -> None:
                       "rpm": [mv["rpm"], mv["excludeRpm"]], "seedBase": mv["seedBase"]}
         print(f"{s}: accuracy {acc:.4f} ({len(yv)} windows)\n{cm}", flush=True)
 
+    torch.save(model.state_dict(), os.path.join(args.data, "rotating-vib.pt"))  # not shipped
     onnx_path = os.path.join(args.out, "model.onnx")
     export_onnx(model, onnx_path, {"vigil.training.commit": git_commit()})
     # torch reference for scripts/train/check_onnx.mjs (kept in the data dir, not the bundle)
     xs = torch.from_numpy(vals["val_band"][0][:16])
     with torch.no_grad():
         ys = model(xs)
-    write_reference(os.path.join(args.data, "model.onnx"), xs, ys)
-    os.replace(os.path.join(args.data, "model.onnx.ref.json"), os.path.join(args.data, "ref.json"))
-    os.replace(os.path.join(args.data, "model.onnx.ref.f32"), os.path.join(args.data, "ref.f32"))
+    write_reference(os.path.join(args.data, "model.onnx"), xs, ys)  # check_onnx.mjs --ref DATA/model.onnx
 
     # Calibration / held-out raw windows for the converter: balanced across classes, from the
     # held-out speed band (unseen seeds and speeds), time-major float32 little-endian.
@@ -184,8 +190,11 @@ def main() -> None:
         "file": "calib.f32", "dtype": "float32", "byteOrder": "little", "layout": "[count][windowLength][channels]",
         "count": int(len(pick)), "windowLength": cfg["windowLength"], "channels": cfg["channels"],
         "sampleRateHz": cfg["sampleRateHz"], "labelNames": LABELS,
-        "labels": [int(yv[i]) for i in pick],
+        "labels": [LABELS[int(yv[i])] for i in pick],
+        "labelIndex": [int(yv[i]) for i in pick],
         "source": {"split": "val_band", "windows": [mv["windows"][i] for i in pick]},
+        # torch fp32 on frontend.py features: what any backend must reproduce from the raw windows
+        "torchProbs": calib_probs(model, xv[pick]),
     }, open(os.path.join(args.out, "calib.json"), "w"))
 
     record = {

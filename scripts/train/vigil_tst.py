@@ -254,6 +254,39 @@ def _materialize_shared_initializers(m) -> None:
     m.graph.node.extend(keep)
 
 
+def load_onnx_weights(model: VigilTST, path: str) -> VigilTST:
+    """Loads an exported model's initializers back into a VigilTST of the same config (the
+    contract names are the state_dict names)."""
+    import onnx
+    from onnx import numpy_helper
+
+    inits = {i.name: numpy_helper.to_array(i) for i in onnx.load(path).graph.initializer}
+    state = {k: torch.from_numpy(inits[k].copy()) for k in model.state_dict()}
+    model.load_state_dict(state)
+    return model
+
+
+def config_from_onnx(path: str) -> dict:
+    """The VigilTST config recorded in an exported model's metadata_props."""
+    import onnx
+
+    meta = {p.key: json.loads(p.value) for p in onnx.load(path).metadata_props}
+    cfg = {
+        "name": meta["general.name"], "version": meta["general.version"],
+        "sampleRateHz": meta["vigil-tst.sample_rate"], "windowLength": meta["vigil-tst.window_length"],
+        "channels": meta["vigil-tst.channel_names"], "frontend": {"kind": meta["vigil-tst.frontend"]},
+        "patchLength": meta["vigil-tst.patch_length"], "embeddingLength": meta["vigil-tst.embedding_length"],
+        "headCount": meta["vigil-tst.attention.head_count"], "feedForwardLength": meta["vigil-tst.feed_forward_length"],
+        "blockCount": meta["vigil-tst.block_count"], "labels": meta["vigil-tst.labels"],
+        "layerNormEps": meta["vigil-tst.attention.layer_norm_epsilon"],
+        "hasReconstruction": meta["vigil-tst.has_reconstruction"],
+    }
+    if cfg["frontend"]["kind"] == "spectral":
+        cfg["frontend"].update({"bins": meta["vigil-tst.frontend.bins"], "bandLowHz": meta["vigil-tst.frontend.band_low_hz"],
+                                "bandHighHz": meta["vigil-tst.frontend.band_high_hz"]})
+    return cfg
+
+
 def expected_initializers(model: VigilTST) -> dict[str, tuple[int, ...]]:
     c = model.cfg
     d, f, pc, n = c["embeddingLength"], c["feedForwardLength"], c["patchLength"] * c["featureChannels"], c["tokenCount"]
