@@ -62,8 +62,7 @@ export class AnomalyMonitor {
   private readonly heads: ScoreHeads[] = [];
   private smoother: EwmaSmoother | null = null;
   private readonly file: string | null;
-  /** Windows seen while fitting (not inferred for input-transform models). */
-  skipped = 0;
+  private readyWaiters: (() => void)[] = [];
 
   constructor(private readonly o: AnomalyMonitorOptions) {
     this.transformInput = needsSiteTransform(o.manifest);
@@ -81,6 +80,17 @@ export class AnomalyMonitor {
     return this.state_ !== 'ready';
   }
 
+  /** True while finish() runs: an input-transform model's windows must wait (see whenSettled). */
+  get fitting(): boolean {
+    return this.state_ === 'fitting';
+  }
+
+  /** Resolves when the current fit ends (ready, or back to learning after a failed fit). */
+  whenSettled(): Promise<void> {
+    if (this.state_ !== 'fitting') return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
   get learnedWindows(): number {
     return this.baseline ? this.baseline.windows : this.learner.learnedWindows;
   }
@@ -93,9 +103,9 @@ export class AnomalyMonitor {
     if (!this.transformInput) return raw;
     if (this.baseline)
       return applySiteTransform(this.baseline.transform, raw, this.o.manifest.input.channels.length);
-    if (this.state_ === 'learning') {
-      if (this.learner.addWindow(raw) === 'full') void this.finish((u) => this.o.run(u));
-    } else this.skipped++;
+    // While fitting, the caller holds the window until whenSettled() (it is not learned twice).
+    if (this.state_ === 'learning' && this.learner.addWindow(raw) === 'full')
+      void this.finish((u) => this.o.run(u));
     return null;
   }
 
@@ -145,6 +155,7 @@ export class AnomalyMonitor {
       this.learner = this.newLearner();
       this.state_ = 'learning';
     }
+    for (const w of this.readyWaiters.splice(0)) w();
   }
 
   private ready(b: Baseline): void {

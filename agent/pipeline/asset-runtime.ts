@@ -17,6 +17,9 @@ export interface AnomalyScorer {
   readonly learnedWindows: number;
   /** The model input for a raw window, or null when the window must not be inferred now. */
   prepare(raw: Float32Array): Float32Array | null;
+  /** True while the baseline is being fitted: windows are held until whenSettled(). */
+  readonly fitting: boolean;
+  whenSettled(): Promise<void>;
   /** Learns (returns null) until the baseline is complete, then scores the window. */
   observe(
     raw: Float32Array,
@@ -30,6 +33,8 @@ export interface AssetSinks {
   error(code: string, message: string): void;
 }
 
+const MAX_HELD = 4096;
+
 export class AssetRuntime {
   readonly assembler: WindowAssembler;
   private readonly debouncer: LabelDebouncer;
@@ -39,6 +44,7 @@ export class AssetRuntime {
   windows = 0;
   diagnoses = 0;
   dropped = 0;
+  private held: AssembledWindow[] = [];
   /** Windows that went to the baseline learner only (input-transform model still learning). */
   learningOnly = 0;
   lastScore: number | null = null;
@@ -71,9 +77,15 @@ export class AssetRuntime {
 
   /** Queue a completed window for inference. */
   enqueue(window: AssembledWindow): void {
+    if (this.held.length > 0 || (this.scorer?.fitting ?? false)) {
+      this.hold(window);
+      return;
+    }
     const input = this.scorer ? this.scorer.prepare(window.samples) : window.samples;
     if (input === null) {
-      this.learningOnly++;
+      if (this.scorer?.fitting)
+        this.hold(window); // this window completed the baseline: score it after the fit
+      else this.learningOnly++;
       return;
     }
     this.model.queue.push({
@@ -90,6 +102,24 @@ export class AssetRuntime {
         this.dropped++;
       },
     });
+  }
+
+  /**
+   * Windows that arrive while an input-transform model's baseline is fitted wait here (a fast
+   * replay would otherwise skip them), bounded: beyond MAX_HELD the oldest are dropped, counted.
+   */
+  private hold(window: AssembledWindow): void {
+    if (this.held.length >= MAX_HELD) {
+      this.held.shift();
+      this.dropped++;
+    }
+    this.held.push(window);
+    if (this.held.length === 1) {
+      void this.scorer?.whenSettled().then(() => {
+        const ws = this.held.splice(0);
+        for (const w of ws) this.enqueue(w);
+      });
+    }
   }
 
   onResult(window: AssembledWindow, out: InferenceOutputs, input: Float32Array = window.samples): void {

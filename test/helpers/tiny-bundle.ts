@@ -6,29 +6,31 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Manifest } from '../../agent/model/manifest-types.js';
+import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
 import { buildTinyGguf, TINY_SPEC } from '../fixtures/engine/tiny-gguf.js';
 import { buildTinyOnnx, TINY_HP } from '../fixtures/model/tiny-onnx.js';
 
-export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-bundle-'))): {
-  dir: string;
-  manifest: Manifest;
-} {
-  const onnx = buildTinyOnnx(TINY_HP);
+export function writeTinyBundle(
+  dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-bundle-')),
+  over: { hp?: Partial<TstHyperparameters>; manifest?: Partial<Manifest> } = {},
+): { dir: string; manifest: Manifest } {
+  const hp: TstHyperparameters = { ...TINY_HP, ...over.hp };
+  const onnx = buildTinyOnnx(hp);
   writeFileSync(path.join(dir, 'model.onnx'), onnx);
   const manifest: Manifest = {
     schema: 'vigil.bundle/1',
-    name: 'tiny',
-    version: '0.1.0',
+    name: hp.name,
+    version: hp.version,
     architecture: 'vigil-tst',
     task: 'classification',
-    labels: [...TINY_HP.labels],
-    normalLabel: 'healthy',
+    labels: [...hp.labels],
+    normalLabel: hp.labels[0],
     input: {
-      sampleRateHz: TINY_HP.sampleRateHz,
-      windowLength: TINY_HP.windowLength,
-      channels: [...TINY_HP.channelNames],
+      sampleRateHz: hp.sampleRateHz,
+      windowLength: hp.windowLength,
+      channels: [...hp.channelNames],
       frontend: { kind: 'none' },
-      hop: TINY_HP.windowLength,
+      hop: hp.windowLength,
     },
     files: {
       onnx: {
@@ -38,6 +40,7 @@ export function writeTinyBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tin
       },
     },
     created: new Date(0).toISOString(),
+    ...over.manifest,
   };
   writeFileSync(path.join(dir, 'manifest.json'), JSON.stringify(manifest, null, 2));
   return { dir, manifest };

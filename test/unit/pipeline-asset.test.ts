@@ -141,6 +141,8 @@ describe('AssetRuntime anomaly', () => {
       },
       learnedWindows: 3,
       prepare: (raw) => raw,
+      fitting: false,
+      whenSettled: async () => undefined,
       observe() {
         const s = scores[i++];
         if (Number.isNaN(s)) return null;
