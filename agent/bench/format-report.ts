@@ -56,10 +56,12 @@ function sizeSection(s: SizeReport): string {
   }
   out.push(
     `load: native ${us(s.load.nativeLoadUs.medianUs)} (median of ${s.load.nativeLoadUs.n}; GGUF ${(s.files.ggufBytes / 1024).toFixed(0)} KB); ` +
-      `ORT session create fp32 ${us(s.load.ortFp32SessionCreateUs.medianUs)}, int8 ${us(s.load.ortInt8SessionCreateUs.medianUs)}`,
+      `ORT session create fp32 ${us(s.load.ortFp32SessionCreateUs.medianUs)}, int8 ${us(s.load.ortInt8SessionCreateUs.medianUs)}; ` +
+      `target <= 2 ms: ${s.target.loadMet ? 'met' : 'NOT met'}`,
     `memory: engine model ${mb(s.memory.engineModelBytes)} (ModelInfo.memoryBytes); RSS added by model/session: native ${mb(s.memory.nativeModelRssBytes)}, ` +
       `ORT fp32 ${mb(s.memory.ortFp32SessionRssBytes)}, ORT int8 ${mb(s.memory.ortInt8SessionRssBytes)}; runtime load: addon ${mb(s.memory.nativeLibraryRssBytes)}, onnxruntime ${mb(s.memory.ortLibraryRssBytes)}` +
-      (s.memory.error ? ` (${s.memory.error})` : ''),
+      (s.memory.error ? ` (${s.memory.error})` : '') +
+      `; engine resident overhead ${mb(s.target.residentOverheadBytes)} (target <= 10 MB: ${s.target.residentMet ? 'met' : 'NOT met'})`,
     `agreement with ORT fp32 on ${s.agreement.windows} windows: native int8 top-1 ${(100 * s.agreement.nativeInt8.top1).toFixed(0)}%, ` +
       `max |dp| ${s.agreement.nativeInt8.probsMaxAbs.toFixed(4)}; ORT int8 top-1 ${(100 * s.agreement.ortInt8.top1).toFixed(0)}%, max |dp| ${s.agreement.ortInt8.probsMaxAbs.toFixed(4)}`,
   );

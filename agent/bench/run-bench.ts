@@ -26,6 +26,10 @@ type Session = import('onnxruntime-node').InferenceSession;
 /** The brief's targets: native int8 this many times faster than ORT int8. */
 export const INT8_TARGET: Record<BenchSize, number> = { tiny: 5, mid: 2.5, large: 1.5 };
 
+/** Model load and engine resident overhead targets of the brief. */
+export const LOAD_TARGET_US = 2000;
+export const RESIDENT_TARGET_BYTES = 10 * 1024 * 1024;
+
 const DEFAULT_RUNS: Record<BenchSize, number> = { tiny: 300, mid: 100, large: 30 };
 
 export interface BenchOptions {
@@ -98,7 +102,19 @@ export interface SizeReport {
   ratios: Ratios;
   /** ORT int8 / native async (what the agent pays through run()). */
   asyncRatioOrtInt8: number | null;
-  target: { ortInt8OverNative: number; met: boolean | null; neverSlowerThanFp32: boolean | null };
+  target: {
+    ortInt8OverNative: number;
+    met: boolean | null;
+    neverSlowerThanFp32: boolean | null;
+    /** Native load median <= 2 ms. */
+    loadMet: boolean;
+    /**
+     * Engine resident overhead: RSS the addon and the model add (child probe), or
+     * ModelInfo.memoryBytes when RSS was not measured; <= 10 MB.
+     */
+    residentOverheadBytes: number;
+    residentMet: boolean;
+  };
   isa: { isa: IsaName; timing: Timing; ortInt8OverIsa: number | null }[];
   load: { nativeLoadUs: Summary; ortFp32SessionCreateUs: Summary; ortInt8SessionCreateUs: Summary };
   memory: MemoryFigures;
@@ -372,6 +388,10 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
           );
 
     const want = INT8_TARGET[size];
+    const resident =
+      memory.nativeModelRssBytes !== undefined
+        ? memory.nativeModelRssBytes + (memory.nativeLibraryRssBytes ?? 0)
+        : memory.engineModelBytes;
     return {
       size,
       hyperparameters: {
@@ -400,6 +420,9 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
         ortInt8OverNative: want,
         met: r.ortInt8OverNative === null ? null : r.ortInt8OverNative >= want,
         neverSlowerThanFp32: r.ortFp32OverNative === null ? null : r.ortFp32OverNative >= 1,
+        loadMet: nativeLoadUs.medianUs <= LOAD_TARGET_US,
+        residentOverheadBytes: resident,
+        residentMet: resident <= RESIDENT_TARGET_BYTES,
       },
       isa,
       load: { nativeLoadUs, ortFp32SessionCreateUs, ortInt8SessionCreateUs },
