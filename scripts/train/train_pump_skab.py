@@ -111,6 +111,7 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--horizon", type=int, default=1200)
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--weights", help="state_dict of a model trained by this recipe (same arguments): skip training")
     args = ap.parse_args()
     torch.set_num_threads(2)
     rng = np.random.default_rng(args.seed)
@@ -123,7 +124,12 @@ def main() -> None:
     t0 = time.time()
     w = build_windows(args.data, groups, args.window, args.horizon, 100, tfp, rng)
     print(f"{len(w)} training windows", flush=True)
-    model = train(cfg, w, args.steps, args.batch, args.lr, args.noise, args.mask, args.seed)
+    if args.weights:
+        model = VigilTST(cfg)
+        model.load_state_dict(torch.load(args.weights))
+        model.eval()
+    else:
+        model = train(cfg, w, args.steps, args.batch, args.lr, args.noise, args.mask, args.seed)
     train_sec = time.time() - t0
 
     paths = experiment_files(args.data)
@@ -161,7 +167,8 @@ def main() -> None:
                  "windows": int(len(w))},
         "config": cfg,
         "training": {"task": "denoising reconstruction", "steps": args.steps, "batch": args.batch, "lr": args.lr,
-                     "noise": args.noise, "patchMask": args.mask, "horizonRows": args.horizon, "seconds": round(train_sec, 1)},
+                     "noise": args.noise, "patchMask": args.mask, "horizonRows": args.horizon, "seconds": round(train_sec, 1),
+                     **({"weightsFrom": os.path.basename(args.weights)} if args.weights else {})},
         "inputTransform": {"kind": "site-standardize", **tfp, "baselineRows": BASELINE_ROWS,
                            "note": "applied in TypeScript before the backend (docs/anomaly.md); model norm is identity"},
         "scoring": scoring,
