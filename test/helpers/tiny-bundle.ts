@@ -2,16 +2,16 @@
 // (rejections, health, lifecycle, reconnects): the seeded tiny vigil-tst ONNX of
 // test/fixtures/model/tiny-onnx.ts (frontend none, 16 samples x 3 channels at 100 Hz).
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Manifest } from '../../agent/model/manifest-types.js';
 import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
 import { buildTinyGguf, TINY_SPEC } from '../fixtures/engine/tiny-gguf.js';
 import { buildTinyOnnx, TINY_HP } from '../fixtures/model/tiny-onnx.js';
+import { tempDir } from './temp-dir.js';
 
 export function writeTinyBundle(
-  dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-bundle-')),
+  dir = tempDir('vigil-tiny-bundle-'),
   over: { hp?: Partial<TstHyperparameters>; manifest?: Partial<Manifest> } = {},
 ): { dir: string; manifest: Manifest } {
   const hp: TstHyperparameters = { ...TINY_HP, ...over.hp };
@@ -47,7 +47,7 @@ export function writeTinyBundle(
 }
 
 /** A bundle with only a tiny int8 GGUF (test/fixtures/engine/tiny-gguf.ts): 16 x 2 channels at 100 Hz. */
-export function writeTinyGgufBundle(dir = mkdtempSync(path.join(tmpdir(), 'vigil-tiny-gguf-'))): {
+export function writeTinyGgufBundle(dir = tempDir('vigil-tiny-gguf-')): {
   dir: string;
   manifest: Manifest;
 } {

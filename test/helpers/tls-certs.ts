@@ -1,9 +1,9 @@
 // Throw-away certificates for TLS tests (openssl): a CA, a server certificate for 127.0.0.1 and
 // a client certificate, all world-readable so mosquitto (which drops to user mosquitto) reads them.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from './temp-dir.js';
 
 export interface TestCerts {
   dir: string;
@@ -15,7 +15,7 @@ export interface TestCerts {
 }
 
 export function makeTestCerts(): TestCerts {
-  const dir = mkdtempSync(path.join(tmpdir(), 'vigil-tls-'));
+  const dir = tempDir('vigil-tls-');
   chmodSync(dir, 0o755);
   const f = (n: string) => path.join(dir, n);
   const ssl = (...args: string[]) => execFileSync('openssl', args, { cwd: dir, stdio: 'pipe' });
