@@ -42,16 +42,22 @@ export function createSpectralFrontend(
   if (!Number.isInteger(channels) || channels < 1) {
     throw new FrontendError(`Expected positive integer for channels but received ${channels}`);
   }
-  if (!(sampleRateHz > 0)) throw new FrontendError(`Expected positive number for sampleRateHz but received ${sampleRateHz}`);
-  if (spec.kind !== 'spectral') throw new FrontendError(`Expected frontend.kind "spectral" but received "${spec.kind}"`);
+  if (!(sampleRateHz > 0))
+    throw new FrontendError(`Expected positive number for sampleRateHz but received ${sampleRateHz}`);
+  if (spec.kind !== 'spectral')
+    throw new FrontendError(`Expected frontend.kind "spectral" but received "${spec.kind}"`);
   const b = spec.bins ?? NaN;
   if (!Number.isInteger(b) || b < 1 || (t / 2) % b !== 0) {
-    throw new FrontendError(`Expected a divisor of windowLength/2=${t / 2} for frontend.bins but received ${spec.bins}`);
+    throw new FrontendError(
+      `Expected a divisor of windowLength/2=${t / 2} for frontend.bins but received ${spec.bins}`,
+    );
   }
   const lo = spec.bandLowHz ?? NaN;
   const hi = spec.bandHighHz ?? NaN;
   if (!(lo >= 0 && hi > lo)) {
-    throw new FrontendError(`Expected 0 <= bandLowHz < bandHighHz for the frontend band but received ${lo}..${hi}`);
+    throw new FrontendError(
+      `Expected 0 <= bandLowHz < bandHighHz for the frontend band but received ${lo}..${hi}`,
+    );
   }
   const fft = createFft(t);
   const w = new Float64Array(t);
@@ -72,10 +78,13 @@ export function createSpectralFrontend(
 
   function run(x: Float32Array, out?: Float32Array): Float32Array {
     if (x.length !== t * channels) {
-      throw new FrontendError(`Expected ${t * channels} samples (${t} x ${channels}) for the window but received ${x.length}`);
+      throw new FrontendError(
+        `Expected ${t * channels} samples (${t} x ${channels}) for the window but received ${x.length}`,
+      );
     }
     const o = out ?? new Float32Array(b * cf);
-    if (o.length !== b * cf) throw new FrontendError(`Expected output length ${b * cf} but received ${o.length}`);
+    if (o.length !== b * cf)
+      throw new FrontendError(`Expected output length ${b * cf} but received ${o.length}`);
     for (let c = 0; c < channels; c++) {
       let mean = 0;
       for (let n = 0; n < t; n++) mean += x[n * channels + c];
@@ -151,7 +160,8 @@ export function createSpectralFrontend(
  */
 export function createFft(n: number): (re: Float64Array, im: Float64Array, inverse: boolean) => void {
   const levels = Math.round(Math.log2(n));
-  if (1 << levels !== n) throw new FrontendError(`Expected a power of two for the FFT length but received ${n}`);
+  if (1 << levels !== n)
+    throw new FrontendError(`Expected a power of two for the FFT length but received ${n}`);
   const cos = new Float64Array(n / 2);
   const sin = new Float64Array(n / 2);
   for (let i = 0; i < n / 2; i++) {

@@ -46,11 +46,19 @@ export interface EncodeOptions {
 
 const DEFAULT_INT16_SCALE = (16 * 9.80665) / 32767;
 
-export function encodeBlock(format: PayloadFormat, block: SampleBlock, opts: EncodeOptions = {}): Uint8Array[] {
+export function encodeBlock(
+  format: PayloadFormat,
+  block: SampleBlock,
+  opts: EncodeOptions = {},
+): Uint8Array[] {
   const nc = block.channels.length;
-  if (nc < 1) throw new SimError('SIM_INVALID_OPTION', `Expected at least one channel for the block but received 0`);
+  if (nc < 1)
+    throw new SimError('SIM_INVALID_OPTION', `Expected at least one channel for the block but received 0`);
   if (block.samples.length % nc !== 0) {
-    throw new SimError('SIM_INVALID_OPTION', `Expected a multiple of ${nc} samples for the block but received ${block.samples.length}`);
+    throw new SimError(
+      'SIM_INVALID_OPTION',
+      `Expected a multiple of ${nc} samples for the block but received ${block.samples.length}`,
+    );
   }
   const n = block.samples.length / nc;
   const digits = opts.digits ?? 7;
@@ -64,7 +72,10 @@ export function encodeBlock(format: PayloadFormat, block: SampleBlock, opts: Enc
   const utf8 = (s: string): Uint8Array => Buffer.from(s, 'utf8');
   const single = (): void => {
     if (nc !== 1) {
-      throw new SimError('SIM_INVALID_OPTION', `Expected exactly 1 channel for format ${format} but received ${nc} (${block.channels.join(', ')})`);
+      throw new SimError(
+        'SIM_INVALID_OPTION',
+        `Expected exactly 1 channel for format ${format} but received ${nc} (${block.channels.join(', ')})`,
+      );
     }
   };
 
@@ -95,7 +106,13 @@ export function encodeBlock(format: PayloadFormat, block: SampleBlock, opts: Enc
       const metrics = [];
       for (let t = 0; t < n; t++) {
         const timestamp = Math.round(tsOf(t));
-        for (let c = 0; c < nc; c++) metrics.push({ name: block.channels[c], type: 'Float' as const, value: block.samples[t * nc + c], timestamp });
+        for (let c = 0; c < nc; c++)
+          metrics.push({
+            name: block.channels[c],
+            type: 'Float' as const,
+            value: block.samples[t * nc + c],
+            timestamp,
+          });
       }
       return [encodeSparkplug({ timestamp: Math.round(block.t0Ms), metrics })];
     }
@@ -111,7 +128,8 @@ export function encodeBlock(format: PayloadFormat, block: SampleBlock, opts: Enc
     case 'json-single': {
       single();
       const out: Uint8Array[] = [];
-      for (let t = 0; t < n; t++) out.push(utf8(JSON.stringify({ ts: tsOf(t), value: num(block.samples[t]) })));
+      for (let t = 0; t < n; t++)
+        out.push(utf8(JSON.stringify({ ts: tsOf(t), value: num(block.samples[t]) })));
       return out;
     }
     case 'text': {
@@ -121,7 +139,10 @@ export function encodeBlock(format: PayloadFormat, block: SampleBlock, opts: Enc
       return out;
     }
     default:
-      throw new SimError('SIM_INVALID_OPTION', `Expected format one of ${SIM_FORMATS.join(', ')} but received ${String(format)}`);
+      throw new SimError(
+        'SIM_INVALID_OPTION',
+        `Expected format one of ${SIM_FORMATS.join(', ')} but received ${String(format)}`,
+      );
   }
 }
 
@@ -129,6 +150,11 @@ export function encodeBlock(format: PayloadFormat, block: SampleBlock, opts: Enc
 export function encodeSparkplugBirth(channels: readonly string[], timestampMs: number): Uint8Array {
   return encodeSparkplug({
     timestamp: Math.round(timestampMs),
-    metrics: channels.map((name) => ({ name, type: 'Float' as const, value: 0, timestamp: Math.round(timestampMs) })),
+    metrics: channels.map((name) => ({
+      name,
+      type: 'Float' as const,
+      value: 0,
+      timestamp: Math.round(timestampMs),
+    })),
   });
 }

@@ -11,7 +11,13 @@ import mqtt, { type MqttClient } from 'mqtt';
 import type { PayloadFormat } from '../config/types.js';
 import { createLogger } from '../log/logger.js';
 import { checkAsset, type SimAsset } from './asset-spec.js';
-import { encodeBlock, encodeSparkplugBirth, PER_SAMPLE_FORMATS, SIM_FORMATS, type EncodeOptions } from './encoders.js';
+import {
+  encodeBlock,
+  encodeSparkplugBirth,
+  PER_SAMPLE_FORMATS,
+  SIM_FORMATS,
+  type EncodeOptions,
+} from './encoders.js';
 import { checkRange, SimError } from './faults.js';
 import { createPrng } from './prng.js';
 import { createSlowChannelSource, type SlowChannelSource } from './slow-channel-source.js';
@@ -90,7 +96,10 @@ export function startSimulator(options: SimulatorOptions): Simulator {
   const log = createLogger('sim');
   const format = options.format ?? 'json-block';
   if (!SIM_FORMATS.includes(format)) {
-    throw new SimError('SIM_INVALID_OPTION', `Expected format one of ${SIM_FORMATS.join(', ')} but received ${String(format)}`);
+    throw new SimError(
+      'SIM_INVALID_OPTION',
+      `Expected format one of ${SIM_FORMATS.join(', ')} but received ${String(format)}`,
+    );
   }
   const rate = options.sampleRateHz ?? 8192;
   checkRange('sampleRateHz', rate, 1, 200000);
@@ -104,26 +113,39 @@ export function startSimulator(options: SimulatorOptions): Simulator {
   checkRange('blockMs', blockMs, 1, 60000);
   const blockSamples = Math.max(1, Math.round((blockMs * rate) / 1000));
   const seed = options.seed ?? 1;
-  if (!Number.isInteger(seed)) throw new SimError('SIM_INVALID_OPTION', `Expected integer for seed but received ${seed}`);
+  if (!Number.isInteger(seed))
+    throw new SimError('SIM_INVALID_OPTION', `Expected integer for seed but received ${seed}`);
   if (options.durationSec !== undefined) checkRange('durationSec', options.durationSec, 0, 1e9);
   const axes = options.axes ?? ['radial'];
   const names = axes.map((a) => options.channelNames?.[a] ?? (a === 'radial' ? 'accel' : 'axial'));
-  const template = options.topicTemplate ?? (format === 'sparkplug' ? DEFAULT_SPARKPLUG_TOPIC : DEFAULT_TOPIC);
+  const template =
+    options.topicTemplate ?? (format === 'sparkplug' ? DEFAULT_SPARKPLUG_TOPIC : DEFAULT_TOPIC);
   const slowTemplate = options.slowTopicTemplate ?? DEFAULT_SLOW_TOPIC;
-  if (options.assets.length === 0) throw new SimError('SIM_INVALID_OPTION', 'Expected at least one asset but received none');
+  if (options.assets.length === 0)
+    throw new SimError('SIM_INVALID_OPTION', 'Expected at least one asset but received none');
   const seen = new Set<string>();
   const seeder = createPrng(seed);
   const states: AssetState[] = options.assets.map((raw) => {
     const a = checkAsset(raw);
-    if (seen.has(a.id)) throw new SimError('SIM_INVALID_SPEC', `Expected unique asset ids but received "${a.id}" twice`);
+    if (seen.has(a.id))
+      throw new SimError('SIM_INVALID_SPEC', `Expected unique asset ids but received "${a.id}" twice`);
     seen.add(a.id);
     // Per-asset seed from the run seed and the id: adding an asset leaves the others unchanged.
     const assetSeed = seeder.fork(`asset:${a.id}`).int(0, 0x7fffffff);
     return {
       asset: { ...a, seed: assetSeed },
       topic: template.replaceAll('{asset}', a.id),
-      vib: createVibrationSource({ seed: assetSeed, fault: a.fault, severity: a.severity, rpm: a.rpm, sampleRateHz: rate, axes }),
-      slow: options.slowChannels ? createSlowChannelSource({ seed: assetSeed, fault: a.fault, severity: a.severity }) : undefined,
+      vib: createVibrationSource({
+        seed: assetSeed,
+        fault: a.fault,
+        severity: a.severity,
+        rpm: a.rpm,
+        sampleRateHz: rate,
+        axes,
+      }),
+      slow: options.slowChannels
+        ? createSlowChannelSource({ seed: assetSeed, fault: a.fault, severity: a.severity })
+        : undefined,
       slowTopic: slowTemplate.replaceAll('{asset}', a.id),
     };
   });
@@ -154,13 +176,17 @@ export function startSimulator(options: SimulatorOptions): Simulator {
       });
     };
   } else {
-    throw new SimError('SIM_INVALID_OPTION', 'Expected one of brokerUrl, client or publish but received none');
+    throw new SimError(
+      'SIM_INVALID_OPTION',
+      'Expected one of brokerUrl, client or publish but received none',
+    );
   }
 
   const clock = options.clock ?? Date.now;
   const timers = options.timers ?? nodeTimers;
   const startMs = clock();
-  const totalBlocks = options.durationSec === undefined ? Infinity : Math.ceil((options.durationSec * rate) / blockSamples);
+  const totalBlocks =
+    options.durationSec === undefined ? Infinity : Math.ceil((options.durationSec * rate) / blockSamples);
   const stats: SimulatorStats = { blocks: 0, messages: 0, bytes: 0, samples: 0, publishErrors: 0 };
   let blocksDone = 0;
   let slowDone = 0;
@@ -181,7 +207,8 @@ export function startSimulator(options: SimulatorOptions): Simulator {
     stats.bytes += payload.byteLength;
     try {
       const p = publish(topic, payload);
-      if (p && typeof (p as Promise<void>).catch === 'function') (p as Promise<void>).catch((e: unknown) => onPublishError(e, topic));
+      if (p && typeof (p as Promise<void>).catch === 'function')
+        (p as Promise<void>).catch((e: unknown) => onPublishError(e, topic));
     } catch (err) {
       onPublishError(err, topic);
     }
@@ -189,7 +216,8 @@ export function startSimulator(options: SimulatorOptions): Simulator {
 
   if (format === 'sparkplug') {
     send('spBv1.0/vigil/NBIRTH/sim', encodeSparkplugBirth([], startMs));
-    for (const s of states) send(s.topic.replace('/DDATA/', '/DBIRTH/'), encodeSparkplugBirth(names, startMs));
+    for (const s of states)
+      send(s.topic.replace('/DDATA/', '/DBIRTH/'), encodeSparkplugBirth(names, startMs));
   }
 
   function tick(): void {
@@ -200,7 +228,11 @@ export function startSimulator(options: SimulatorOptions): Simulator {
       const t0Ms = startMs + (blocksDone * blockSamples * 1000) / rate;
       for (const s of states) {
         const samples = s.vib.next(blockSamples);
-        for (const payload of encodeBlock(format, { t0Ms, rateHz: rate, channels: names, samples }, options.encode)) {
+        for (const payload of encodeBlock(
+          format,
+          { t0Ms, rateHz: rate, channels: names, samples },
+          options.encode,
+        )) {
           send(s.topic, payload);
         }
         stats.samples += blockSamples;
@@ -213,7 +245,12 @@ export function startSimulator(options: SimulatorOptions): Simulator {
       for (; slowDone < slowDue; slowDone++) {
         for (const s of states) {
           const x = s.slow!.next(1);
-          const block = { t0Ms: startMs + slowDone * 1000, rateHz: 1, channels: s.slow!.channels, samples: x };
+          const block = {
+            t0Ms: startMs + slowDone * 1000,
+            rateHz: 1,
+            channels: s.slow!.channels,
+            samples: x,
+          };
           for (const payload of encodeBlock('json-multi', block)) send(s.slowTopic, payload);
         }
       }

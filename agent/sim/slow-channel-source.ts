@@ -48,7 +48,8 @@ const FAULT_CURRENT: Record<FaultKind, number> = {
 
 export function createSlowChannelSource(options: SlowChannelOptions): SlowChannelSource {
   const fault = options.fault ?? 'healthy';
-  if (!isFaultKind(fault)) throw new SimError('SIM_INVALID_OPTION', `Expected a fault kind for fault but received ${String(fault)}`);
+  if (!isFaultKind(fault))
+    throw new SimError('SIM_INVALID_OPTION', `Expected a fault kind for fault but received ${String(fault)}`);
   const severity = options.severity ?? (fault === 'healthy' ? 0 : 0.7);
   checkRange('severity', severity, 0, 1);
   const fs = options.sampleRateHz ?? 1;

@@ -15,7 +15,7 @@
 //   ringing the structural resonance (a damped 2-pole resonator). Inner-race impacts are
 //   amplitude-modulated by the load zone at 1x; ball impacts at the cage rate (FTF) and
 //   alternately strong/weak (outer/inner race contact).
-import { createPrng, type Prng } from './prng.js';
+import { createPrng } from './prng.js';
 import { defectOrders, type DefectOrders } from './bearing.js';
 import { drawAssetProfile, type AssetProfile, type ProfileOverrides } from './asset-profile.js';
 import { checkRange, isFaultKind, SimError, type FaultKind } from './faults.js';
@@ -69,7 +69,10 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
   const severity = options.severity ?? (fault === 'healthy' ? 0 : 0.7);
   checkRange('severity', severity, 0, 1);
   if (fault === 'healthy' && severity !== 0) {
-    throw new SimError('SIM_INVALID_OPTION', `Expected severity 0 for fault healthy but received ${severity}`);
+    throw new SimError(
+      'SIM_INVALID_OPTION',
+      `Expected severity 0 for fault healthy but received ${severity}`,
+    );
   }
   const fs = options.sampleRateHz ?? 8192;
   checkRange('sampleRateHz', fs, 100, 200000);
@@ -80,7 +83,10 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
   if (options.resonanceHz !== undefined) checkRange('resonanceHz', options.resonanceHz, 10, 0.45 * fs);
   const axes = options.axes ?? ['radial'];
   if (axes.length === 0 || axes.some((a) => a !== 'radial' && a !== 'axial')) {
-    throw new SimError('SIM_INVALID_OPTION', `Expected axes from [radial, axial] but received ${JSON.stringify(axes)}`);
+    throw new SimError(
+      'SIM_INVALID_OPTION',
+      `Expected axes from [radial, axial] but received ${JSON.stringify(axes)}`,
+    );
   }
   const unitScale = options.unit === 'g' ? 1 / G : 1;
 
@@ -156,7 +162,9 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
 
   const rpmAt = (sample: number): number =>
     profile.rpm *
-    (1 + profile.speedDriftFrac * Math.sin((2 * Math.PI * sample) / (fs * profile.speedDriftPeriodSec) + pDrift));
+    (1 +
+      profile.speedDriftFrac *
+        Math.sin((2 * Math.PI * sample) / (fs * profile.speedDriftPeriodSec) + pDrift));
 
   const twoPi = 2 * Math.PI;
   const nyq = 0.45 * fs;
@@ -180,7 +188,10 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
       const k2 = 2 * fr < nyq ? 1 : 0;
       const res1 = k1 * profile.residual1x * sf * Math.sin(th + p1);
       const res2 = k2 * profile.residual1x * profile.residual2xRatio * sf * Math.sin(2 * th + p2);
-      const blade = profile.bladeCount * fr < nyq ? profile.bladePassAmp * sf * Math.sin(profile.bladeCount * th + pBlade) : 0;
+      const blade =
+        profile.bladeCount * fr < nyq
+          ? profile.bladePassAmp * sf * Math.sin(profile.bladeCount * th + pBlade)
+          : 0;
       const hum = 2 * lineHz < nyq ? humAmp * Math.sin((twoPi * 2 * lineHz * n) / fs + pHum) : 0;
       let radial = res1 + res2 + blade + hum;
       let ax = profile.axialRatio * (res1 + res2) + 0.3 * blade + 0.5 * hum;
@@ -240,8 +251,7 @@ export function createVibrationSource(options: VibrationSourceOptions): Vibratio
         ringY2[a] = ringY1[a];
         ringY1[a] = y;
         const mech = (axial[a] ? ax : radial) + y;
-        out[i * nAxes + a] =
-          unitScale * profile.sensorGain * (mech + profile.noiseRms * noiseRng.normal());
+        out[i * nAxes + a] = unitScale * profile.sensorGain * (mech + profile.noiseRms * noiseRng.normal());
       }
 
       rev += fr / fs;

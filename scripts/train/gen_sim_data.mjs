@@ -38,18 +38,41 @@ function parseArgs(argv) {
     const [k, v] = [argv[i], argv[i + 1]];
     if (v === undefined) throw new Error(`missing value for ${k}`);
     switch (k) {
-      case '--out': a.out = v; break;
-      case '--split': a.split = v; break;
-      case '--seed-base': a.seedBase = Number(v); break;
-      case '--assets-per-class': a.assetsPerClass = Number(v); break;
-      case '--windows-per-asset': a.windowsPerAsset = Number(v); break;
-      case '--rpm': a.rpm = range(v); break;
-      case '--exclude-rpm': a.excludeRpm = range(v); break;
-      case '--severity': a.severity = range(v); break;
-      case '--sample-rate': a.sampleRate = Number(v); break;
-      case '--window': a.window = Number(v); break;
-      case '--warmup': a.warmup = Number(v); break;
-      default: throw new Error(`unknown option ${k}`);
+      case '--out':
+        a.out = v;
+        break;
+      case '--split':
+        a.split = v;
+        break;
+      case '--seed-base':
+        a.seedBase = Number(v);
+        break;
+      case '--assets-per-class':
+        a.assetsPerClass = Number(v);
+        break;
+      case '--windows-per-asset':
+        a.windowsPerAsset = Number(v);
+        break;
+      case '--rpm':
+        a.rpm = range(v);
+        break;
+      case '--exclude-rpm':
+        a.excludeRpm = range(v);
+        break;
+      case '--severity':
+        a.severity = range(v);
+        break;
+      case '--sample-rate':
+        a.sampleRate = Number(v);
+        break;
+      case '--window':
+        a.window = Number(v);
+        break;
+      case '--warmup':
+        a.warmup = Number(v);
+        break;
+      default:
+        throw new Error(`unknown option ${k}`);
     }
   }
   if (!a.out) throw new Error('--out DIR is required');
@@ -92,11 +115,16 @@ for (let a = 0; a < args.assetsPerClass; a++) {
     }
     seed++;
   }
-  if (a % 100 === 99) process.stderr.write(`${args.split}: ${a + 1}/${args.assetsPerClass} assets per class, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+  if (a % 100 === 99)
+    process.stderr.write(
+      `${args.split}: ${a + 1}/${args.assetsPerClass} assets per class, ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+    );
 }
 closeSync(fd);
 writeFileSync(
   path.join(args.out, `${args.split}.json`),
   JSON.stringify({ ...args, labels: FAULT_KINDS, channels: ['accel'], count: windows.length, windows }),
 );
-process.stderr.write(`${args.split}: ${windows.length} windows in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`);
+process.stderr.write(
+  `${args.split}: ${windows.length} windows in ${((Date.now() - t0) / 1000).toFixed(0)} s\n`,
+);

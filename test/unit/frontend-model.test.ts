@@ -25,16 +25,23 @@ describe('rotating-vib: TypeScript front end + ONNX Runtime == numpy front end +
     const all = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
     const t = calib.windowLength;
     expect(all.length).toBe(calib.count * t * calib.channels.length);
-    const fe = createSpectralFrontend(t, 1, calib.sampleRateHz, { kind: 'spectral', bins: 512, bandLowHz: 500, bandHighHz: 4000 });
+    const fe = createSpectralFrontend(t, 1, calib.sampleRateHz, {
+      kind: 'spectral',
+      bins: 512,
+      bandLowHz: 500,
+      bandHighHz: 4000,
+    });
     // 3 windows per class keep the test short
     const picks: number[] = [];
-    for (const label of calib.labelNames) picks.push(...calib.labels.flatMap((l, i) => (l === label ? [i] : [])).slice(0, 3));
+    for (const label of calib.labelNames)
+      picks.push(...calib.labels.flatMap((l, i) => (l === label ? [i] : [])).slice(0, 3));
     let maxDiff = 0;
     for (const i of picks) {
       const f = fe.run(all.subarray(i * t, (i + 1) * t));
       const out = await session.run({ x: new ort.Tensor('float32', f, [1, 512, 3]) });
       const probs = out.probs.data as Float32Array;
-      for (let k = 0; k < probs.length; k++) maxDiff = Math.max(maxDiff, Math.abs(probs[k] - calib.torchProbs[i][k]));
+      for (let k = 0; k < probs.length; k++)
+        maxDiff = Math.max(maxDiff, Math.abs(probs[k] - calib.torchProbs[i][k]));
       const argmax = (v: ArrayLike<number>) => Array.from(v).indexOf(Math.max(...Array.from(v)));
       expect(argmax(probs)).toBe(argmax(calib.torchProbs[i]));
     }

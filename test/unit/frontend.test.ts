@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { applyFrontend, createFft, createSpectralFrontend, FrontendError } from '../../agent/inference/frontend.js';
+import {
+  applyFrontend,
+  createFft,
+  createSpectralFrontend,
+  FrontendError,
+} from '../../agent/inference/frontend.js';
 import type { FrontendSpec } from '../../agent/model/manifest-types.js';
 
 interface FixtureCase {
@@ -18,14 +23,17 @@ const fixture = JSON.parse(
 ) as { cases: FixtureCase[] };
 
 describe('spectral front end', () => {
-  it.each(fixture.cases.map((c, i) => [i, c] as const))('matches scripts/train/frontend.py (case %i)', (_i, c) => {
-    const fe = createSpectralFrontend(c.windowLength, c.channels, c.sampleRateHz, c.frontend);
-    const out = fe.run(Float32Array.from(c.x));
-    expect(out.length).toBe(c.featureShape[0] * c.featureShape[1]);
-    let max = 0;
-    for (let i = 0; i < out.length; i++) max = Math.max(max, Math.abs(out[i] - c.features[i]));
-    expect(max).toBeLessThanOrEqual(1e-5);
-  });
+  it.each(fixture.cases.map((c, i) => [i, c] as const))(
+    'matches scripts/train/frontend.py (case %i)',
+    (_i, c) => {
+      const fe = createSpectralFrontend(c.windowLength, c.channels, c.sampleRateHz, c.frontend);
+      const out = fe.run(Float32Array.from(c.x));
+      expect(out.length).toBe(c.featureShape[0] * c.featureShape[1]);
+      let max = 0;
+      for (let i = 0; i < out.length; i++) max = Math.max(max, Math.abs(out[i] - c.features[i]));
+      expect(max).toBeLessThanOrEqual(1e-5);
+    },
+  );
 
   it('FFT equals the naive DFT, and inverse(forward) is n times the input', () => {
     const n = 64;
@@ -90,7 +98,8 @@ describe('spectral front end', () => {
     const fs = 2048;
     const x = new Float32Array(t);
     // 600 Hz carrier (inside the band) modulated at 23 Hz
-    for (let n = 0; n < t; n++) x[n] = (1 + 0.8 * Math.cos((2 * Math.PI * 23 * n) / fs)) * Math.sin((2 * Math.PI * 600 * n) / fs);
+    for (let n = 0; n < t; n++)
+      x[n] = (1 + 0.8 * Math.cos((2 * Math.PI * 23 * n) / fs)) * Math.sin((2 * Math.PI * 600 * n) / fs);
     const f = createSpectralFrontend(t, 1, fs, spec).run(x);
     const env = Array.from({ length: 128 }, (_, k) => f[k * 3 + 1]);
     expect(env.indexOf(Math.max(...env.slice(5)))).toBe(23);
@@ -112,7 +121,13 @@ describe('applyFrontend', () => {
     const fresh = createSpectralFrontend(c.windowLength, c.channels, c.sampleRateHz, c.frontend).run(x);
     const a = applyFrontend(x, c.windowLength, c.channels, c.sampleRateHz, c.frontend);
     const other = fixture.cases[1];
-    applyFrontend(Float32Array.from(other.x), other.windowLength, other.channels, other.sampleRateHz, other.frontend);
+    applyFrontend(
+      Float32Array.from(other.x),
+      other.windowLength,
+      other.channels,
+      other.sampleRateHz,
+      other.frontend,
+    );
     const b = applyFrontend(x, c.windowLength, c.channels, c.sampleRateHz, c.frontend);
     expect(a).toEqual(fresh);
     expect(b).toEqual(fresh);

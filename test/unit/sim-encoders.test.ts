@@ -30,24 +30,29 @@ describe('simulator encoders round-trip through the agent decoders', () => {
     }
     expect(values.length).toBe(8);
     for (let i = 0; i < 8; i++) expect(values[i]).toBeCloseTo(b.samples[i], 5);
-    if (format === 'json-single' || format === 'json-multi') expect(times).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => b.t0Ms + i * 10));
+    if (format === 'json-single' || format === 'json-multi')
+      expect(times).toEqual([0, 1, 2, 3, 4, 5, 6, 7].map((i) => b.t0Ms + i * 10));
     if (format === 'sparkplug') expect(times[7]).toBe(b.t0Ms + 70);
   });
 
-  it.each([['json-block'], ['binary-frame'], ['sparkplug'], ['json-multi']] as const)('%s, two channels by name', (format) => {
-    const b = block(['accel', 'axial'], 5);
-    const got = new Map<string, number[]>();
-    for (const m of encodeBlock(format, b)) {
-      for (const [name, ch] of decodePayload(format, m, { ...opts, channelNames: ['accel', 'axial'] }).channels) {
-        got.set(name, [...(got.get(name) ?? []), ...ch.values]);
+  it.each([['json-block'], ['binary-frame'], ['sparkplug'], ['json-multi']] as const)(
+    '%s, two channels by name',
+    (format) => {
+      const b = block(['accel', 'axial'], 5);
+      const got = new Map<string, number[]>();
+      for (const m of encodeBlock(format, b)) {
+        for (const [name, ch] of decodePayload(format, m, { ...opts, channelNames: ['accel', 'axial'] })
+          .channels) {
+          got.set(name, [...(got.get(name) ?? []), ...ch.values]);
+        }
       }
-    }
-    expect([...got.keys()].sort()).toEqual(['accel', 'axial']);
-    for (let t = 0; t < 5; t++) {
-      expect(got.get('accel')![t]).toBeCloseTo(b.samples[t * 2], 5);
-      expect(got.get('axial')![t]).toBeCloseTo(b.samples[t * 2 + 1], 5);
-    }
-  });
+      expect([...got.keys()].sort()).toEqual(['accel', 'axial']);
+      for (let t = 0; t < 5; t++) {
+        expect(got.get('accel')![t]).toBeCloseTo(b.samples[t * 2], 5);
+        expect(got.get('axial')![t]).toBeCloseTo(b.samples[t * 2 + 1], 5);
+      }
+    },
+  );
 
   it('binary-frame int16 quantizes with the given scale', () => {
     const b = block(['accel'], 4);
@@ -66,7 +71,9 @@ describe('simulator encoders round-trip through the agent decoders', () => {
 
 describe('asset spec', () => {
   it('parses id:fault[:severity[:rpm]] lists', () => {
-    expect(parseAssetSpec('fan-1:healthy, pump-2:bearing_outer:0.8,m3:imbalance:0.5:1800,x:looseness')).toEqual([
+    expect(
+      parseAssetSpec('fan-1:healthy, pump-2:bearing_outer:0.8,m3:imbalance:0.5:1800,x:looseness'),
+    ).toEqual([
       { id: 'fan-1', fault: 'healthy', severity: 0 },
       { id: 'pump-2', fault: 'bearing_outer', severity: 0.8 },
       { id: 'm3', fault: 'imbalance', severity: 0.5, rpm: 1800 },
@@ -77,7 +84,9 @@ describe('asset spec', () => {
 
   it('names the bad part', () => {
     expect(() => parseAssetSpec('p:rust')).toThrow(/fault of healthy\|imbalance.*received "rust"/);
-    expect(() => parseAssetSpec('p:imbalance:2')).toThrow(/severity in \[0, 1\] for asset p but received "2"/);
+    expect(() => parseAssetSpec('p:imbalance:2')).toThrow(
+      /severity in \[0, 1\] for asset p but received "2"/,
+    );
     expect(() => parseAssetSpec('p:imbalance:x')).toThrow(/severity/);
     expect(() => parseAssetSpec('p q:healthy')).toThrow(/asset id/);
     expect(() => parseAssetSpec('p:healthy:0.5')).toThrow(/no severity/);

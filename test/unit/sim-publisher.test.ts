@@ -32,7 +32,6 @@ function fakeTime(startMs = 1_763_856_000_000) {
 const opts = { maxPayloadBytes: 10_000_000, maxSamples: 1_000_000 };
 
 describe('simulator publisher', () => {
-
   it('publishes complete blocks on the sample grid, per asset topic, continuous with the source', () => {
     const time = fakeTime();
     const sent: { topic: string; payload: Uint8Array }[] = [];
@@ -100,7 +99,13 @@ describe('simulator publisher', () => {
     const mk = (assets: { id: string; fault: string }[], seed: number) =>
       startSimulator({ assets, publish: () => {}, seed, ...fakeTime() }).assets.map((a) => a.seed);
     const [a1] = mk([{ id: 'a', fault: 'healthy' }], 1);
-    const [, a2] = mk([{ id: 'z', fault: 'healthy' }, { id: 'a', fault: 'healthy' }], 1);
+    const [, a2] = mk(
+      [
+        { id: 'z', fault: 'healthy' },
+        { id: 'a', fault: 'healthy' },
+      ],
+      1,
+    );
     const [a3] = mk([{ id: 'a', fault: 'healthy' }], 2);
     expect(a2).toBe(a1);
     expect(a3).not.toBe(a1);
@@ -118,18 +123,39 @@ describe('simulator publisher', () => {
       ...time,
     });
     time.advance(100);
-    expect(topics).toEqual(['spBv1.0/vigil/NBIRTH/sim', 'spBv1.0/vigil/DBIRTH/sim/m1', 'spBv1.0/vigil/DDATA/sim/m1']);
+    expect(topics).toEqual([
+      'spBv1.0/vigil/NBIRTH/sim',
+      'spBv1.0/vigil/DBIRTH/sim/m1',
+      'spBv1.0/vigil/DDATA/sim/m1',
+    ]);
   });
 
   it('rejects bad options naming the field', () => {
     const base = { publish: () => {}, ...fakeTime() };
     expect(() => startSimulator({ ...base, assets: [{ id: 'a', fault: 'rust' }] })).toThrow(/fault of/);
     expect(() => startSimulator({ ...base, assets: [] })).toThrow(/at least one asset/);
-    expect(() => startSimulator({ ...base, assets: [{ id: 'a', fault: 'healthy' }, { id: 'a', fault: 'healthy' }] })).toThrow(/unique/);
-    expect(() => startSimulator({ ...base, assets: [{ id: 'a', fault: 'healthy' }], format: 'text', sampleRateHz: 8192 })).toThrow(
-      /sampleRateHz <= 1000 for format text/,
+    expect(() =>
+      startSimulator({
+        ...base,
+        assets: [
+          { id: 'a', fault: 'healthy' },
+          { id: 'a', fault: 'healthy' },
+        ],
+      }),
+    ).toThrow(/unique/);
+    expect(() =>
+      startSimulator({
+        ...base,
+        assets: [{ id: 'a', fault: 'healthy' }],
+        format: 'text',
+        sampleRateHz: 8192,
+      }),
+    ).toThrow(/sampleRateHz <= 1000 for format text/);
+    expect(() => startSimulator({ ...base, assets: [{ id: 'a', fault: 'healthy' }], blockMs: 0 })).toThrow(
+      /blockMs/,
     );
-    expect(() => startSimulator({ ...base, assets: [{ id: 'a', fault: 'healthy' }], blockMs: 0 })).toThrow(/blockMs/);
-    expect(() => startSimulator({ assets: [{ id: 'a', fault: 'healthy' }] })).toThrow(/brokerUrl, client or publish/);
+    expect(() => startSimulator({ assets: [{ id: 'a', fault: 'healthy' }] })).toThrow(
+      /brokerUrl, client or publish/,
+    );
   });
 });

@@ -8,7 +8,12 @@ import { createSpectralFrontend } from '../../agent/inference/frontend.js';
 
 const FS = 8192;
 const T = 8192; // 1 s window: 1 Hz bins
-const fe = createSpectralFrontend(T, 1, FS, { kind: 'spectral', bins: 512, bandLowHz: 500, bandHighHz: 4000 });
+const fe = createSpectralFrontend(T, 1, FS, {
+  kind: 'spectral',
+  bins: 512,
+  bandLowHz: 500,
+  bandHighHz: 4000,
+});
 
 /** spectrum (0) or envelope (1) feature channel, 0..511 Hz */
 function channel(x: Float32Array, j: 0 | 1): number[] {
@@ -17,7 +22,8 @@ function channel(x: Float32Array, j: 0 | 1): number[] {
 }
 function peakNear(v: number[], hz: number, tol = 2): number {
   let best = -Infinity;
-  for (let k = Math.max(0, Math.floor(hz - tol)); k <= Math.min(511, Math.ceil(hz + tol)); k++) best = Math.max(best, v[k]);
+  for (let k = Math.max(0, Math.floor(hz - tol)); k <= Math.min(511, Math.ceil(hz + tol)); k++)
+    best = Math.max(best, v[k]);
   return best;
 }
 function argmax(v: number[], from = 3): number {
@@ -54,7 +60,12 @@ describe('prng', () => {
 describe('bearing kinematics', () => {
   it('gives the textbook defect orders of a 6205 bearing', () => {
     // SKF 6205: 9 balls, 7.94 mm, pitch 39.04 mm -> BPFO 3.585, BPFI 5.415, BSF 2.357, FTF 0.398
-    const o = defectOrders({ ballCount: 9, ballDiameterMm: 7.94, pitchDiameterMm: 39.04, contactAngleDeg: 0 });
+    const o = defectOrders({
+      ballCount: 9,
+      ballDiameterMm: 7.94,
+      pitchDiameterMm: 39.04,
+      contactAngleDeg: 0,
+    });
     expect(o.bpfo).toBeCloseTo(3.585, 2);
     expect(o.bpfi).toBeCloseTo(5.415, 2);
     expect(o.bsf).toBeCloseTo(2.357, 2);
@@ -102,7 +113,13 @@ describe('vibration source', () => {
   });
 
   it('misalignment: 2x dominates 1x, and the axial direction carries more of it than radial', () => {
-    const src = createVibrationSource({ seed: 4, fault: 'misalignment', severity: 0.8, rpm: 1740, axes: ['radial', 'axial'] });
+    const src = createVibrationSource({
+      seed: 4,
+      fault: 'misalignment',
+      severity: 0.8,
+      rpm: 1740,
+      axes: ['radial', 'axial'],
+    });
     const x = src.next(T);
     const radial = x.filter((_, i) => i % 2 === 0);
     const axial = x.filter((_, i) => i % 2 === 1);
@@ -119,7 +136,10 @@ describe('vibration source', () => {
   it('looseness: many harmonics and half-order sub-harmonics above the floor', () => {
     const rpm = 1200;
     const fr = rpm / 60;
-    const spec = channel(createVibrationSource({ seed: 11, fault: 'looseness', severity: 0.7, rpm }).next(T), 0);
+    const spec = channel(
+      createVibrationSource({ seed: 11, fault: 'looseness', severity: 0.7, rpm }).next(T),
+      0,
+    );
     const floor = median(spec);
     let harmonics = 0;
     for (let k = 1; k <= 12; k++) if (peakNear(spec, k * fr, 1) > floor + 3) harmonics++;
@@ -164,7 +184,13 @@ describe('vibration source', () => {
   });
 
   it('impacts ring the structural resonance: band energy peaks near resonanceHz', () => {
-    const src = createVibrationSource({ seed: 24, fault: 'bearing_outer', severity: 0.8, rpm: 1800, resonanceHz: 2600 });
+    const src = createVibrationSource({
+      seed: 24,
+      fault: 'bearing_outer',
+      severity: 0.8,
+      rpm: 1800,
+      resonanceHz: 2600,
+    });
     const f = fe.run(src.next(T));
     const band = Array.from({ length: 512 }, (_, j) => f[j * 3 + 2]); // 8 Hz groups
     expect(Math.abs(argmax(band, 1) * 8 - 2600)).toBeLessThan(150);
@@ -185,7 +211,9 @@ describe('vibration source', () => {
 
   it('rejects bad options with SIM_INVALID_OPTION naming the field', () => {
     expect(() => createVibrationSource({ seed: 1, fault: 'imbalance', severity: 1.5 })).toThrow(/severity/);
-    expect(() => createVibrationSource({ seed: 1, fault: 'healthy', severity: 0.5 })).toThrow(/severity 0 for fault healthy/);
+    expect(() => createVibrationSource({ seed: 1, fault: 'healthy', severity: 0.5 })).toThrow(
+      /severity 0 for fault healthy/,
+    );
     expect(() => createVibrationSource({ seed: 1, fault: 'broken' as never })).toThrow(/fault/);
     expect(() => createVibrationSource({ seed: 1.5 })).toThrow(/seed/);
     try {
