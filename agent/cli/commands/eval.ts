@@ -8,7 +8,7 @@ import { logToStderr } from './model.js';
 export function register(program: Command): void {
   const evalGroup = program
     .command('eval')
-    .description('evaluate models: SKAB anomaly protocol, simulated fault classes')
+    .description('evaluate models on held-out data')
     .hook('preAction', () => logToStderr());
   registerEvalSkab(evalGroup);
   registerEvalSim(evalGroup);
