@@ -55,8 +55,8 @@ function sizeSection(s: SizeReport): string {
     );
   }
   out.push(
-    `load: native ${us(s.load.nativeLoadUs.medianUs)} (median of ${s.load.nativeLoadUs.n}; GGUF ${(s.files.ggufBytes / 1024).toFixed(0)} KB); ` +
-      `ORT session create fp32 ${us(s.load.ortFp32SessionCreateUs.medianUs)}, int8 ${us(s.load.ortInt8SessionCreateUs.medianUs)}; ` +
+    `load: native ${us(s.load.native.wall.medianUs)} wall, ${us(s.load.native.cpu.medianUs)} cpu (median of ${s.load.native.wall.n}; GGUF ${(s.files.ggufBytes / 1024).toFixed(0)} KB); ` +
+      `ORT session create fp32 ${us(s.load.ortFp32SessionCreate.wall.medianUs)}, int8 ${us(s.load.ortInt8SessionCreate.wall.medianUs)}; ` +
       `target <= 2 ms: ${s.target.loadMet ? 'met' : 'NOT met'}`,
     `memory: engine model ${mb(s.memory.engineModelBytes)} (ModelInfo.memoryBytes); RSS added by model/session: native ${mb(s.memory.nativeModelRssBytes)}, ` +
       `ORT fp32 ${mb(s.memory.ortFp32SessionRssBytes)}, ORT int8 ${mb(s.memory.ortInt8SessionRssBytes)}; runtime load: addon ${mb(s.memory.nativeLibraryRssBytes)}, onnxruntime ${mb(s.memory.ortLibraryRssBytes)}` +
@@ -86,7 +86,7 @@ function bundleSection(b: BundleReport): string {
       (t.tsFrontend
         ? `; with the TS front end added to ORT: int8 ${x(r.ortInt8WithFrontendOverNative)}, fp32 ${x(r.ortFp32WithFrontendOverNative)}`
         : ''),
-    `load: native ${us(b.load!.nativeLoadUs.medianUs)} (GGUF ${(b.load!.ggufBytes / 1024).toFixed(0)} KB); memory: engine ${mb(b.memory?.engineModelBytes)}, RSS native ${mb(b.memory?.nativeModelRssBytes)}, ORT fp32 ${mb(b.memory?.ortFp32SessionRssBytes)}`,
+    `load: native ${us(b.load!.native.wall.medianUs)} wall, ${us(b.load!.native.cpu.medianUs)} cpu (GGUF ${(b.load!.ggufBytes / 1024).toFixed(0)} KB); memory: engine ${mb(b.memory?.engineModelBytes)}, RSS native ${mb(b.memory?.nativeModelRssBytes)}, ORT fp32 ${mb(b.memory?.ortFp32SessionRssBytes)}`,
   ].join('\n');
 }
 
