@@ -75,14 +75,17 @@ function bundleSection(b: BundleReport): string {
     ['native int8 runSync (raw window in)', ...timingCells(t.nativeSync)],
     ['native int8 run (async)', ...timingCells(t.nativeAsync)],
     ['ORT fp32 (features in)', ...timingCells(t.ortFp32)],
-    [`ORT int8 (${b.ortInt8Source})`, ...timingCells(t.ortInt8)],
+    ['ORT int8 (dynamic quant of model.onnx)', ...timingCells(t.ortInt8)],
   ];
+  if (t.ortInt8Bundle)
+    rows.push(["ORT int8 (the bundle's model.int8.onnx)", ...timingCells(t.ortInt8Bundle)]);
   if (t.tsFrontend) rows.push(['TypeScript spectral front end', ...timingCells(t.tsFrontend)]);
   const r = b.ratios;
   return [
     `== bundle ${b.name} (frontend ${b.frontend}; ${b.runs} runs)`,
     table(['contender', 'median', 'p90', 'cpu median'], rows),
-    `ORT int8 / native: ${x(r.ortInt8OverNative)}, ORT fp32 / native: ${x(r.ortFp32OverNative)}` +
+    `ORT int8 / native: ${x(r.ortInt8OverNative)} wall, ${x(r.ortInt8OverNativeCpu)} cpu; ORT fp32 / native: ${x(r.ortFp32OverNative)} wall, ${x(r.ortFp32OverNativeCpu)} cpu` +
+      (t.ortInt8Bundle ? `; bundle int8 ONNX / native: ${x(r.ortInt8BundleOverNative)}` : '') +
       (t.tsFrontend
         ? `; with the TS front end added to ORT: int8 ${x(r.ortInt8WithFrontendOverNative)}, fp32 ${x(r.ortFp32WithFrontendOverNative)}`
         : ''),

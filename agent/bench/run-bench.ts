@@ -128,19 +128,24 @@ export interface BundleReport {
   present: boolean;
   note?: string;
   frontend?: string;
-  ortInt8Source?: 'bundle model.int8.onnx' | 'vigil dynamic-quant rewrite of model.onnx';
   runs?: number;
+  /**
+   * ortInt8: model.onnx through the quantize_dynamic twin (the brief's peer); ortInt8Bundle: the
+   * bundle's own model.int8.onnx, when it has one.
+   */
   timings?: {
     nativeSync: Timing;
     nativeAsync: Timing;
     ortFp32: Timing;
     ortInt8: Timing;
+    ortInt8Bundle?: Timing;
     tsFrontend?: Timing;
   };
-  /** ORT figures include the TypeScript front end (sum of medians) when the model is spectral. */
+  /** The *WithFrontend ratios add the TypeScript front end's median to ORT's (spectral models). */
   ratios?: Ratios & {
     ortInt8WithFrontendOverNative: number | null;
     ortFp32WithFrontendOverNative: number | null;
+    ortInt8BundleOverNative: number | null;
   };
   load?: { native: Timing; ggufBytes: number };
   memory?: MemoryFigures;
@@ -474,8 +479,8 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
   const rawLen = inp.windowLength * c;
   const gguf = readFileSync(files.gguf);
   const onnxFp32 = readFileSync(files.onnx);
-  const hasInt8 = existsSync(files.int8);
-  const onnxInt8 = hasInt8 ? readFileSync(files.int8) : quantizeDynamicOnnx(onnxFp32).bytes;
+  const onnxInt8 = quantizeDynamicOnnx(onnxFp32).bytes;
+  const onnxInt8Bundle = existsSync(files.int8) ? readFileSync(files.int8) : undefined;
   const fe =
     inp.frontend.kind === 'spectral'
       ? createSpectralFrontend(inp.windowLength, c, inp.sampleRateHz, inp.frontend)
@@ -488,6 +493,9 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
   const model = new addon.Model(gguf);
   const fp32 = await ort.InferenceSession.create(onnxFp32, ORT_OPTIONS);
   const int8 = await ort.InferenceSession.create(onnxInt8, ORT_OPTIONS);
+  const int8Bundle = onnxInt8Bundle
+    ? await ort.InferenceSession.create(onnxInt8Bundle, ORT_OPTIONS)
+    : undefined;
   try {
     log(
       `bundle ${name}: timing (${runs} runs, interleaved${fe ? ', TS spectral front end timed on its own' : ''})`,
@@ -498,6 +506,7 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
       { id: 'ortFp32', call: ortRunner(ort, fp32, tf, cf, feats) },
       { id: 'ortInt8', call: ortRunner(ort, int8, tf, cf, feats) },
     ];
+    if (int8Bundle) contenders.push({ id: 'ortInt8Bundle', call: ortRunner(ort, int8Bundle, tf, cf, feats) });
     if (fe) contenders.push({ id: 'tsFrontend', call: () => fe.run(x) });
     const s = await interleave(contenders, { warmup: Math.max(3, Math.ceil(runs / 10)), runs });
     const t = {
@@ -505,6 +514,7 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
       nativeAsync: timing(s.get('nativeAsync')!),
       ortFp32: timing(s.get('ortFp32')!),
       ortInt8: timing(s.get('ortInt8')!),
+      ...(int8Bundle ? { ortInt8Bundle: timing(s.get('ortInt8Bundle')!) } : {}),
       ...(fe ? { tsFrontend: timing(s.get('tsFrontend')!) } : {}),
     };
     const feUs = t.tsFrontend?.wall.medianUs ?? 0;
@@ -518,13 +528,13 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
       dir,
       present: true,
       frontend: inp.frontend.kind,
-      ortInt8Source: hasInt8 ? 'bundle model.int8.onnx' : 'vigil dynamic-quant rewrite of model.onnx',
       runs,
       timings: t,
       ratios: {
         ...ratios(t.nativeSync, t.ortFp32, t.ortInt8),
         ortInt8WithFrontendOverNative: speedup(t.ortInt8.wall.medianUs + feUs, t.nativeSync.wall.medianUs),
         ortFp32WithFrontendOverNative: speedup(t.ortFp32.wall.medianUs + feUs, t.nativeSync.wall.medianUs),
+        ortInt8BundleOverNative: speedup(t.ortInt8Bundle?.wall.medianUs, t.nativeSync.wall.medianUs),
       },
       load: { native: nativeLoad, ggufBytes: gguf.length },
       memory,
@@ -533,6 +543,7 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
     model.dispose();
     await fp32.release();
     await int8.release();
+    await int8Bundle?.release();
   }
 }
 

@@ -10,6 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { formatReport } from '../../agent/bench/format-report.js';
 import { buildNativeInt8 } from '../../agent/bench/native-int8.js';
+import { quantizeDynamicOnnx } from '../../agent/bench/dynamic-quant.js';
 import { randomWindows } from '../../agent/bench/seeded-rng.js';
 import { buildSyntheticOnnx } from '../../agent/bench/synthetic-onnx.js';
 import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
@@ -121,6 +122,7 @@ describe.skipIf(!existsSync(addonPath))('runBench on a bundle directory', () => 
     const onnx = buildSyntheticOnnx(SPECTRAL_HP, { seed: 2 });
     const raw = randomWindows(4, 256 * 2, 8);
     writeFileSync(path.join(dir, 'model.onnx'), onnx);
+    writeFileSync(path.join(dir, 'model.int8.onnx'), quantizeDynamicOnnx(onnx, { perChannel: true }).bytes);
     writeFileSync(path.join(dir, 'model.gguf'), buildNativeInt8(addon, onnx, raw).int8Gguf);
     const input = {
       sampleRateHz: 256,
@@ -143,7 +145,6 @@ describe.skipIf(!existsSync(addonPath))('runBench on a bundle directory', () => 
     expect(b).toMatchObject({
       present: true,
       frontend: 'spectral',
-      ortInt8Source: 'vigil dynamic-quant rewrite of model.onnx',
       runs: 3,
     });
     const t = b.timings!;
@@ -153,11 +154,17 @@ describe.skipIf(!existsSync(addonPath))('runBench on a bundle directory', () => 
       (t.ortInt8.wall.medianUs + fe) / t.nativeSync.wall.medianUs,
       10,
     );
+    expect(t.ortInt8Bundle!.wall.n).toBe(3);
+    expect(b.ratios!.ortInt8BundleOverNative).toBeCloseTo(
+      t.ortInt8Bundle!.wall.medianUs / t.nativeSync.wall.medianUs,
+      10,
+    );
     expect(b.ratios!.ortFp32OverNative).toBeCloseTo(t.ortFp32.wall.medianUs / t.nativeSync.wall.medianUs, 10);
     expect(b.memory!.engineModelBytes).toBeGreaterThan(0);
     const text = formatReport(r);
     expect(text).toContain('== bundle spectral-mini (frontend spectral; 3 runs)');
     expect(text).toContain('TypeScript spectral front end');
+    expect(text).toContain("ORT int8 (the bundle's model.int8.onnx)");
     expect(text).toMatch(/== bundle absent: skipped \(no model\.gguf in /);
   }, 60_000);
 });
