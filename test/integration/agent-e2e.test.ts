@@ -15,7 +15,8 @@ import { collect, type Collected } from '../helpers/mqtt-collector.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { feedSimulated } from '../helpers/sim-feed.js';
 
-const BUNDLE = 'models/rotating-vib';
+// VIGIL_TEST_VIB_BUNDLE points at another bundle directory (e.g. a converter output under test).
+const BUNDLE = process.env.VIGIL_TEST_VIB_BUNDLE ?? 'models/rotating-vib';
 const haveBundle = existsSync(`${BUNDLE}/manifest.json`);
 const manifest: Manifest | null = haveBundle
   ? (JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest)

@@ -10,9 +10,12 @@
 // score that needs no training, the level statistic of the standardized window.
 import '../helpers/quiet-logs.js';
 import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import mqtt from 'mqtt';
+import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSkabCsv, selectChannels } from '../../agent/eval/csv.js';
+import { scoreSkabFile } from '../../agent/eval/skab.js';
 import { loadAddon } from '../../agent/inference/addon-loader.js';
 import type { Manifest } from '../../agent/model/manifest-types.js';
 import { startAgent, type RunningAgent } from '../../agent/pipeline/agent.js';
@@ -21,7 +24,8 @@ import { collect, type Collected } from '../helpers/mqtt-collector.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { writeTinyBundle } from '../helpers/tiny-bundle.js';
 
-const BUNDLE = 'models/pump-skab';
+// VIGIL_TEST_PUMP_BUNDLE points at another bundle directory (e.g. a converter output under test).
+const BUNDLE = process.env.VIGIL_TEST_PUMP_BUNDLE ?? 'models/pump-skab';
 const BASELINE_ROWS = 400; // the SKAB protocol's normal-operation prefix
 const manifest: Manifest | null = existsSync(`${BUNDLE}/manifest.json`)
   ? (JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest)
@@ -133,12 +137,73 @@ async function replay(
   const events = sub
     .on('vigil/test-gw/anomaly/pump-1')
     .map((x: Collected) => x.json as Replay['events'][number]);
+  if (process.env.VIGIL_SKAB_DEBUG)
+    console.log(
+      file,
+      JSON.stringify(
+        events.map((e) => ({
+          s: e.state,
+          since: (e.since - T0) / 1000,
+          end: (e.windowEnd - T0) / 1000,
+          score: e.score,
+        })),
+      ),
+    );
   let anomaly: Replay['anomaly'];
   if (table.anomaly) {
     const rows = [...table.anomaly.keys()].filter((i) => table.anomaly![i] === 1);
     anomaly = { start: T0 + rows[0] * 1000, end: T0 + rows[rows.length - 1] * 1000 };
   }
   return { events, anomaly, agent, stats };
+}
+
+/**
+ * The reference: `vigil eval skab`'s offline scoring of the same file with the same ONNX model
+ * (agent/eval/skab.ts). Returns the rows (0-based) where an event must open: a run of
+ * `openWindows` rows with a smoothed score above 1, the event's `since` being the run's first row.
+ */
+async function offlineOpens(
+  file: string,
+  bundle: { dir: string; manifest: Manifest },
+  openWindows = 3,
+): Promise<number[]> {
+  const m = bundle.manifest;
+  const session = await ort.InferenceSession.create(path.join(bundle.dir, m.files.onnx!.path));
+  const t = m.input.windowLength;
+  const c = m.input.channels.length;
+  const run = async (u: Float32Array) => {
+    const o = await session.run({ x: new ort.Tensor('float32', u, [1, t, c]) });
+    return {
+      embedding: o.embedding.data as Float32Array,
+      channelError: o.channel_error.data as Float32Array,
+    };
+  };
+  const table = parseSkabCsv(readFileSync(file, 'utf8'), file);
+  const r = await scoreSkabFile(
+    {
+      file,
+      values: selectChannels(table, m.input.channels, file),
+      rows: table.rows,
+      anomaly: table.anomaly ?? new Uint8Array(table.rows),
+    },
+    run,
+    { model: m.name, modelVersion: m.version, channels: m.input.channels, windowLength: t },
+  );
+  await session.release();
+  const opens: number[] = [];
+  let run0 = -1;
+  let open = false;
+  r.scores.forEach((x, i) => {
+    if (open) return; // only the first open is compared: closing depends on the tracker's hysteresis
+    if (x > 1) {
+      if (run0 < 0) run0 = i;
+      if (i - run0 + 1 >= openWindows) {
+        opens.push(BASELINE_ROWS + run0);
+        open = true;
+      }
+    } else run0 = -1;
+  });
+  return opens;
 }
 
 describe.skipIf(!manifest)('SKAB replayed over MQTT into a pump asset (models/pump-skab)', () => {
@@ -156,6 +221,15 @@ describe.skipIf(!manifest)('SKAB replayed over MQTT into a pump asset (models/pu
     },
     120_000,
   );
+
+  it('the first event opens exactly where the offline protocol (vigil eval skab) puts it', async () => {
+    const bundle = { dir: BUNDLE, manifest: manifest as Manifest };
+    for (const file of ['test/fixtures/skab/valve1/0.csv', 'test/fixtures/skab/valve2/0.csv']) {
+      const { events } = await replay(file, 'onnx', bundle);
+      const [row] = await offlineOpens(file, bundle);
+      expect(events[0], file).toMatchObject({ state: 'open', since: T0 + row * 1000 });
+    }
+  }, 120_000);
 
   it.each(backends)(
     'anomaly-free data opens no event (%s)',
@@ -181,7 +255,8 @@ describe('SKAB replayed over MQTT into a pump asset (stand-in untrained model, s
       (e) => e.state === 'open' && e.since >= anomaly!.start && e.since <= anomaly!.end,
     );
     expect(inside, `events: ${JSON.stringify(events)}, anomaly ${JSON.stringify(anomaly)}`).toBeDefined();
-    // every message of one event carries the seq of its open
-    for (const e of events.filter((x) => x.event === inside!.event)) expect(e.event).toBe(inside!.event);
+    // The agent's first event opens exactly where the offline protocol (vigil eval skab) says.
+    const [expectedRow] = await offlineOpens('test/fixtures/skab/valve1/0.csv', standIn);
+    expect(events[0]).toMatchObject({ state: 'open', since: T0 + expectedRow * 1000 });
   }, 120_000);
 });
