@@ -50,6 +50,8 @@ export interface ConvertOptions {
   goldenCount?: number;
   maxCalibrationWindows?: number;
   engine: GgufEngineFactory;
+  /** Encoder linears to keep in F32 (mixed precision; the engine runs each linear as stored). */
+  keepF32?: string[];
   /** Also write model.int8.onnx (dynamic-quant MatMulInteger graph for ORT); default true. */
   int8Onnx?: boolean;
   /** Injected for tests; default onnxruntime-node. */
@@ -69,6 +71,8 @@ export interface ConvertFigures {
   /** The engine's fp32 path on the same windows: a check of the mapping itself. */
   fp32EngineVsOnnx: AgreementFigures;
   inputScales: Record<string, number>;
+  /** Encoder linears left in F32. */
+  keepF32: string[];
   /** model.int8.onnx on onnxruntime vs the fp32 ONNX (when written). */
   int8OnnxVsFp32Onnx?: AgreementFigures;
   int8OnnxNote?: string;
@@ -201,10 +205,21 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   log(`calibrated ${calib.windows.length} windows with the ${engineDesc} engine`);
 
   // 3. int8 GGUF.
-  const int8 = buildTstGguf(h, weights, { inputAbsMax });
+  const encoderNames = linearLayers(h)
+    .filter((l) => l.encoder)
+    .map((l) => l.name);
+  const keepF32 = opts.keepF32 ?? [];
+  const unknownKeep = keepF32.filter((n) => !encoderNames.includes(n));
+  if (unknownKeep.length > 0) {
+    throw new ModelError(
+      'MODEL_GRAPH_MISMATCH',
+      `--keep-f32: expected encoder linears of this model (${encoderNames.join(', ')}) but received ${unknownKeep.join(', ')}`,
+    );
+  }
+  const int8 = buildTstGguf(h, weights, { inputAbsMax, keepF32 });
   const inputScales: Record<string, number> = {};
-  for (const l of linearLayers(h).filter((x) => x.encoder))
-    inputScales[l.name] = Math.fround(inputAbsMax[l.name] / 127);
+  for (const n of encoderNames.filter((x) => !keepF32.includes(x)))
+    inputScales[n] = Math.fround(inputAbsMax[n] / 127);
 
   // 4. Verify: int8 engine vs fp32 ONNX on held-out windows.
   const ort = await (opts.openOnnx ?? ((b, hh) => openOnnxEngine(b, hh)))(onnxBytes, h);
@@ -230,6 +245,7 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     int8VsFp32Onnx: compareOutputs(int8Outs, onnxOuts),
     fp32EngineVsOnnx: compareOutputs(fp32Outs, onnxOuts),
     inputScales,
+    keepF32,
     ggufBytes: int8.length,
     fp32GgufBytes: fp32.length,
   };
@@ -275,9 +291,7 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     try {
       int8OnnxBytes = quantizeOnnxDynamic(
         onnxBytes,
-        linearLayers(h)
-          .filter((l) => l.encoder)
-          .map((l) => l.name),
+        encoderNames.filter((n) => !keepF32.includes(n)),
       );
       const q = await (opts.openOnnx ?? ((b, hh) => openOnnxEngine(b, hh)))(int8OnnxBytes, h);
       const qOuts: HeadOutputs[] = [];

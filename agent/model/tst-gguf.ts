@@ -19,7 +19,11 @@ export type ActivationAbsMax = Record<string, number>;
 export function buildTstGguf(
   h: TstHyperparameters,
   weights: Map<string, Float32Array>,
-  quant?: { inputAbsMax: ActivationAbsMax },
+  quant?: {
+    inputAbsMax: ActivationAbsMax;
+    /** Encoder linears to keep in F32 (mixed precision: the engine runs each as stored). */
+    keepF32?: string[];
+  },
 ): Uint8Array {
   const linears = new Map(linearLayers(h).map((l) => [l.name, l]));
   const tensors: GgufTensorInput[] = [];
@@ -29,7 +33,7 @@ export function buildTstGguf(
     // GGUF ne is fastest-first: reverse the ONNX shape.
     const ne = [...spec.shape].reverse();
     const layer = spec.role === 'linear' ? linears.get(spec.name.replace(/\.weight$/, ''))! : undefined;
-    if (quant && layer?.encoder) {
+    if (quant && layer?.encoder && !quant.keepF32?.includes(layer.name)) {
       const absMax = quant.inputAbsMax[layer.name];
       if (absMax === undefined) throw new Error(`buildTstGguf: no calibration |max| for ${layer.name}`);
       const { q, scale } = quantizeWeightPerChannel(data, layer.out, layer.in);

@@ -199,4 +199,33 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
       compareGolden([o], [{ ...want, embedding: [1.01] }], { atol: 1e-3, rtol: 0 }).mismatches[0],
     ).toMatchObject({ head: 'embedding', got: 1, want: 1.01 });
   });
+
+  it('keeps the named encoder linears in F32 (mixed precision) and refuses unknown names', async () => {
+    const out = path.join(dir, 'mixed');
+    const r = await convert({
+      onnxPath: path.join(dir, 'model.onnx'),
+      calibPath: path.join(dir, 'calib.json'),
+      outDir: out,
+      engine: referenceEngineFactory(),
+      keepF32: ['patch_embd'],
+    });
+    expect(r.accepted).toBe(true);
+    const g = readTstGguf(readFileSync(path.join(out, 'model.gguf')));
+    const info = new Map(g.file.tensors.map((t) => [t.name, t]));
+    expect(info.get('patch_embd.weight')?.type).toBe(GgmlType.F32);
+    expect(info.has('patch_embd.input_scale')).toBe(false);
+    expect(info.get('blk.0.ffn_up.weight')?.type).toBe(GgmlType.I8);
+    expect(r.figures.keepF32).toEqual(['patch_embd']);
+    await expect(
+      convert({
+        onnxPath: path.join(dir, 'model.onnx'),
+        calibPath: path.join(dir, 'calib.json'),
+        outDir: out,
+        engine: referenceEngineFactory(),
+        keepF32: ['cls'],
+      }),
+    ).rejects.toThrow(
+      /--keep-f32: expected encoder linears of this model \(patch_embd, blk\.0\.attn_qkv.*\) but received cls/,
+    );
+  });
 });

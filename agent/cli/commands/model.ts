@@ -87,6 +87,7 @@ interface ConvertFlags {
   engine: 'auto' | 'native' | 'reference';
   created?: string;
   int8Onnx: boolean;
+  keepF32?: string;
   json?: boolean;
 }
 
@@ -198,6 +199,10 @@ export function register(program: Command): void {
       backendChoice('--engine', ['auto', 'native', 'reference']),
       'auto',
     )
+    .option(
+      '--keep-f32 <layers>',
+      'encoder linears to keep in F32 (comma-separated, e.g. patch_embd): mixed precision',
+    )
     .option('--no-int8-onnx', 'do not write model.int8.onnx (dynamic-quant graph for onnxruntime)')
     .option('--created <iso>', 'manifest creation time (default: now; SOURCE_DATE_EPOCH honoured)')
     .option('--json', 'print the result as JSON')
@@ -231,6 +236,10 @@ export function register(program: Command): void {
         maxCalibrationWindows: o.maxCalib,
         goldenCount: o.golden,
         int8Onnx: o.int8Onnx,
+        keepF32: o.keepF32
+          ?.split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
         engine: factory,
         progress: o.json ? undefined : ttyProgress(),
         log,
@@ -249,6 +258,7 @@ export function register(program: Command): void {
         if (f.int8OnnxVsFp32Onnx)
           out(`int8 ONNX (onnxruntime, dynamic) vs fp32 ONNX: ${formatFigures(f.int8OnnxVsFp32Onnx)}`);
         if (f.int8OnnxNote) out(f.int8OnnxNote);
+        if (f.keepF32.length > 0) out(`kept in F32 (mixed precision): ${f.keepF32.join(', ')}`);
         out(
           `GGUF ${f.ggufBytes} bytes int8 (fp32 would be ${f.fp32GgufBytes}); ${f.calibrationWindows} calibration windows`,
         );
