@@ -80,6 +80,7 @@ function bundleSection(b: BundleReport): string {
   if (t.ortInt8Bundle)
     rows.push(["ORT int8 (the bundle's model.int8.onnx)", ...timingCells(t.ortInt8Bundle)]);
   if (t.tsFrontend) rows.push(['TypeScript spectral front end', ...timingCells(t.tsFrontend)]);
+  if (t.nativeFrontend) rows.push(['engine front end alone (features())', ...timingCells(t.nativeFrontend)]);
   const r = b.ratios;
   return [
     `== bundle ${b.name} (frontend ${b.frontend}; ${b.runs} runs)`,

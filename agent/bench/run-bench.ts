@@ -140,6 +140,8 @@ export interface BundleReport {
     ortInt8: Timing;
     ortInt8Bundle?: Timing;
     tsFrontend?: Timing;
+    /** The engine's own front end alone (Model.features), spectral models. */
+    nativeFrontend?: Timing;
   };
   /** The *WithFrontend ratios add the TypeScript front end's median to ORT's (spectral models). */
   ratios?: Ratios & {
@@ -507,7 +509,12 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
       { id: 'ortInt8', call: ortRunner(ort, int8, tf, cf, feats) },
     ];
     if (int8Bundle) contenders.push({ id: 'ortInt8Bundle', call: ortRunner(ort, int8Bundle, tf, cf, feats) });
-    if (fe) contenders.push({ id: 'tsFrontend', call: () => fe.run(x) });
+    if (fe) {
+      contenders.push(
+        { id: 'tsFrontend', call: () => fe.run(x) },
+        { id: 'nativeFrontend', call: () => model.features(x) },
+      );
+    }
     const s = await interleave(contenders, { warmup: Math.max(3, Math.ceil(runs / 10)), runs });
     const t = {
       nativeSync: timing(s.get('nativeSync')!),
@@ -515,7 +522,9 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
       ortFp32: timing(s.get('ortFp32')!),
       ortInt8: timing(s.get('ortInt8')!),
       ...(int8Bundle ? { ortInt8Bundle: timing(s.get('ortInt8Bundle')!) } : {}),
-      ...(fe ? { tsFrontend: timing(s.get('tsFrontend')!) } : {}),
+      ...(fe
+        ? { tsFrontend: timing(s.get('tsFrontend')!), nativeFrontend: timing(s.get('nativeFrontend')!) }
+        : {}),
     };
     const feUs = t.tsFrontend?.wall.medianUs ?? 0;
     const nativeLoad = await timeRepeated(40, () => new addon.Model(gguf).dispose());

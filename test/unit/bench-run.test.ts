@@ -149,6 +149,7 @@ describe.skipIf(!existsSync(addonPath))('runBench on a bundle directory', () => 
     });
     const t = b.timings!;
     expect(t.tsFrontend!.wall.n).toBe(3);
+    expect(t.nativeFrontend!.wall.n).toBe(3);
     const fe = t.tsFrontend!.wall.medianUs;
     expect(b.ratios!.ortInt8WithFrontendOverNative).toBeCloseTo(
       (t.ortInt8.wall.medianUs + fe) / t.nativeSync.wall.medianUs,
