@@ -16,6 +16,7 @@ import * as ort from 'onnxruntime-node';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseSkabCsv, selectChannels } from '../../agent/eval/csv.js';
 import { scoreSkabFile } from '../../agent/eval/skab.js';
+import { encodeSparkplug } from '../../agent/ingest/codecs/index.js';
 import { loadAddon } from '../../agent/inference/addon-loader.js';
 import type { Manifest } from '../../agent/model/manifest-types.js';
 import { startAgent, type RunningAgent } from '../../agent/pipeline/agent.js';
@@ -75,8 +76,17 @@ async function replay(
   file: string,
   backend: 'native' | 'onnx',
   bundle = { dir: BUNDLE, manifest: manifest as Manifest },
+  format: 'json-multi' | 'json-single' | 'sparkplug' = 'json-multi',
 ): Promise<Replay> {
   const m = bundle.manifest;
+  // json-multi: one message per row; json-single: one topic per channel, one value per message
+  // (the assembler aligns the channels by their timestamps); sparkplug: one DDATA per row.
+  const inputs =
+    format === 'json-multi'
+      ? [{ topic: 'skab/+/row', format }]
+      : format === 'json-single'
+        ? m.input.channels.map((ch, j) => ({ topic: `skab/+/ch${j}`, format, channel: ch }))
+        : [{ topic: 'spBv1.0/plant/DDATA/+/+', format }];
   const table = parseSkabCsv(readFileSync(file, 'utf8'), file);
   const values = selectChannels(table, m.input.channels, file);
   const c = m.input.channels.length;
@@ -88,9 +98,9 @@ async function replay(
       models: { 'pump-skab': { bundle: bundle.dir, backend } },
       assets: [
         {
-          id: 'pump-{1}',
+          id: format === 'sparkplug' ? 'pump-{2}' : 'pump-{1}',
           model: 'pump-skab',
-          inputs: [{ topic: 'skab/+/row', format: 'json-multi' }],
+          inputs,
           hop: 1, // every row ends a window, as in the SKAB protocol
           anomaly: { enabled: true, baselineWindows: BASELINE_ROWS - m.input.windowLength + 1 },
         },
@@ -106,9 +116,27 @@ async function replay(
   const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
   cleanups.push(() => pub.endAsync(true));
   for (let r = 0; r < table.rows; r++) {
-    const row: Record<string, number> = {};
-    m.input.channels.forEach((name, j) => (row[name] = values[r * c + j]));
-    await pub.publishAsync('skab/1/row', JSON.stringify({ ts: T0 + r * 1000, values: row }), { qos: 1 });
+    const ts = T0 + r * 1000;
+    if (format === 'json-multi') {
+      const row: Record<string, number> = {};
+      m.input.channels.forEach((name, j) => (row[name] = values[r * c + j]));
+      await pub.publishAsync('skab/1/row', JSON.stringify({ ts, values: row }), { qos: 1 });
+    } else if (format === 'json-single') {
+      for (let j = 0; j < c; j++)
+        await pub.publishAsync(`skab/1/ch${j}`, JSON.stringify({ ts, value: values[r * c + j] }), { qos: 1 });
+    } else {
+      const metrics = m.input.channels.map((name, j) => ({
+        name,
+        type: 'Double' as const,
+        value: values[r * c + j],
+        timestamp: ts,
+      }));
+      await pub.publishAsync(
+        'spBv1.0/plant/DDATA/node1/1',
+        Buffer.from(encodeSparkplug({ timestamp: ts, metrics })),
+        { qos: 1 },
+      );
+    }
   }
   // Every row after the first window ends one; wait until they are all scored.
   const expected = table.rows - m.input.windowLength;
@@ -224,10 +252,16 @@ describe.skipIf(!manifest)('SKAB replayed over MQTT into a pump asset (models/pu
 
   it('the first event opens exactly where the offline protocol (vigil eval skab) puts it', async () => {
     const bundle = { dir: BUNDLE, manifest: manifest as Manifest };
-    for (const file of ['test/fixtures/skab/valve1/0.csv', 'test/fixtures/skab/valve2/0.csv']) {
-      const { events } = await replay(file, 'onnx', bundle);
+    const runs = [
+      ['test/fixtures/skab/valve1/0.csv', 'json-multi'],
+      ['test/fixtures/skab/valve1/0.csv', 'json-single'],
+      ['test/fixtures/skab/valve1/0.csv', 'sparkplug'],
+      ['test/fixtures/skab/valve2/0.csv', 'json-multi'],
+    ] as const;
+    for (const [file, format] of runs) {
+      const { events } = await replay(file, 'onnx', bundle, format);
       const [row] = await offlineOpens(file, bundle);
-      expect(events[0], file).toMatchObject({ state: 'open', since: T0 + row * 1000 });
+      expect(events[0], `${file} ${format}`).toMatchObject({ state: 'open', since: T0 + row * 1000 });
     }
   }, 120_000);
 
@@ -242,6 +276,18 @@ describe.skipIf(!manifest)('SKAB replayed over MQTT into a pump asset (models/pu
 });
 
 describe('SKAB replayed over MQTT into a pump asset (stand-in untrained model, same pipeline)', () => {
+  it.each(['json-single', 'sparkplug'] as const)(
+    '%s input: the first event opens where the offline protocol puts it',
+    async (format) => {
+      const file = 'test/fixtures/skab/valve1/0.csv';
+      const { events, stats } = await replay(file, 'onnx', standIn, format);
+      expect(stats.counters.resets).toBe(0);
+      const [row] = await offlineOpens(file, standIn);
+      expect(events[0]).toMatchObject({ state: 'open', since: T0 + row * 1000 });
+    },
+    120_000,
+  );
+
   it('valve1: baseline from the first 400 rows, every later window scored, an event opens inside the labelled anomaly', async () => {
     const { events, anomaly, stats } = await replay('test/fixtures/skab/valve1/0.csv', 'onnx', standIn);
     const t = standIn.manifest.input.windowLength;
