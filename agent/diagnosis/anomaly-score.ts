@@ -130,8 +130,13 @@ export function stdPop(v: ArrayLike<number>): number {
 
 /** Quantile by linear interpolation between order statistics (numpy's default, type 7). */
 export function quantile(values: ArrayLike<number>, q: number): number {
-  if (values.length === 0) throw new ScoreError('failed to compute quantile of an empty sample: expected at least 1 value', 'ANOMALY_EMPTY');
-  if (!(q >= 0 && q <= 1)) throw new ScoreError(`failed to compute quantile with q=${q}: expected 0..1`, 'ANOMALY_PARAM');
+  if (values.length === 0)
+    throw new ScoreError(
+      'failed to compute quantile of an empty sample: expected at least 1 value',
+      'ANOMALY_EMPTY',
+    );
+  if (!(q >= 0 && q <= 1))
+    throw new ScoreError(`failed to compute quantile with q=${q}: expected 0..1`, 'ANOMALY_PARAM');
   const s = Array.from(values).sort((a, b) => a - b);
   const h = (s.length - 1) * q;
   const lo = Math.floor(h);
@@ -182,7 +187,11 @@ export function cholesky(a: number[], d: number): number[] {
       let s = a[i * d + j];
       for (let k = 0; k < j; k++) s -= l[i * d + k] * l[j * d + k];
       if (i === j) {
-        if (!(s > 0)) throw new ScoreError(`failed to factor the embedding covariance: pivot ${i} is ${s}, expected > 0`, 'ANOMALY_SINGULAR');
+        if (!(s > 0))
+          throw new ScoreError(
+            `failed to factor the embedding covariance: pivot ${i} is ${s}, expected > 0`,
+            'ANOMALY_SINGULAR',
+          );
         l[i * d + i] = Math.sqrt(s);
       } else {
         l[i * d + j] = s / l[j * d + j];
@@ -210,10 +219,17 @@ export function mahalanobis2(x: ArrayLike<number>, m: number[], chol: number[]):
 // Input transform and window statistics
 
 /** u[t][c] = clamp((x[t][c] - ref[c]) / scale[c], -clip, clip); ref is the window mean for slow channels. */
-export function applySiteTransform(t: SiteTransform, window: ArrayLike<number>, channels = t.center.length): Float32Array {
+export function applySiteTransform(
+  t: SiteTransform,
+  window: ArrayLike<number>,
+  channels = t.center.length,
+): Float32Array {
   const rows = window.length / channels;
   if (!Number.isInteger(rows) || rows < 1) {
-    throw new ScoreError(`failed to transform a window of ${window.length} values: expected a multiple of ${channels} channels`, 'ANOMALY_SHAPE');
+    throw new ScoreError(
+      `failed to transform a window of ${window.length} values: expected a multiple of ${channels} channels`,
+      'ANOMALY_SHAPE',
+    );
   }
   const ref = t.center.slice();
   for (let c = 0; c < channels; c++) {
@@ -242,7 +258,11 @@ export function levelStatistic(u: ArrayLike<number>, channels: number, rows: num
 }
 
 /** The unnormalized components of one window (also used on the baseline windows to set thresholds). */
-export function componentScores(st: Omit<ScoreStats, 'thresholds'>, u: ArrayLike<number>, heads: ScoreHeads): ComponentScores {
+export function componentScores(
+  st: Omit<ScoreStats, 'thresholds'>,
+  u: ArrayLike<number>,
+  heads: ScoreHeads,
+): ComponentScores {
   const channels = st.levelMean.length;
   const m = levelStatistic(u, channels, st.params.levelWindow);
   const levelByChannel = m.map((x, c) => (st.slow[c] ? 0 : ((x - st.levelMean[c]) / st.levelSd[c]) ** 2));
@@ -254,11 +274,22 @@ export function componentScores(st: Omit<ScoreStats, 'thresholds'>, u: ArrayLike
     }
   }
   const t2 = st.embMean.length > 0 ? mahalanobis2(heads.embedding, st.embMean, st.embChol) : 0;
-  return { level: Math.max(...levelByChannel), recon: Math.max(...reconByChannel), t2, levelByChannel, reconByChannel };
+  return {
+    level: Math.max(...levelByChannel),
+    recon: Math.max(...reconByChannel),
+    t2,
+    levelByChannel,
+    reconByChannel,
+  };
 }
 
 /** Score of one transformed window: components over their thresholds, and channel contributions. */
-export function scoreWindow(st: ScoreStats, u: ArrayLike<number>, heads: ScoreHeads, channelNames: readonly string[]): WindowScore {
+export function scoreWindow(
+  st: ScoreStats,
+  u: ArrayLike<number>,
+  heads: ScoreHeads,
+  channelNames: readonly string[],
+): WindowScore {
   const cs = componentScores(st, u, heads);
   const on = new Set(st.params.components);
   const th = st.thresholds;
@@ -273,10 +304,18 @@ export function scoreWindow(st: ScoreStats, u: ArrayLike<number>, heads: ScoreHe
  * contributions are those shares of the total (equal shares when there is no evidence at all).
  * T^2 is not attributable to channels and does not enter.
  */
-export function contributions(cs: ComponentScores, st: ScoreStats, on: ReadonlySet<ScoreComponent>, names: readonly string[]): { name: string; contribution: number }[] {
+export function contributions(
+  cs: ComponentScores,
+  st: ScoreStats,
+  on: ReadonlySet<ScoreComponent>,
+  names: readonly string[],
+): { name: string; contribution: number }[] {
   const n = cs.levelByChannel.length;
   const ev = cs.levelByChannel.map((l, c) =>
-    Math.max(on.has('level') ? l / st.thresholds.level : 0, on.has('recon') ? cs.reconByChannel[c] / st.thresholds.recon : 0),
+    Math.max(
+      on.has('level') ? l / st.thresholds.level : 0,
+      on.has('recon') ? cs.reconByChannel[c] / st.thresholds.recon : 0,
+    ),
   );
   const total = ev.reduce((a, b) => a + b, 0);
   return ev.map((e, c) => ({ name: names[c] ?? `c${c}`, contribution: total > 0 ? e / total : 1 / n }));
@@ -287,7 +326,8 @@ export class EwmaSmoother {
   private value: number | null = null;
 
   constructor(private readonly alpha: number) {
-    if (!(alpha > 0 && alpha <= 1)) throw new ScoreError(`ewmaAlpha: expected 0 < alpha <= 1 but received ${alpha}`, 'ANOMALY_PARAM');
+    if (!(alpha > 0 && alpha <= 1))
+      throw new ScoreError(`ewmaAlpha: expected 0 < alpha <= 1 but received ${alpha}`, 'ANOMALY_PARAM');
   }
 
   push(score: number): number {

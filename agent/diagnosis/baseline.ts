@@ -77,9 +77,15 @@ export function movingMeans(col: ArrayLike<number>, w: number): number[] {
  * slownessWindow-row moving means over var of the rows (0 for a constant channel), slow when
  * slowness >= slowThreshold. rows: [n][C].
  */
-export function fitSiteTransform(rows: ArrayLike<number>[], p: TransformParams = DEFAULT_TRANSFORM): SiteTransform {
+export function fitSiteTransform(
+  rows: ArrayLike<number>[],
+  p: TransformParams = DEFAULT_TRANSFORM,
+): SiteTransform {
   if (rows.length < p.slownessWindow + 1) {
-    throw new ScoreError(`failed to fit the site transform on ${rows.length} rows: expected at least ${p.slownessWindow + 1}`, 'ANOMALY_BASELINE_SHORT');
+    throw new ScoreError(
+      `failed to fit the site transform on ${rows.length} rows: expected at least ${p.slownessWindow + 1}`,
+      'ANOMALY_BASELINE_SHORT',
+    );
   }
   const channels = rows[0].length;
   const t: SiteTransform = { center: [], scale: [], slowness: [], slow: [], clip: p.clip };
@@ -103,23 +109,57 @@ export function fitSiteTransform(rows: ArrayLike<number>[], p: TransformParams =
 // Score statistics
 
 /** Fit the score statistics on the baseline windows' transformed inputs and model heads. */
-export function fitScoreStats(params: ScoringParams, slow: boolean[], us: Float32Array[], heads: ScoreHeads[]): ScoreStats {
+export function fitScoreStats(
+  params: ScoringParams,
+  slow: boolean[],
+  us: Float32Array[],
+  heads: ScoreHeads[],
+): ScoreStats {
   const channels = slow.length;
   const n = us.length;
-  if (n < 2) throw new ScoreError(`failed to fit the baseline on ${n} windows: expected at least 2`, 'ANOMALY_BASELINE_SHORT');
+  if (n < 2)
+    throw new ScoreError(
+      `failed to fit the baseline on ${n} windows: expected at least 2`,
+      'ANOMALY_BASELINE_SHORT',
+    );
   const levels = us.map((u) => levelStatistic(u, channels, params.levelWindow));
   const levelMean = meanVector(levels);
   const levelSd = levelMean.map((_, c) => Math.max(stdPop(levels.map((l) => l[c])), params.sdFloor));
   const hasRecon = heads[0].channelError.length === channels;
   const reconMean = hasRecon ? meanVector(heads.map((h) => h.channelError)) : [];
-  const reconSd = reconMean.map((m, c) => Math.max(stdPop(heads.map((h) => h.channelError[c])), 1e-6 + 1e-3 * Math.abs(m)));
+  const reconSd = reconMean.map((m, c) =>
+    Math.max(stdPop(heads.map((h) => h.channelError[c])), 1e-6 + 1e-3 * Math.abs(m)),
+  );
   const d = heads[0].embedding.length;
   const embMean = d > 0 ? meanVector(heads.map((h) => h.embedding)) : [];
-  const embChol = d > 0 ? cholesky(shrinkCovariance(covariance(heads.map((h) => h.embedding), embMean), d, params.shrinkage), d) : [];
+  const embChol =
+    d > 0
+      ? cholesky(
+          shrinkCovariance(
+            covariance(
+              heads.map((h) => h.embedding),
+              embMean,
+            ),
+            d,
+            params.shrinkage,
+          ),
+          d,
+        )
+      : [];
   const partial = { params, slow, levelMean, levelSd, reconMean, reconSd, embMean, embChol };
   const comps = us.map((u, i) => componentScores(partial, u, heads[i]));
-  const threshold = (k: ScoreComponent) => Math.max(quantile(comps.map((c) => c[k]), params.quantile) * params.margin, 1e-12);
-  return { ...partial, thresholds: { level: threshold('level'), recon: threshold('recon'), t2: threshold('t2') } };
+  const threshold = (k: ScoreComponent) =>
+    Math.max(
+      quantile(
+        comps.map((c) => c[k]),
+        params.quantile,
+      ) * params.margin,
+      1e-12,
+    );
+  return {
+    ...partial,
+    thresholds: { level: threshold('level'), recon: threshold('recon'), t2: threshold('t2') },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -133,8 +173,10 @@ export class BaselineLearner {
   private readonly channels: number;
 
   constructor(private readonly o: BaselineLearnerOptions) {
-    if (!Number.isInteger(o.hop) || o.hop < 1) throw new ScoreError(`hop: expected a positive integer but received ${o.hop}`, 'ANOMALY_PARAM');
-    if (!Number.isInteger(o.windows) || o.windows < 2) throw new ScoreError(`windows: expected an integer >= 2 but received ${o.windows}`, 'ANOMALY_PARAM');
+    if (!Number.isInteger(o.hop) || o.hop < 1)
+      throw new ScoreError(`hop: expected a positive integer but received ${o.hop}`, 'ANOMALY_PARAM');
+    if (!Number.isInteger(o.windows) || o.windows < 2)
+      throw new ScoreError(`windows: expected an integer >= 2 but received ${o.windows}`, 'ANOMALY_PARAM');
     this.scoring = { ...DEFAULT_SCORING, ...o.scoring };
     this.transformParams = { ...DEFAULT_TRANSFORM, ...o.transform };
     this.channels = o.channels.length;
@@ -156,18 +198,26 @@ export class BaselineLearner {
   addWindow(window: ArrayLike<number>): 'learning' | 'full' {
     const t = this.o.windowLength;
     if (window.length !== t * this.channels) {
-      throw new ScoreError(`failed to add a baseline window of ${window.length} values: expected ${t}x${this.channels}`, 'ANOMALY_SHAPE');
+      throw new ScoreError(
+        `failed to add a baseline window of ${window.length} values: expected ${t}x${this.channels}`,
+        'ANOMALY_SHAPE',
+      );
     }
     if (this.state === 'full') return 'full';
     const fresh = this.windows.length === 0 ? t : Math.min(this.o.hop, t);
-    for (let r = t - fresh; r < t; r++) this.rows.push(Float64Array.from({ length: this.channels }, (_, c) => window[r * this.channels + c]));
+    for (let r = t - fresh; r < t; r++)
+      this.rows.push(Float64Array.from({ length: this.channels }, (_, c) => window[r * this.channels + c]));
     this.windows.push(Float32Array.from(window));
     return this.state;
   }
 
   /** Fit the transform, run the model on every collected window, fit the score statistics. */
   async finish(run: RunHeads): Promise<Baseline> {
-    if (this.windows.length < 2) throw new ScoreError(`failed to finish the baseline with ${this.windows.length} windows: expected at least 2`, 'ANOMALY_BASELINE_SHORT');
+    if (this.windows.length < 2)
+      throw new ScoreError(
+        `failed to finish the baseline with ${this.windows.length} windows: expected at least 2`,
+        'ANOMALY_BASELINE_SHORT',
+      );
     const transform = fitSiteTransform(this.rows, this.transformParams);
     const us = this.windows.map((w) => applySiteTransform(transform, w, this.channels));
     const heads: ScoreHeads[] = [];
@@ -201,10 +251,16 @@ export function restoreBaseline(text: string): Baseline {
   try {
     b = JSON.parse(text) as Baseline;
   } catch (err) {
-    throw new ScoreError(`failed to parse the baseline: ${(err as Error).message}`, 'ANOMALY_BASELINE_INVALID');
+    throw new ScoreError(
+      `failed to parse the baseline: ${(err as Error).message}`,
+      'ANOMALY_BASELINE_INVALID',
+    );
   }
   const bad = (field: string, expected: string, got: unknown): never => {
-    throw new ScoreError(`baseline.${field}: expected ${expected} but received ${JSON.stringify(got)?.slice(0, 80)}`, 'ANOMALY_BASELINE_INVALID');
+    throw new ScoreError(
+      `baseline.${field}: expected ${expected} but received ${JSON.stringify(got)?.slice(0, 80)}`,
+      'ANOMALY_BASELINE_INVALID',
+    );
   };
   if (b === null || typeof b !== 'object') bad('', 'an object', b);
   if (b.format !== BASELINE_FORMAT) bad('format', JSON.stringify(BASELINE_FORMAT), b.format);
@@ -212,7 +268,11 @@ export function restoreBaseline(text: string): Baseline {
   const c = b.channels.length;
   const vec = (field: keyof Baseline, len: number | null) => {
     const v = b[field] as unknown;
-    if (!Array.isArray(v) || (len !== null && v.length !== len) || !v.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    if (
+      !Array.isArray(v) ||
+      (len !== null && v.length !== len) ||
+      !v.every((x) => typeof x === 'number' && Number.isFinite(x))
+    ) {
       bad(field, `${len ?? 'an'} array of finite numbers`, v);
     }
   };
@@ -224,11 +284,19 @@ export function restoreBaseline(text: string): Baseline {
   vec('reconSd', b.reconMean.length);
   if (!Array.isArray(b.slow) || b.slow.length !== c) bad('slow', `${c} booleans`, b.slow);
   const t = b.transform;
-  if (!t || !Array.isArray(t.center) || t.center.length !== c || !Array.isArray(t.scale) || t.scale.length !== c || !t.scale.every((s) => s > 0)) {
+  if (
+    !t ||
+    !Array.isArray(t.center) ||
+    t.center.length !== c ||
+    !Array.isArray(t.scale) ||
+    t.scale.length !== c ||
+    !t.scale.every((s) => s > 0)
+  ) {
     bad('transform', `center/scale arrays of ${c} (scale > 0)`, t);
   }
   for (const k of ['level', 'recon', 't2'] as const) {
-    if (!(typeof b.thresholds?.[k] === 'number' && b.thresholds[k] > 0)) bad(`thresholds.${k}`, 'a positive number', b.thresholds?.[k]);
+    if (!(typeof b.thresholds?.[k] === 'number' && b.thresholds[k] > 0))
+      bad(`thresholds.${k}`, 'a positive number', b.thresholds?.[k]);
   }
   if (!b.params || !Array.isArray(b.params.components)) bad('params', 'scoring parameters', b.params);
   return b;

@@ -28,9 +28,14 @@ const LABELS = new Set(['anomaly', 'changepoint']);
 
 export function parseSkabCsv(text: string, source = 'csv'): SkabTable {
   const lines = text.split(/\r?\n/).filter((l) => l.trim().length > 0);
-  if (lines.length === 0) throw new CsvError(`${source}: expected a header line but the file is empty`, 'EVAL_CSV_INVALID');
+  if (lines.length === 0)
+    throw new CsvError(`${source}: expected a header line but the file is empty`, 'EVAL_CSV_INVALID');
   const header = lines[0].split(';').map((h) => h.trim());
-  if (header[0] !== 'datetime') throw new CsvError(`${source}: expected the first column "datetime" but received ${JSON.stringify(header[0])}`, 'EVAL_CSV_INVALID');
+  if (header[0] !== 'datetime')
+    throw new CsvError(
+      `${source}: expected the first column "datetime" but received ${JSON.stringify(header[0])}`,
+      'EVAL_CSV_INVALID',
+    );
   const chanIdx: number[] = [];
   const channels: string[] = [];
   header.forEach((h, i) => {
@@ -48,12 +53,18 @@ export function parseSkabCsv(text: string, source = 'csv'): SkabTable {
   for (let r = 0; r < rows; r++) {
     const cells = lines[r + 1].split(';');
     if (cells.length !== header.length) {
-      throw new CsvError(`${source}:${r + 2}: expected ${header.length} fields but received ${cells.length}`, 'EVAL_CSV_INVALID');
+      throw new CsvError(
+        `${source}:${r + 2}: expected ${header.length} fields but received ${cells.length}`,
+        'EVAL_CSV_INVALID',
+      );
     }
     chanIdx.forEach((ci, k) => {
       const v = Number(cells[ci]);
       if (cells[ci].trim() === '' || !Number.isFinite(v)) {
-        throw new CsvError(`${source}:${r + 2}: column ${header[ci]}: expected a finite number but received ${JSON.stringify(cells[ci])}`, 'EVAL_CSV_INVALID');
+        throw new CsvError(
+          `${source}:${r + 2}: column ${header[ci]}: expected a finite number but received ${JSON.stringify(cells[ci])}`,
+          'EVAL_CSV_INVALID',
+        );
       }
       values[r * channels.length + k] = v;
     });
@@ -67,7 +78,11 @@ export function parseSkabCsv(text: string, source = 'csv'): SkabTable {
 export function selectChannels(t: SkabTable, want: readonly string[], source = 'csv'): Float64Array {
   const idx = want.map((w) => {
     const i = t.channels.indexOf(w);
-    if (i < 0) throw new CsvError(`${source}: expected a column ${JSON.stringify(w)} but the file has ${JSON.stringify(t.channels)}`, 'EVAL_CSV_CHANNELS');
+    if (i < 0)
+      throw new CsvError(
+        `${source}: expected a column ${JSON.stringify(w)} but the file has ${JSON.stringify(t.channels)}`,
+        'EVAL_CSV_CHANNELS',
+      );
     return i;
   });
   const c = t.channels.length;
@@ -88,5 +103,8 @@ export function listCsvFiles(dir: string): string[] {
   };
   walk(dir);
   const coll = new Intl.Collator('en', { numeric: true });
-  return out.sort((a, b) => coll.compare(path.dirname(a), path.dirname(b)) || coll.compare(path.basename(a), path.basename(b)));
+  return out.sort(
+    (a, b) =>
+      coll.compare(path.dirname(a), path.dirname(b)) || coll.compare(path.basename(a), path.basename(b)),
+  );
 }

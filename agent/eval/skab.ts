@@ -48,7 +48,8 @@ export interface DetectionMetrics extends Confusion {
 }
 
 export function confusionOf(pred: ArrayLike<number>, truth: ArrayLike<number>): Confusion {
-  if (pred.length !== truth.length) throw new RangeError(`confusionOf: ${pred.length} predictions but ${truth.length} labels`);
+  if (pred.length !== truth.length)
+    throw new RangeError(`confusionOf: ${pred.length} predictions but ${truth.length} labels`);
   const c = { tp: 0, fp: 0, tn: 0, fn: 0 };
   for (let i = 0; i < pred.length; i++) {
     const p = pred[i] > 0;
@@ -109,7 +110,11 @@ export interface SkabFileResult {
 }
 
 /** Learn the baseline on the file's first 400 rows, then score every later row. */
-export async function scoreSkabFile(f: SkabFileInput, run: RunHeads, o: SkabProtocolOptions): Promise<SkabFileResult> {
+export async function scoreSkabFile(
+  f: SkabFileInput,
+  run: RunHeads,
+  o: SkabProtocolOptions,
+): Promise<SkabFileResult> {
   const c = o.channels.length;
   const t = o.windowLength;
   if (t > BASELINE_ROWS) throw new RangeError(`windowLength ${t} exceeds the ${BASELINE_ROWS} baseline rows`);
@@ -177,7 +182,10 @@ export async function runSkabProtocol(
 // Files and model (I/O)
 
 /** Read the SKAB CSVs under dir; files without labels or too short are skipped with a reason. */
-export function loadSkabDir(dir: string, channels: string[]): { files: SkabFileInput[]; skipped: { file: string; reason: string }[] } {
+export function loadSkabDir(
+  dir: string,
+  channels: string[],
+): { files: SkabFileInput[]; skipped: { file: string; reason: string }[] } {
   const files: SkabFileInput[] = [];
   const skipped: { file: string; reason: string }[] = [];
   for (const p of listCsvFiles(dir)) {
@@ -185,7 +193,8 @@ export function loadSkabDir(dir: string, channels: string[]): { files: SkabFileI
     const t = parseSkabCsv(readFileSync(p, 'utf8'), rel);
     if (!t.anomaly) skipped.push({ file: rel, reason: 'no anomaly column' });
     else if (t.rows < MIN_ROWS) skipped.push({ file: rel, reason: `${t.rows} rows (< ${MIN_ROWS})` });
-    else files.push({ file: rel, values: selectChannels(t, channels, rel), rows: t.rows, anomaly: t.anomaly });
+    else
+      files.push({ file: rel, values: selectChannels(t, channels, rel), rows: t.rows, anomaly: t.anomaly });
   }
   return { files, skipped };
 }
@@ -215,11 +224,19 @@ interface TrainingRecord {
  */
 export async function openSkabModel(dir: string, prefer: 'auto' | 'native' | 'onnx'): Promise<ModelHandle> {
   const recPath = path.join(dir, 'training.json');
-  const rec: TrainingRecord = existsSync(recPath) ? (JSON.parse(readFileSync(recPath, 'utf8')) as TrainingRecord) : {};
-  const pick = <T extends object>(v: Partial<T> | undefined, keys: readonly (keyof T)[]): Partial<T> | undefined =>
+  const rec: TrainingRecord = existsSync(recPath)
+    ? (JSON.parse(readFileSync(recPath, 'utf8')) as TrainingRecord)
+    : {};
+  const pick = <T extends object>(
+    v: Partial<T> | undefined,
+    keys: readonly (keyof T)[],
+  ): Partial<T> | undefined =>
     v ? (Object.fromEntries(keys.filter((k) => k in v).map((k) => [k, v[k]])) as Partial<T>) : undefined;
   const scoring = pick<ScoringParams>(rec.scoring, Object.keys(DEFAULT_SCORING) as (keyof ScoringParams)[]);
-  const transform = pick<TransformParams>(rec.inputTransform, Object.keys(DEFAULT_TRANSFORM) as (keyof TransformParams)[]);
+  const transform = pick<TransformParams>(
+    rec.inputTransform,
+    Object.keys(DEFAULT_TRANSFORM) as (keyof TransformParams)[],
+  );
   if (existsSync(path.join(dir, 'manifest.json'))) {
     const { loadVerifiedBundle, openBundleBackend } = await import('../model/bundle.js');
     const b = loadVerifiedBundle(dir);
@@ -238,10 +255,12 @@ export async function openSkabModel(dir: string, prefer: 'auto' | 'native' | 'on
     };
   }
   const onnxPath = path.join(dir, 'model.onnx');
-  if (!existsSync(onnxPath)) fail(`--bundle: expected a bundle (manifest.json) or a model.onnx in ${dir} but found neither`);
+  if (!existsSync(onnxPath))
+    fail(`--bundle: expected a bundle (manifest.json) or a model.onnx in ${dir} but found neither`);
   if (prefer === 'native') fail(`--backend native: ${dir} has no manifest.json/model.gguf, only model.onnx`);
   const cfg = rec.config ?? {};
-  if (!cfg.windowLength || !cfg.channels) fail(`--bundle: ${recPath} must give config.windowLength and config.channels for a bare model.onnx`);
+  if (!cfg.windowLength || !cfg.channels)
+    fail(`--bundle: ${recPath} must give config.windowLength and config.channels for a bare model.onnx`);
   const ort = await import('onnxruntime-node');
   const session = await ort.InferenceSession.create(onnxPath, { intraOpNumThreads: 1, interOpNumThreads: 1 });
   const t = cfg.windowLength;
@@ -256,7 +275,10 @@ export async function openSkabModel(dir: string, prefer: 'auto' | 'native' | 'on
     backend: 'onnx (cpu; onnxruntime-node on model.onnx, no bundle)',
     run: async (u) => {
       const out = await session.run({ x: new ort.Tensor('float32', u, [1, t, c]) });
-      return { embedding: out.embedding.data as Float32Array, channelError: out.channel_error.data as Float32Array } satisfies ScoreHeads;
+      return {
+        embedding: out.embedding.data as Float32Array,
+        channelError: out.channel_error.data as Float32Array,
+      } satisfies ScoreHeads;
     },
     dispose: () => session.release(),
   };
@@ -270,34 +292,55 @@ const pct = (x: number) => `${(100 * x).toFixed(1)}%`;
 export function registerEvalSkab(evalGroup: Command): void {
   evalGroup
     .command('skab')
-    .description('SKAB outlier protocol (first 400 rows of each file = on-site baseline, the rest scored): F1, FAR, MAR')
+    .description(
+      'SKAB outlier protocol (first 400 rows of each file = on-site baseline, the rest scored): F1, FAR, MAR',
+    )
     .requiredOption('--data <dir>', 'directory searched recursively for SKAB-format CSV files')
-    .option('--bundle <dir>', 'model bundle, or a training output with model.onnx + training.json', 'models/pump-skab')
-    .option('--backend <kind>', 'auto | native | onnx', (v) => {
-      if (!['auto', 'native', 'onnx'].includes(v)) fail(`--backend: expected one of auto, native, onnx but received ${JSON.stringify(v)}`);
-      return v;
-    }, 'auto')
+    .option(
+      '--bundle <dir>',
+      'model bundle, or a training output with model.onnx + training.json',
+      'models/pump-skab',
+    )
+    .option(
+      '--backend <kind>',
+      'auto | native | onnx',
+      (v) => {
+        if (!['auto', 'native', 'onnx'].includes(v))
+          fail(`--backend: expected one of auto, native, onnx but received ${JSON.stringify(v)}`);
+        return v;
+      },
+      'auto',
+    )
     .option('--json', 'print the report as JSON')
-    .action(async (opts: { data: string; bundle: string; backend: 'auto' | 'native' | 'onnx'; json?: boolean }) => {
-      if (!existsSync(opts.data)) fail(`--data: expected a directory but ${JSON.stringify(opts.data)} does not exist`);
-      const m = await openSkabModel(opts.bundle, opts.backend);
-      try {
-        const { files, skipped } = loadSkabDir(opts.data, m.channels);
-        if (files.length === 0) fail(`--data: no SKAB experiment file (with an anomaly column and >= ${MIN_ROWS} rows) under ${opts.data}`);
-        const r = await runSkabProtocol(files, m.run, { ...m, skipped });
-        if (opts.json) {
-          process.stdout.write(JSON.stringify(r, null, 2) + '\n');
-          return;
+    .action(
+      async (opts: { data: string; bundle: string; backend: 'auto' | 'native' | 'onnx'; json?: boolean }) => {
+        if (!existsSync(opts.data))
+          fail(`--data: expected a directory but ${JSON.stringify(opts.data)} does not exist`);
+        const m = await openSkabModel(opts.bundle, opts.backend);
+        try {
+          const { files, skipped } = loadSkabDir(opts.data, m.channels);
+          if (files.length === 0)
+            fail(
+              `--data: no SKAB experiment file (with an anomaly column and >= ${MIN_ROWS} rows) under ${opts.data}`,
+            );
+          const r = await runSkabProtocol(files, m.run, { ...m, skipped });
+          if (opts.json) {
+            process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+            return;
+          }
+          const lines = [
+            `${r.model} on ${r.backend}: ${r.files.length} files, ${r.rows} scored rows`,
+            ...r.skipped.map((s) => `skipped ${s.file}: ${s.reason}`),
+            ...r.files.map(
+              (f) =>
+                `  ${f.file.padEnd(20)} F1 ${f.f1.toFixed(3)}  FAR ${pct(f.far).padStart(6)}  MAR ${pct(f.mar).padStart(6)}  (${f.rows} rows)`,
+            ),
+            `F1 ${r.f1.toFixed(3)}  FAR ${pct(r.far)}  MAR ${pct(r.mar)}  precision ${r.precision.toFixed(3)}  recall ${r.recall.toFixed(3)}  (tp ${r.tp} fp ${r.fp} tn ${r.tn} fn ${r.fn})`,
+          ];
+          process.stdout.write(lines.join('\n') + '\n');
+        } finally {
+          await m.dispose();
         }
-        const lines = [
-          `${r.model} on ${r.backend}: ${r.files.length} files, ${r.rows} scored rows`,
-          ...r.skipped.map((s) => `skipped ${s.file}: ${s.reason}`),
-          ...r.files.map((f) => `  ${f.file.padEnd(20)} F1 ${f.f1.toFixed(3)}  FAR ${pct(f.far).padStart(6)}  MAR ${pct(f.mar).padStart(6)}  (${f.rows} rows)`),
-          `F1 ${r.f1.toFixed(3)}  FAR ${pct(r.far)}  MAR ${pct(r.mar)}  precision ${r.precision.toFixed(3)}  recall ${r.recall.toFixed(3)}  (tp ${r.tp} fp ${r.fp} tn ${r.tn} fn ${r.fn})`,
-        ];
-        process.stdout.write(lines.join('\n') + '\n');
-      } finally {
-        await m.dispose();
-      }
-    });
+      },
+    );
 }

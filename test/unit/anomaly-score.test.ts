@@ -69,7 +69,9 @@ describe('site transform and level statistic', () => {
     // rows (12, 1), (8, 3), (30, 2): channel 0 -> 1, -1, clip(10) = 3; channel 1 window mean 2 -> -2, 2, 0
     const u = applySiteTransform(t, [12, 1, 8, 3, 30, 2]);
     expect(Array.from(u)).toEqual([1, -2, -1, 2, 3, 0]);
-    expect(() => applySiteTransform(t, [1, 2, 3])).toThrow(expect.objectContaining({ code: 'ANOMALY_SHAPE' }));
+    expect(() => applySiteTransform(t, [1, 2, 3])).toThrow(
+      expect.objectContaining({ code: 'ANOMALY_SHAPE' }),
+    );
   });
 
   it('averages the last rows of the window per channel', () => {
@@ -96,11 +98,19 @@ describe('window score', () => {
     // level m = (1, 5): channel 0 ((1-0)/0.5)^2 = 4, channel 1 slow -> 0
     // recon e = (2, 0.5): z = (2, -1) -> (4, 0); t2 = 3^2 + 4^2 = 25
     const u = [0, 0, 1, 5, 1, 5];
-    const cs = componentScores(st, u, { embedding: Float32Array.from([3, 4]), channelError: Float32Array.from([2, 0.5]) });
+    const cs = componentScores(st, u, {
+      embedding: Float32Array.from([3, 4]),
+      channelError: Float32Array.from([2, 0.5]),
+    });
     expect(cs.levelByChannel).toEqual([4, 0]);
     expect(cs.reconByChannel).toEqual([4, 0]);
     expect(cs).toMatchObject({ level: 4, recon: 4, t2: 25 });
-    const s = scoreWindow(st, u, { embedding: Float32Array.from([3, 4]), channelError: Float32Array.from([2, 0.5]) }, ['a', 'b']);
+    const s = scoreWindow(
+      st,
+      u,
+      { embedding: Float32Array.from([3, 4]), channelError: Float32Array.from([2, 0.5]) },
+      ['a', 'b'],
+    );
     expect(s.components).toEqual({ level: 1, recon: 0.5, t2: 2.5 });
     expect(s.score).toBe(2.5);
     // channel evidence: max(4/4, 4/8) = 1 for a, 0 for b
@@ -112,7 +122,12 @@ describe('window score', () => {
 
   it('the score uses only the enabled components', () => {
     const only = { ...st, params: { ...st.params, components: ['level' as const] } };
-    const s = scoreWindow(only, [0, 0, 1, 5, 1, 5], { embedding: Float32Array.from([3, 4]), channelError: Float32Array.from([2, 0.5]) }, ['a', 'b']);
+    const s = scoreWindow(
+      only,
+      [0, 0, 1, 5, 1, 5],
+      { embedding: Float32Array.from([3, 4]), channelError: Float32Array.from([2, 0.5]) },
+      ['a', 'b'],
+    );
     expect(s.score).toBe(1);
   });
 
@@ -123,7 +138,12 @@ describe('window score', () => {
     // evidence 1, 2, 0.5 of 3.5
     expect(c.map((e) => e.contribution)).toEqual([1 / 3.5, 2 / 3.5, 0.5 / 3.5]);
     expect(c.reduce((a, e) => a + e.contribution, 0)).toBeCloseTo(1, 12);
-    const none = contributions({ ...cs, levelByChannel: [0, 0, 0], reconByChannel: [0, 0, 0] }, st3, new Set(['level'] as const), ['x', 'y', 'z']);
+    const none = contributions(
+      { ...cs, levelByChannel: [0, 0, 0], reconByChannel: [0, 0, 0] },
+      st3,
+      new Set(['level'] as const),
+      ['x', 'y', 'z'],
+    );
     expect(none.map((e) => e.contribution)).toEqual([1 / 3, 1 / 3, 1 / 3]);
   });
 });

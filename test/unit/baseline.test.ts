@@ -7,7 +7,12 @@ import {
   restoreBaseline,
   serializeBaseline,
 } from '../../agent/diagnosis/baseline.js';
-import { DEFAULT_SCORING, applySiteTransform, scoreWindow, type ScoreHeads } from '../../agent/diagnosis/anomaly-score.js';
+import {
+  DEFAULT_SCORING,
+  applySiteTransform,
+  scoreWindow,
+  type ScoreHeads,
+} from '../../agent/diagnosis/anomaly-score.js';
 
 // Deterministic pseudo-noise (no Math.random in tests).
 function lcg(seed: number): () => number {
@@ -57,7 +62,9 @@ describe('site transform fit', () => {
     expect(t.slowness[1]).toBeGreaterThan(0.7); // ramp: the moving means span almost the whole range
     expect(t.center[1]).toBeCloseTo(0.995, 12);
     expect(t.scale[1]).toBeCloseTo(0.01 * Math.sqrt((200 * 200 - 1) / 12), 12);
-    expect(() => fitSiteTransform(rows.slice(0, 10))).toThrow(expect.objectContaining({ code: 'ANOMALY_BASELINE_SHORT' }));
+    expect(() => fitSiteTransform(rows.slice(0, 10))).toThrow(
+      expect.objectContaining({ code: 'ANOMALY_BASELINE_SHORT' }),
+    );
   });
 });
 
@@ -65,11 +72,22 @@ describe('BaselineLearner', () => {
   const T = 8;
   const C = 3;
   const rnd = lcg(7);
-  const stream = Array.from({ length: 120 }, (_, i) => [1 + 0.1 * rnd(), 50 + 0.02 * i + 0.01 * rnd(), -3 + rnd()]);
+  const stream = Array.from({ length: 120 }, (_, i) => [
+    1 + 0.1 * rnd(),
+    50 + 0.02 * i + 0.01 * rnd(),
+    -3 + rnd(),
+  ]);
   const windowAt = (end: number) => Float64Array.from(stream.slice(end - T + 1, end + 1).flat());
 
   async function learn(n = 60) {
-    const l = new BaselineLearner({ model: 'm', modelVersion: '1.0.0', channels: ['a', 'b', 'c'], windowLength: T, hop: 1, windows: n });
+    const l = new BaselineLearner({
+      model: 'm',
+      modelVersion: '1.0.0',
+      channels: ['a', 'b', 'c'],
+      windowLength: T,
+      hop: 1,
+      windows: n,
+    });
     for (let end = T - 1; end < T - 1 + n; end++) {
       expect(l.state).toBe('learning');
       l.addWindow(windowAt(end));
@@ -106,7 +124,12 @@ describe('BaselineLearner', () => {
   it('the threshold is the quantile of the baseline component scores times the margin', async () => {
     const us = Array.from({ length: 5 }, (_, i) => Float32Array.from([0, 0, 0, i, 0, 0]));
     const heads = us.map(() => ({ embedding: new Float32Array(0), channelError: new Float32Array(0) }));
-    const st = fitScoreStats({ ...DEFAULT_SCORING, levelWindow: 1, quantile: 0.5, margin: 2, sdFloor: 0.05 }, [false, false, false], us, heads);
+    const st = fitScoreStats(
+      { ...DEFAULT_SCORING, levelWindow: 1, quantile: 0.5, margin: 2, sdFloor: 0.05 },
+      [false, false, false],
+      us,
+      heads,
+    );
     // level m of channel 0 = 0,1,2,3,4: mean 2, sd sqrt(2); z^2 = 2, 0.5, 0, 0.5, 2; median 0.5 * 2 = 1
     expect(st.levelMean[0]).toBe(2);
     expect(st.levelSd[0]).toBeCloseTo(Math.SQRT2, 12);
@@ -122,7 +145,9 @@ describe('BaselineLearner', () => {
     expect(r).toEqual(JSON.parse(JSON.stringify(b)));
     const u = applySiteTransform(r.transform, windowAt(100), C);
     const h = await fakeHeads(u);
-    expect(scoreWindow(r, u, h, r.channels)).toEqual(scoreWindow(b, applySiteTransform(b.transform, windowAt(100), C), h, b.channels));
+    expect(scoreWindow(r, u, h, r.channels)).toEqual(
+      scoreWindow(b, applySiteTransform(b.transform, windowAt(100), C), h, b.channels),
+    );
   });
 
   it('rejects a corrupted baseline naming the field', async () => {
@@ -131,12 +156,31 @@ describe('BaselineLearner', () => {
     expect(() => restoreBaseline('{')).toThrow(expect.objectContaining({ code: 'ANOMALY_BASELINE_INVALID' }));
     expect(() => restoreBaseline(JSON.stringify({ ...j, format: 'x' }))).toThrow(/baseline\.format/);
     expect(() => restoreBaseline(JSON.stringify({ ...j, levelSd: [1] }))).toThrow(/baseline\.levelSd/);
-    expect(() => restoreBaseline(JSON.stringify({ ...j, thresholds: { ...j.thresholds, t2: 0 } }))).toThrow(/thresholds\.t2/);
+    expect(() => restoreBaseline(JSON.stringify({ ...j, thresholds: { ...j.thresholds, t2: 0 } }))).toThrow(
+      /thresholds\.t2/,
+    );
   });
 
   it('validates its options and window shape', () => {
-    expect(() => new BaselineLearner({ model: 'm', modelVersion: '1', channels: ['a'], windowLength: 4, hop: 0, windows: 10 })).toThrow(/hop/);
-    const l = new BaselineLearner({ model: 'm', modelVersion: '1', channels: ['a', 'b'], windowLength: 4, hop: 2, windows: 2 });
+    expect(
+      () =>
+        new BaselineLearner({
+          model: 'm',
+          modelVersion: '1',
+          channels: ['a'],
+          windowLength: 4,
+          hop: 0,
+          windows: 10,
+        }),
+    ).toThrow(/hop/);
+    const l = new BaselineLearner({
+      model: 'm',
+      modelVersion: '1',
+      channels: ['a', 'b'],
+      windowLength: 4,
+      hop: 2,
+      windows: 2,
+    });
     expect(() => l.addWindow([1, 2, 3])).toThrow(expect.objectContaining({ code: 'ANOMALY_SHAPE' }));
   });
 });

@@ -28,19 +28,33 @@ describe.runIf(existsSync(`${MODEL}/model.onnx`))('pump-skab model on the SKAB f
       const { files } = loadSkabDir(FIX, m.channels);
       const f = files.find((x) => x.file === exp.file)!;
       // Baseline: same transform and thresholds.
-      const learner = new BaselineLearner({ model: m.model, modelVersion: m.modelVersion, channels: m.channels, windowLength: m.windowLength, hop: 1, windows: 400 - m.windowLength + 1, scoring: m.scoring, transform: m.transform });
+      const learner = new BaselineLearner({
+        model: m.model,
+        modelVersion: m.modelVersion,
+        channels: m.channels,
+        windowLength: m.windowLength,
+        hop: 1,
+        windows: 400 - m.windowLength + 1,
+        scoring: m.scoring,
+        transform: m.transform,
+      });
       const c = m.channels.length;
-      for (let end = m.windowLength - 1; end < 400; end++) learner.addWindow(f.values.subarray((end - m.windowLength + 1) * c, (end + 1) * c));
+      for (let end = m.windowLength - 1; end < 400; end++)
+        learner.addWindow(f.values.subarray((end - m.windowLength + 1) * c, (end + 1) * c));
       const b = await learner.finish(m.run);
       expect(b.slow).toEqual(exp.slow);
       b.transform.center.forEach((v, i) => expect(v).toBeCloseTo(exp.center[i], 9));
       b.transform.scale.forEach((v, i) => expect(v / exp.scale[i]).toBeCloseTo(1, 9));
-      for (const k of ['level', 'recon', 't2'] as const) expect(b.thresholds[k] / exp.thresholds[k]).toBeCloseTo(1, 3);
+      for (const k of ['level', 'recon', 't2'] as const)
+        expect(b.thresholds[k] / exp.thresholds[k]).toBeCloseTo(1, 3);
       // Scores of every scored row: float32 ORT vs float32 torch, then float64 statistics.
       const r = await scoreSkabFile(f, m.run, m);
       expect(r.scores.length).toBe(exp.scores.length);
       let worst = 0;
-      r.scores.forEach((s, i) => (worst = Math.max(worst, Math.abs(s - exp.scores[i]) / Math.max(1, Math.abs(exp.scores[i])))));
+      r.scores.forEach(
+        (s, i) =>
+          (worst = Math.max(worst, Math.abs(s - exp.scores[i]) / Math.max(1, Math.abs(exp.scores[i])))),
+      );
       expect(worst).toBeLessThan(2e-3);
       const agree = r.scores.filter((s, i) => s > 1 === exp.scores[i] > 1).length;
       expect(agree / r.scores.length).toBeGreaterThan(0.995);

@@ -2,11 +2,28 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseSkabCsv, selectChannels, listCsvFiles } from '../../agent/eval/csv.js';
-import { addConfusion, confusionOf, detectionMetrics, loadSkabDir, runSkabProtocol, scoreSkabFile, BASELINE_ROWS } from '../../agent/eval/skab.js';
+import {
+  addConfusion,
+  confusionOf,
+  detectionMetrics,
+  loadSkabDir,
+  runSkabProtocol,
+  scoreSkabFile,
+  BASELINE_ROWS,
+} from '../../agent/eval/skab.js';
 import type { ScoreHeads } from '../../agent/diagnosis/anomaly-score.js';
 
 const FIX = fileURLToPath(new URL('../fixtures/skab/', import.meta.url));
-const CHANNELS = ['Accelerometer1RMS', 'Accelerometer2RMS', 'Current', 'Pressure', 'Temperature', 'Thermocouple', 'Voltage', 'Volume Flow RateRMS'];
+const CHANNELS = [
+  'Accelerometer1RMS',
+  'Accelerometer2RMS',
+  'Current',
+  'Pressure',
+  'Temperature',
+  'Thermocouple',
+  'Voltage',
+  'Volume Flow RateRMS',
+];
 
 describe('detection arithmetic', () => {
   it('F1, FAR and MAR of a hand-made confusion', () => {
@@ -31,34 +48,52 @@ describe('detection arithmetic', () => {
   });
 
   it('empty denominators give 0, never NaN', () => {
-    expect(detectionMetrics({ tp: 0, fp: 0, tn: 3, fn: 0 })).toMatchObject({ f1: 0, precision: 0, recall: 0, far: 0, mar: 0 });
+    expect(detectionMetrics({ tp: 0, fp: 0, tn: 3, fn: 0 })).toMatchObject({
+      f1: 0,
+      precision: 0,
+      recall: 0,
+      far: 0,
+      mar: 0,
+    });
     expect(() => confusionOf([1], [1, 0])).toThrow(RangeError);
   });
 });
 
 describe('SKAB CSV reader', () => {
   it('parses channels, labels and reorders columns', () => {
-    const t = parseSkabCsv('datetime;b;a;anomaly;changepoint\n2020-01-01 00:00:00;1;2;0.0;0\n2020-01-01 00:00:01;3;4;1.0;1\n');
+    const t = parseSkabCsv(
+      'datetime;b;a;anomaly;changepoint\n2020-01-01 00:00:00;1;2;0.0;0\n2020-01-01 00:00:01;3;4;1.0;1\n',
+    );
     expect(t.channels).toEqual(['b', 'a']);
     expect(t.rows).toBe(2);
     expect(Array.from(t.values)).toEqual([1, 2, 3, 4]);
     expect(Array.from(t.anomaly!)).toEqual([0, 1]);
     expect(Array.from(t.changepoint!)).toEqual([0, 1]);
     expect(Array.from(selectChannels(t, ['a', 'b']))).toEqual([2, 1, 4, 3]);
-    expect(() => selectChannels(t, ['c'], 'f.csv')).toThrow(expect.objectContaining({ code: 'EVAL_CSV_CHANNELS' }));
+    expect(() => selectChannels(t, ['c'], 'f.csv')).toThrow(
+      expect.objectContaining({ code: 'EVAL_CSV_CHANNELS' }),
+    );
   });
 
   it('names the line and column of a bad value', () => {
-    expect(() => parseSkabCsv('datetime;a\nx;1\ny;oops\n', 'f.csv')).toThrow('f.csv:3: column a: expected a finite number but received "oops"');
+    expect(() => parseSkabCsv('datetime;a\nx;1\ny;oops\n', 'f.csv')).toThrow(
+      'f.csv:3: column a: expected a finite number but received "oops"',
+    );
     expect(() => parseSkabCsv('time;a\n', 'f.csv')).toThrow(/expected the first column "datetime"/);
-    expect(() => parseSkabCsv('datetime;a;b\nx;1\n', 'f.csv')).toThrow(/f\.csv:2: expected 3 fields but received 2/);
+    expect(() => parseSkabCsv('datetime;a;b\nx;1\n', 'f.csv')).toThrow(
+      /f\.csv:2: expected 3 fields but received 2/,
+    );
   });
 
   it('reads the fixture files; the unlabeled anomaly-free file is skipped with its reason', () => {
     const t = parseSkabCsv(readFileSync(`${FIX}valve1/0.csv`, 'utf8'));
     expect(t.channels).toEqual(CHANNELS);
     expect(t.rows).toBe(1147);
-    expect(listCsvFiles(FIX).map((p) => p.slice(FIX.length))).toEqual(['anomaly-free/anomaly-free.csv', 'valve1/0.csv', 'valve2/0.csv']);
+    expect(listCsvFiles(FIX).map((p) => p.slice(FIX.length))).toEqual([
+      'anomaly-free/anomaly-free.csv',
+      'valve1/0.csv',
+      'valve2/0.csv',
+    ]);
     const { files, skipped } = loadSkabDir(FIX, CHANNELS);
     expect(files.map((f) => f.file)).toEqual(['valve1/0.csv', 'valve2/0.csv']);
     expect(skipped).toEqual([{ file: 'anomaly-free/anomaly-free.csv', reason: 'no anomaly column' }]);
@@ -86,7 +121,12 @@ describe('protocol', () => {
     const { files } = loadSkabDir(FIX, CHANNELS);
     const f = files[0];
     const seen: number[] = [];
-    const r = await scoreSkabFile(f, async (u) => (seen.push(u.length), fake(u)), { model: 'm', modelVersion: '1', channels: CHANNELS, windowLength: 16 });
+    const r = await scoreSkabFile(f, async (u) => (seen.push(u.length), fake(u)), {
+      model: 'm',
+      modelVersion: '1',
+      channels: CHANNELS,
+      windowLength: 16,
+    });
     expect(r.pred.length).toBe(f.rows - BASELINE_ROWS);
     expect(Array.from(r.truth)).toEqual(Array.from(f.anomaly.subarray(BASELINE_ROWS)));
     // baseline windows (400 - 16 + 1) then one window per scored row
@@ -94,17 +134,31 @@ describe('protocol', () => {
     expect(seen.every((n) => n === 16 * 8)).toBe(true);
     // Flipping the labels changes nothing in the scores.
     const flipped = { ...f, anomaly: f.anomaly.map((v) => 1 - v) };
-    const r2 = await scoreSkabFile(flipped, fake, { model: 'm', modelVersion: '1', channels: CHANNELS, windowLength: 16 });
+    const r2 = await scoreSkabFile(flipped, fake, {
+      model: 'm',
+      modelVersion: '1',
+      channels: CHANNELS,
+      windowLength: 16,
+    });
     expect(Array.from(r2.scores)).toEqual(Array.from(r.scores));
   });
 
   it('the report totals the per-file confusions', async () => {
     const { files, skipped } = loadSkabDir(FIX, CHANNELS);
-    const r = await runSkabProtocol(files, fake, { model: 'fake', modelVersion: '0', channels: CHANNELS, windowLength: 16, backend: 'test', skipped });
+    const r = await runSkabProtocol(files, fake, {
+      model: 'fake',
+      modelVersion: '0',
+      channels: CHANNELS,
+      windowLength: 16,
+      backend: 'test',
+      skipped,
+    });
     expect(r.files.map((f) => f.file)).toEqual(['valve1/0.csv', 'valve2/0.csv']);
     expect(r.rows).toBe(1147 - 400 + 1125 - 400);
     expect(r.files.reduce((a, f) => a + f.rows, 0)).toBe(r.rows);
-    expect(r.tp + r.fn).toBe(files.reduce((a, f) => a + f.anomaly.subarray(400).reduce((x, y) => x + y, 0), 0));
+    expect(r.tp + r.fn).toBe(
+      files.reduce((a, f) => a + f.anomaly.subarray(400).reduce((x, y) => x + y, 0), 0),
+    );
     expect(r).toMatchObject({ model: 'fake@0', backend: 'test' });
     expect(r.skipped).toHaveLength(1);
   });
