@@ -161,6 +161,25 @@ describe('BaselineLearner', () => {
     );
   });
 
+  it('with a hop, takes the first window whole and then the last hop rows of each window', async () => {
+    const l = new BaselineLearner({
+      model: 'm',
+      modelVersion: '1',
+      channels: ['a', 'b', 'c'],
+      windowLength: T,
+      hop: 4,
+      windows: 12,
+    });
+    for (let k = 0; k < 12; k++) l.addWindow(windowAt(T - 1 + 4 * k));
+    const b = await l.finish(fakeHeads);
+    expect(b.rows).toBe(T + 4 * 11);
+    // the rows are the stream's first T + 44 rows, in order: same transform as fitting them directly
+    expect(b.transform).toEqual(fitSiteTransform(stream.slice(0, T + 44)));
+    // a full learner ignores further windows
+    expect(l.addWindow(windowAt(100))).toBe('full');
+    expect(l.learnedWindows).toBe(12);
+  });
+
   it('validates its options and window shape', () => {
     expect(
       () =>
