@@ -224,6 +224,70 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     await waiting;
   });
 
+  it('publishes health every health.intervalSec, valid against its schema', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    await start(broker.url, { health: { intervalSec: 1 } });
+    const sub = await collect(broker.url, ['vigil/test-gw/health']);
+    cleanups.push(() => sub.close());
+    await sub.waitFor(() => sub.messages.length >= 2, 5000, 'two health messages');
+    for (const m of sub.messages)
+      expect(valid.health(m.json), JSON.stringify(valid.health.errors)).toBe(true);
+    const [a, b] = sub.messages.map(
+      (m) => m.json as { seq: number; ts: number; connection: { state: string; connects: number } },
+    );
+    expect(b.seq).toBeGreaterThan(a.seq);
+    expect(b.ts - a.ts).toBeGreaterThanOrEqual(900);
+    expect(b.connection).toMatchObject({ state: 'connected', connects: 1 });
+  });
+
+  it('plain-text readings (no sender time: arrival time) on a one-channel model give windows and a diagnosis', async () => {
+    const one = writeTinyBundle(undefined, {
+      hp: { name: 'tiny-one', channelNames: ['level'], channelCount: 1 },
+    });
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const agent = await startAgent(
+      testConfig({
+        mqtt: { url: broker.url },
+        models: { one: { bundle: one.dir, backend: 'onnx' } },
+        assets: [
+          {
+            id: 'tank-{1}',
+            model: 'one',
+            inputs: [{ topic: 'plain/+/level', format: 'text' }],
+            debounce: { n: 1, m: 1 },
+            anomaly: { enabled: false },
+          },
+        ],
+        health: { intervalSec: 3600 },
+      }),
+      { addon: null },
+    );
+    cleanups.push(() => agent.stop());
+    const sub = await collect(broker.url, ['vigil/test-gw/diagnosis/#']);
+    cleanups.push(() => sub.close());
+    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    cleanups.push(() => pub.endAsync(true));
+    // 100 Hz model: one reading every ~10 ms of wall time, 6 windows' worth (a timer hiccup on a
+    // busy machine makes a gap the assembler restarts after: there is room for that)
+    for (let i = 0; i < 96; i++) {
+      await pub.publishAsync('plain/7/level', String(Math.sin(i / 4).toFixed(4)), { qos: 0 });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    const d = await sub.waitFor(
+      (m) => m.topic === 'vigil/test-gw/diagnosis/tank-7',
+      5000,
+      'a diagnosis from text input',
+    );
+    expect(one.manifest.labels).toContain((d.json as { label: string }).label);
+    expect(agent.stats().inputs['plain/+/level']).toMatchObject({
+      format: 'text',
+      messages: 96,
+      rejected: 0,
+    });
+  });
+
   it('a bad bundle fails start with one coded error', async () => {
     await expect(
       startAgent(
