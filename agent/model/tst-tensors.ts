@@ -80,9 +80,10 @@ export function expectedTensors(h: TstHyperparameters): TensorSpec[] {
 // is not expected is an extra tensor (other initializers are graph constants of the export).
 const PARAM_NAME = /^(norm\.(mean|std)|pos_embd|patch_embd\.|blk\.\d+\.|output_norm\.|cls\.|recon\.)/;
 
-function stripLeadingOnes(shape: number[]): number[] {
+/** Drop leading 1s (a batch-like axis) until the rank is `rank`; [1, 32] stays [1, 32] for rank 2. */
+function stripLeadingOnes(shape: number[], rank: number): number[] {
   let i = 0;
-  while (i < shape.length - 1 && shape[i] === 1) i++;
+  while (shape.length - i > rank && shape[i] === 1) i++;
   return shape.slice(i);
 }
 
@@ -106,7 +107,7 @@ export function mapOnnxTensors(model: OnnxModel, h: TstHyperparameters): Map<str
       continue;
     }
     // A leading batch-like 1 (e.g. pos_embd [1, N, d]) is accepted; everything else must match.
-    const got = stripLeadingOnes(t.dims);
+    const got = stripLeadingOnes(t.dims, s.shape.length);
     if (got.length !== s.shape.length || got.some((v, i) => v !== s.shape[i])) {
       problems.push(`shape mismatch for ${s.name}: expected ${fmt(s.shape)} but received ${fmt(t.dims)}`);
       continue;

@@ -109,4 +109,12 @@ describe('onnx reader and vigil-tst mapping', () => {
       );
     });
   });
+
+  it('maps a one-class model (cls.weight [1, d]) and accepts a leading batch axis on pos_embd', () => {
+    const h = { ...TINY_HP, labels: ['normal'] };
+    const m = readOnnx(buildTinyOnnx(h, { reshape: { name: 'pos_embd', shape: [1, 4, 16] } }));
+    const w = mapOnnxTensors(m, hyperparametersFromOnnxMetadata(m.metadata));
+    expect(w.get('cls.weight')).toHaveLength(16);
+    expect(w.get('pos_embd')).toHaveLength(64);
+  });
 });
