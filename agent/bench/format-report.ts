@@ -1,4 +1,5 @@
 // Human-readable tables for a BenchReport (the JSON object holds every figure).
+import type { Breakdown } from './breakdown.js';
 import type { BenchReport, BundleReport, SizeReport, Timing } from './run-bench.js';
 
 const us = (v: number): string =>
@@ -94,6 +95,33 @@ function bundleSection(b: BundleReport): string {
   ].join('\n');
 }
 
+function breakdownSection(b: Breakdown): string {
+  const base = b.variants[0];
+  const rows = b.variants.map((v) => {
+    const dt = base.cpuMedianUs - v.cpuMedianUs;
+    const dm = base.encoderMacs - v.encoderMacs;
+    return [
+      v.name,
+      `${v.hyperparameters.L}/${v.hyperparameters.d}/${v.hyperparameters.F}/${v.hyperparameters.N}/${v.hyperparameters.H}`,
+      (v.encoderMacs / 1e6).toFixed(1),
+      us(v.cpuMedianUs),
+      v === base ? '' : us(dt),
+      v === base || dm <= 0 || dt <= 0 ? '' : ((dm / dt) * 1e-3).toFixed(1),
+      `${(v.geluCount / 1e3).toFixed(0)} k`,
+      `${(v.softmaxCount / 1e3).toFixed(0)} k`,
+      v.what,
+    ];
+  });
+  return [
+    `== where the engine's time goes: variants of ${b.size} (engine CPU time, median of ${b.runs}, interleaved)`,
+    table(
+      ['variant', 'L/d/F/N/H', 'M MACs', 'cpu', 'saved', 'G MAC/s saved', 'GELU', 'softmax exp', 'change'],
+      rows,
+    ),
+    'A variant that saves far more time than its MACs at the GEMM rate (kernel table) spends it outside the int8 GEMMs.',
+  ].join('\n');
+}
+
 export function formatReport(r: BenchReport): string {
   const m = r.machine;
   const parts = [
@@ -104,6 +132,7 @@ export function formatReport(r: BenchReport): string {
     ...r.sizes.map(sizeSection),
     ...r.bundles.map(bundleSection),
   ];
+  if (r.breakdown) parts.push(breakdownSection(r.breakdown));
   if (r.gemm) {
     const g = r.gemm;
     if (!g.present) parts.push(`== GEMM kernels: ${g.binary} not built; to run it: ${g.howToRun}`);

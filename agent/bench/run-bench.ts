@@ -12,6 +12,7 @@ import type { Manifest } from '../model/manifest-types.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import { tstDims, type TstHyperparameters } from '../model/tst-hyperparameters.js';
 import { benchHyperparameters, encoderMacs, type BenchSize } from './bench-models.js';
+import { runBreakdown, type Breakdown } from './breakdown.js';
 import { quantizeDynamicOnnx } from './dynamic-quant.js';
 import { interleave, type Contender, type Samples } from './interleave.js';
 import { buildNativeInt8 } from './native-int8.js';
@@ -42,6 +43,8 @@ export interface BenchOptions {
   bundleDirs?: string[];
   memory?: boolean;
   gemm?: boolean;
+  /** Also time variants of this size to see where the engine's time goes (breakdown.ts). */
+  breakdown?: BenchSize;
   /** Progress lines (stderr in the CLI). */
   log?: (line: string) => void;
 }
@@ -180,6 +183,7 @@ export interface BenchReport {
   sizes: SizeReport[];
   bundles: BundleReport[];
   gemm?: GemmReport;
+  breakdown?: Breakdown;
 }
 
 const ORT_OPTIONS = {
@@ -614,6 +618,11 @@ export async function runBench(ctx: BenchContext, opts: BenchOptions): Promise<B
   if (opts.bundles !== false) {
     for (const dir of opts.bundleDirs ?? SHIPPED_BUNDLES)
       report.bundles.push(await benchBundle(ctx, dir, opts));
+  }
+  if (opts.breakdown) {
+    const runs = opts.runs ?? DEFAULT_RUNS[opts.breakdown];
+    opts.log?.(`breakdown: variants of ${opts.breakdown} (${runs} runs, interleaved)`);
+    report.breakdown = await runBreakdown(ctx.addon, opts.breakdown, runs);
   }
   if (opts.gemm) {
     opts.log?.('GEMM kernels: build/native/vigil_bench_gemm --quick');

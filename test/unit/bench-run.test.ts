@@ -8,6 +8,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
+import { runBreakdown } from '../../agent/bench/breakdown.js';
 import { formatReport } from '../../agent/bench/format-report.js';
 import { buildNativeInt8 } from '../../agent/bench/native-int8.js';
 import { quantizeDynamicOnnx } from '../../agent/bench/dynamic-quant.js';
@@ -31,6 +32,7 @@ describe('vigil bench flags', () => {
     [['--runs', '0'], /positive integer for --runs but received "0"/],
     [['--runs', '2.5'], /positive integer for --runs/],
     [['--sizes', 'tiny,huge'], /among tiny, mid, large but received "huge"/],
+    [['--breakdown', 'huge'], /--breakdown among tiny, mid, large but received "huge"/],
   ])('%j is a usage error', async (args, message) => {
     const p = cli(...args);
     await expect(p).rejects.toBeInstanceOf(UsageError);
@@ -169,3 +171,41 @@ describe.skipIf(!existsSync(addonPath))('runBench on a bundle directory', () => 
     expect(text).toMatch(/== bundle absent: skipped \(no model\.gguf in /);
   }, 60_000);
 });
+
+describe.skipIf(!existsSync(addonPath))('runBreakdown', () => {
+  it('times variants that each remove one kind of work, with their MACs and elementwise counts', async () => {
+    const addon = await loadAddon({ addonPath });
+    const b = await runBreakdown(addon, 'tiny', 2);
+    expect(b.variants.map((v) => v.name)).toEqual(['base', 'ff/4', '1 block', 'N/2', '1 head']);
+    const [base, ff, one, half, head] = b.variants;
+    expect(base.hyperparameters).toEqual({ L: 2, d: 64, F: 256, N: 64, H: 4 });
+    expect(ff.hyperparameters.F).toBe(64);
+    expect(one.hyperparameters.L).toBe(1);
+    expect(half.hyperparameters.N).toBe(32);
+    expect(head.hyperparameters.H).toBe(1);
+    expect(base.geluCount).toBe(64 * 256 * 2);
+    expect(base.softmaxCount).toBe(64 * 64 * 4 * 2);
+    expect(head.softmaxCount).toBe(base.softmaxCount / 4);
+    expect(head.encoderMacs).toBe(base.encoderMacs);
+    expect(one.encoderMacs).toBe(base.encoderMacs / 2);
+    for (const v of b.variants) expect(v.cpuMedianUs).toBeGreaterThanOrEqual(0);
+    expect(formatReport({ ...emptyReport(), breakdown: b })).toContain(
+      "== where the engine's time goes: variants of tiny",
+    );
+  }, 60_000);
+});
+
+function emptyReport(): BenchReport {
+  const machine = {
+    cpu: 'x',
+    cores: 1,
+    loadAvgStart: [0, 0, 0],
+    loadAvgEnd: [0, 0, 0],
+    node: 'v20',
+    onnxruntime: '1',
+    engine: '0',
+    isaSelected: 'scalar' as const,
+    isaAvailable: ['scalar' as const],
+  };
+  return { schema: 'vigil.bench/1', created: '', machine, method: '', sizes: [], bundles: [] };
+}

@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { defaultAddonPath, loadAddon } from '../../inference/addon-loader.js';
-import { parseSizes } from '../../bench/bench-models.js';
+import { BENCH_SIZES, parseSizes, type BenchSize } from '../../bench/bench-models.js';
 import { formatReport } from '../../bench/format-report.js';
 import { runBench } from '../../bench/run-bench.js';
 import { fail } from '../fail.js';
@@ -20,6 +20,7 @@ interface BenchFlags {
   memory: boolean;
   gemm: boolean;
   quiet?: boolean;
+  breakdown?: boolean | string;
 }
 
 export function register(program: Command): void {
@@ -43,6 +44,10 @@ export function register(program: Command): void {
     .option('--no-bundles', 'skip the bundles')
     .option('--no-memory', 'skip the RSS measurements (child processes)')
     .option('--no-gemm', 'skip the kernel GEMM benchmark (build/native/vigil_bench_gemm)')
+    .option(
+      '--breakdown [size]',
+      "also time variants of one size (default mid) to see where the engine's time goes",
+    )
     .option('--quiet', 'no progress lines on stderr')
     .action(async (flags: BenchFlags) => {
       let sizes;
@@ -59,6 +64,14 @@ export function register(program: Command): void {
       }
       // stdout is the result (table or JSON): log lines (the addon loader's) go to stderr.
       setRootLogger(pino({ level: process.env.VIGIL_LOG_LEVEL ?? 'warn' }, pino.destination(2)));
+      let breakdown: BenchSize | undefined;
+      if (flags.breakdown !== undefined) {
+        const b = flags.breakdown === true ? 'mid' : String(flags.breakdown);
+        if (!(BENCH_SIZES as readonly string[]).includes(b)) {
+          fail(`Expected --breakdown among ${BENCH_SIZES.join(', ')} but received ${JSON.stringify(b)}`);
+        }
+        breakdown = b as BenchSize;
+      }
       const addonPath = defaultAddonPath();
       const addon = await loadAddon({ addonPath });
       const ort = await import('onnxruntime-node');
@@ -73,6 +86,7 @@ export function register(program: Command): void {
           bundleDirs: flags.bundle,
           memory: flags.memory,
           gemm: flags.gemm,
+          breakdown,
           log,
         },
       );
