@@ -1,7 +1,7 @@
 // Engine timing (not a test: never asserts a time). Builds the brief's three reference shapes
 // as random q8 and fp32 vigil-tst models in memory and prints, per kernel path, the median load
 // time and the median batch-1 inference time.
-//   build/native/test/engine_bench [runs=200] [isa] [tiny|mid|large]
+//   build/native/test/engine_bench [runs=200] [isa] [tiny|mid|large] [threads=1]
 // Compare against onnxruntime in the same run with the project's benchmark scripts.
 #include <algorithm>
 #include <chrono>
@@ -33,6 +33,7 @@ int main(int argc, char** argv) {
   const int runs = argc > 1 ? std::atoi(argv[1]) : 200;
   const std::string only_isa = argc > 2 ? argv[2] : "";  // e.g. "avx512_vnni" (profiling)
   const std::string only_shape = argc > 3 ? argv[3] : "";  // e.g. "mid"
+  const int threads = argc > 4 ? std::atoi(argv[4]) : 1;
   // The brief's table: encoder batch 1, frontend none, 1 channel, patch 1 -> seq = tokens.
   const Shape shapes[] = {{"tiny  L2 d64  ff256  seq64 ", 2, 64, 256, 64},
                           {"mid   L4 d128 ff512  seq128", 4, 128, 512, 128},
@@ -62,6 +63,7 @@ int main(int argc, char** argv) {
         const std::vector<uint8_t>& bytes = quant ? q8 : f32;
         vigil::LoadOptions o;
         o.isa = kt->name;
+        o.threads = threads;
         std::vector<double> load_us;
         std::unique_ptr<vigil::Model> model;
         for (int j = 0; j < 30; ++j) {

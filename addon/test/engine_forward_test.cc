@@ -169,6 +169,36 @@ TEST(int8_outputs_identical_on_every_available_kernel) {
   }
 }
 
+TEST(threads_give_identical_outputs) {
+  test::TinySpec s = spec_none();
+  s.window = 256;  // 64 tokens: enough rows to split
+  s.d = 32; s.heads = 4; s.ff = 48;
+  for (bool int8 : {true, false}) {
+    test::RefModel rm = test::random_model(s);
+    if (int8) test::quantize_encoder(&rm, {});
+    const auto bytes = test::write_gguf(rm);
+    const auto x = test::random_window(s, 8);
+    auto one = load(bytes);
+    if (!one) return;
+    Out ref(*one);
+    EXPECT(one->run(x.data(), x.size(), ref.bufs()).ok());
+    for (int threads : {2, 3, 5}) {
+      std::unique_ptr<Model> m;
+      LoadOptions o;
+      o.threads = threads;
+      Status st = Model::load_buffer(bytes.data(), bytes.size(), o, &m);
+      EXPECT(st.ok()) << st.message();
+      if (!m) continue;
+      for (int rep = 0; rep < 20; ++rep) {
+        Out out(*m);
+        EXPECT(m->run(x.data(), x.size(), out.bufs()).ok());
+        EXPECT(out.probs == ref.probs && out.emb == ref.emb && out.pe == ref.pe && out.ce == ref.ce)
+            << (int8 ? "int8" : "fp32") << " threads " << threads << " rep " << rep;
+      }
+    }
+  }
+}
+
 TEST(runs_are_deterministic_and_independent) {
   test::TinySpec s = spec_none();
   test::RefModel rm = test::random_model(s);

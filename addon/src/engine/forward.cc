@@ -32,36 +32,55 @@ void run_linear(ModelImpl& mi, Linear& l, const LinearCall& c) {
       const float mx = ops::abs_max(c.in, c.m * l.in);
       if (mx > l.calib_abs_max) l.calib_abs_max = mx;
     }
-    ops::linear_f32(c.in, c.m, l.in, l.out, l.wt.data(), l.bias.data(), c.gelu, c.accumulate,
-                    c.out, c.ldo);
+    mi.for_rows(c.m, [&](size_t r0, size_t rows) {
+      ops::linear_f32(c.in + r0 * l.in, rows, l.in, l.out, l.wt.data(), l.bias.data(), c.gelu,
+                      c.accumulate, c.out + r0 * c.ldo, c.ldo);
+    });
     return;
   }
   int8_t* q = mi.buf.q_in;
   ops::quantize(c.in, c.m * l.in, l.inv_input_scale, q);
-  kernels::Epilogue ep;
-  ep.scale = l.epi_scale.data();
-  ep.bias = l.bias.data();
-  ep.act = c.gelu ? kernels::Activation::kGelu : kernels::Activation::kNone;
-  if (c.out_i8 != nullptr) {
-    ep.out_i8 = c.out_i8;
-    ep.out_inv_scale = c.out_inv_scale;
-  } else {
-    ep.out_f32 = c.out;
-    ep.accumulate = c.accumulate;
-  }
-  ep.ldo = c.ldo;
-  mi.kernels->gemm(c.m, l.out, l.in, q, l.in, l.packed.data(), ep);
+  mi.for_rows(c.m, [&](size_t r0, size_t rows) {
+    kernels::Epilogue ep;
+    ep.scale = l.epi_scale.data();
+    ep.bias = l.bias.data();
+    ep.act = c.gelu ? kernels::Activation::kGelu : kernels::Activation::kNone;
+    if (c.out_i8 != nullptr) {
+      ep.out_i8 = c.out_i8 + r0 * c.ldo;
+      ep.out_inv_scale = c.out_inv_scale;
+    } else {
+      ep.out_f32 = c.out + r0 * c.ldo;
+      ep.accumulate = c.accumulate;
+    }
+    ep.ldo = c.ldo;
+    mi.kernels->gemm(rows, l.out, l.in, q + r0 * l.in, l.in, l.packed.data(), ep);
+  });
 }
 
 // ffn_down when its input was already quantized by ffn_up's epilogue.
 void run_linear_prequantized(ModelImpl& mi, Linear& l, const int8_t* q, size_t m, float* out) {
-  kernels::Epilogue ep;
-  ep.scale = l.epi_scale.data();
-  ep.bias = l.bias.data();
-  ep.out_f32 = out;
-  ep.accumulate = true;
-  ep.ldo = l.out;
-  mi.kernels->gemm(m, l.out, l.in, q, l.in, l.packed.data(), ep);
+  mi.for_rows(m, [&](size_t r0, size_t rows) {
+    kernels::Epilogue ep;
+    ep.scale = l.epi_scale.data();
+    ep.bias = l.bias.data();
+    ep.out_f32 = out + r0 * l.out;
+    ep.accumulate = true;
+    ep.ldo = l.out;
+    mi.kernels->gemm(rows, l.out, l.in, q + r0 * l.in, l.in, l.packed.data(), ep);
+  });
+}
+
+void run_attention(ModelImpl& mi, size_t n, size_t d, size_t heads) {
+  const size_t slice = n * (d / heads + 1);
+  float* qkv = mi.buf.qkv;
+  float* out = mi.buf.attn;
+  float* scratch = mi.buf.attn_scratch;
+  if (!mi.pool) {
+    ops::attention(qkv, n, d, heads, 0, heads, out, scratch);
+    return;
+  }
+  auto task = [&](size_t h) { ops::attention(qkv, n, d, heads, h, h + 1, out, scratch + h * slice); };
+  mi.pool->parallel_for(heads, task);
 }
 
 }  // namespace
@@ -106,7 +125,7 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
       c.in = buf.a; c.m = n; c.out = buf.qkv; c.ldo = 3 * d;
       run_linear(*this, b.attn_qkv, c);
     }
-    ops::attention(buf.qkv, n, d, hp.head_count, buf.attn, buf.attn_scratch);
+    run_attention(*this, n, d, hp.head_count);
     {
       LinearCall c;
       c.in = buf.attn; c.m = n; c.out = buf.h; c.ldo = d; c.accumulate = true;

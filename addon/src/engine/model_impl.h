@@ -3,6 +3,7 @@
 // model_loader.cc, executed by forward.cc.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -10,6 +11,7 @@
 
 #include "aligned_buffer.h"
 #include "frontend.h"
+#include "thread_pool.h"
 #include "kernels/kernels.h"
 #include "vigil/engine.h"
 
@@ -55,7 +57,7 @@ struct Buffers {
   float* qkv = nullptr;       // [N][3d]
   float* attn = nullptr;      // [N][d] concatenated heads
   float* ffn = nullptr;       // [N][F]
-  float* attn_scratch = nullptr;  // [N*(dh+1)]
+  float* attn_scratch = nullptr;  // [H][N*(dh+1)]: one slice per head (heads run in parallel)
   float* logits = nullptr;    // [K]
   float* recon = nullptr;     // [N][P*C'] (reconstruction only)
   int8_t* q_in = nullptr;     // [N][max in] quantized linear input
@@ -68,6 +70,24 @@ class ModelImpl {
   ModelInfo info;
   const kernels::KernelTable* kernels = nullptr;
   int threads = 1;
+  std::unique_ptr<ThreadPool> pool;  // null when threads == 1
+
+  // Runs fn(row0, rows) over [0, m) split in contiguous row blocks across the pool.
+  template <typename F>
+  void for_rows(size_t m, F&& fn) {
+    constexpr size_t kMinRows = 8;
+    const size_t chunks = pool ? std::min<size_t>(pool->threads(), m / kMinRows) : 1;
+    if (chunks <= 1) {
+      fn(size_t{0}, m);
+      return;
+    }
+    const size_t per = (m + chunks - 1) / chunks;
+    auto task = [&](size_t i) {
+      const size_t r0 = i * per;
+      if (r0 < m) fn(r0, std::min(per, m - r0));
+    };
+    pool->parallel_for(chunks, task);
+  }
 
   std::vector<float> norm_mean;  // [C']
   std::vector<float> norm_std;   // [C']

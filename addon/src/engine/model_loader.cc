@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <set>
 
 #include "gguf_reader.h"
@@ -501,7 +502,7 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   const size_t o_qkv = add(n * 3 * d * sizeof(float));
   const size_t o_attn = add(n * d * sizeof(float));
   const size_t o_ffn = add(n * f * sizeof(float));
-  const size_t o_scr = add(n * (dh + 1) * sizeof(float));
+  const size_t o_scr = add(hp.head_count * n * (dh + 1) * sizeof(float));
   const size_t o_logits = add(k * sizeof(float));
   const size_t o_recon = add(hp.has_reconstruction ? n * pw * sizeof(float) : 0);
   const size_t o_qin = add(n * max_in);
@@ -539,6 +540,14 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   });
   bytes += (m->blocks.size() * 4 + 2) * d * sizeof(float);
   info.memory_bytes = bytes;
+  if (options.threads > 1) {
+    try {
+      m->pool = std::make_unique<ThreadPool>(static_cast<size_t>(options.threads - 1));
+    } catch (const std::exception& e) {  // std::system_error: the OS refused a thread
+      return make_error(StatusCode::kOutOfMemory, "start", "worker threads",
+                        std::to_string(options.threads - 1), e.what());
+    }
+  }
   *out = std::move(m);
   return Status::Ok();
 }

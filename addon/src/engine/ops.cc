@@ -98,14 +98,15 @@ void softmax(float* x, size_t n) {
 float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f)); }
 
 VIGIL_FLOAT_CLONES
-void attention(const float* qkv, size_t n, size_t d, size_t heads, float* out, float* scratch) {
+void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+               size_t head_end, float* out, float* scratch) {
   const size_t dh = d / heads;
   const size_t ld = 3 * d;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
   float* kt = scratch;         // [dh][n]
   float* s = scratch + dh * n; // [n]
   constexpr size_t kBlock = 16;
-  for (size_t h = 0; h < heads; ++h) {
+  for (size_t h = head_begin; h < head_end; ++h) {
     const size_t qo = h * dh, ko = d + h * dh, vo = 2 * d + h * dh;
     for (size_t m = 0; m < n; ++m) {
       for (size_t t = 0; t < dh; ++t) kt[t * n + m] = qkv[m * ld + ko + t];

@@ -24,7 +24,13 @@ float gelu(float x);
 
 // Multi-head self-attention, float. qkv: [n][3d] (q | k | v), out: [n][d] (heads concatenated).
 // scratch: n*(dh + 1) floats (transposed keys of one head + one score row).
-void attention(const float* qkv, size_t n, size_t d, size_t heads, float* out, float* scratch);
+// Heads [head_begin, head_end) only (threads split the heads); the short form does all heads.
+void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+               size_t head_end, float* out, float* scratch);
+inline void attention(const float* qkv, size_t n, size_t d, size_t heads, float* out,
+                      float* scratch) {
+  attention(qkv, n, d, heads, 0, heads, out, scratch);
+}
 
 // out[m][o] (=|+=) act(sum_k a[m][k] * w[o][k] + bias[o]) with the weight stored transposed
 // (wt[k][o], [in][out]) so the inner loop runs over independent outputs.
