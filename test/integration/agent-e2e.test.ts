@@ -98,6 +98,18 @@ describe.skipIf(!haveBundle)('end to end with models/rotating-vib', () => {
       expect(label(fine)).toBe(m.normalLabel);
       expect((sick.json as { model: { backend: string } }).model.backend).toBe(backend);
       const stats = agent.stats();
+      if (process.env.VIGIL_E2E_PRINT) {
+        // Figures for the report (not asserted): per-window backend time and event-loop delay.
+        const h = await agent.publishHealth();
+        console.log(
+          JSON.stringify({
+            backend,
+            format,
+            latencyUs: h.models['rotating-vib'].latencyUs,
+            eventLoopDelayP99Ms: h.system.eventLoopDelayMs,
+          }),
+        );
+      }
       expect(stats.inputs['sensors/+/vibration'].rejected).toBe(0);
     },
     90_000,
