@@ -10,7 +10,12 @@ const us = (v: number): string =>
       : `${v.toFixed(0)} us`;
 const x = (r: number | null): string => (r === null ? '-' : `${r.toFixed(2)}x`);
 const mb = (b: number | undefined): string =>
-  b === undefined ? '-' : `${(b / (1024 * 1024)).toFixed(1)} MB`;
+  b === undefined
+    ? '-'
+    : b < 1024 * 1024
+      ? `${(b / 1024).toFixed(0)} KB`
+      : `${(b / (1024 * 1024)).toFixed(1)} MB`;
+b === undefined ? '-' : `${(b / (1024 * 1024)).toFixed(1)} MB`;
 
 function table(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
