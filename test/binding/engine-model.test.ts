@@ -77,6 +77,15 @@ describe('Model construction', () => {
     expect(i.memoryBytes).toBeGreaterThan(0);
   });
 
+  it('threads > 1 gives the same outputs as one thread', async () => {
+    const x = tinyWindow(TINY_SPEC, 6);
+    const one = new addon.Model(q8Path).runSync(x);
+    const three = new addon.Model(q8Path, { threads: 3 });
+    expect(three.runSync(x).probs).toEqual(one.probs);
+    expect((await three.run(x)).embedding).toEqual(one.embedding);
+    three.dispose();
+  });
+
   it('loads the same model from bytes and from a path', () => {
     const a = new addon.Model(q8Path);
     const b = new addon.Model(new Uint8Array(readFileSync(q8Path)));
