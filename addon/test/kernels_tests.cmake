@@ -17,3 +17,10 @@ if(EXISTS ${CMAKE_CURRENT_LIST_DIR}/../bench/bench_gemm.cc)
   add_executable(vigil_bench_gemm ${CMAKE_CURRENT_LIST_DIR}/../bench/bench_gemm.cc)
   target_link_libraries(vigil_bench_gemm PRIVATE vigil_kernels)
 endif()
+
+# Symbol hygiene of the ISA objects (host nm; no emulator needed for cross builds).
+if(CMAKE_NM)
+  add_test(NAME kernels_symbols
+           COMMAND ${CMAKE_COMMAND} -DNM=${CMAKE_NM} -DLIB=$<TARGET_FILE:vigil_kernels>
+                   -P ${CMAKE_CURRENT_LIST_DIR}/kernels_symbols.cmake)
+endif()
