@@ -288,6 +288,57 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     });
   });
 
+  it('systemd: READY=1 at start, WATCHDOG=1 while healthy, STOPPING=1 at stop', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const sent: string[] = [];
+    const agent = await startAgent(config(broker.url), {
+      addon: null,
+      sdNotify: (s) => (sent.push(s), true),
+      watchdogMs: 200,
+    });
+    cleanups.push(() => agent.stop());
+    expect(sent[0]).toBe('READY=1');
+    await new Promise((r) => setTimeout(r, 450)); // idle but healthy: pinged every 100 ms
+    expect(sent.filter((s) => s === 'WATCHDOG=1').length).toBeGreaterThanOrEqual(2);
+    await agent.stop();
+    expect(sent.at(-1)).toBe('STOPPING=1');
+    const pings = sent.length;
+    await new Promise((r) => setTimeout(r, 250));
+    expect(sent.length).toBe(pings); // no pings after stop
+  });
+
+  it('an overflowing inference queue drops by policy and counts every drop', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const agent = await start(broker.url, { inference: { queueDepth: 1, dropPolicy: 'drop-oldest' } });
+    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    cleanups.push(() => pub.endAsync(true));
+    // 40 windows in one burst: far more than one queued window while another runs
+    await Promise.all(
+      Array.from({ length: 41 }, (_, k) =>
+        pub.publishAsync('sensors/burst/accel', block(1_763_856_000_000 + k * 160), { qos: 1 }),
+      ),
+    );
+    await waitForCount(() => (agent.stats().assets.burst?.counters.windows === 40 ? [1] : []), 1);
+    await agent.stop(); // drains what is queued
+    const st = agent.stats();
+    const q = st.models.tiny.queue;
+    expect(q.dropped).toBeGreaterThan(0);
+    expect(q.enqueued).toBe(40); // drop-oldest admits every new window and evicts queued ones
+    expect(st.models.tiny.inferences + q.dropped).toBe(40);
+    expect(st.assets.burst.counters.droppedWindows).toBe(q.dropped);
+  });
+
+  it('stop() with the broker absent ends promptly', async () => {
+    const port = await freePort();
+    const agent = await startAgent(config(`mqtt://127.0.0.1:${port}`), { addon: null });
+    await new Promise((r) => setTimeout(r, 300));
+    await agent.stop();
+    expect(agent.stats().state).toBe('stopped');
+    expect(agent.stats().connection.state).toBe('closed');
+  });
+
   it('a bad bundle fails start with one coded error', async () => {
     await expect(
       startAgent(
