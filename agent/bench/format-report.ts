@@ -15,7 +15,6 @@ const mb = (b: number | undefined): string =>
     : b < 1024 * 1024
       ? `${(b / 1024).toFixed(0)} KB`
       : `${(b / (1024 * 1024)).toFixed(1)} MB`;
-b === undefined ? '-' : `${(b / (1024 * 1024)).toFixed(1)} MB`;
 
 function table(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
