@@ -113,18 +113,53 @@ def main() -> None:
     ap.add_argument("--samples-per-epoch", type=int, default=0,
                     help="random subset of the training windows per epoch (0 = all); keeps epochs short on shared cores")
     ap.add_argument("--calib-count", type=int, default=252)
+    ap.add_argument("--warp", type=float, default=1.15,
+                    help="speed augmentation: resample raw windows by a factor in [1/warp, warp] (1 = off)")
+    ap.add_argument("--warp-prob", type=float, default=0.5, help="fraction of training windows warped")
+    ap.add_argument("--init", default="", help="start from a state_dict saved by an earlier run (DATA/rotating-vib.pt)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     cfg = dict(MODEL_CONFIG)
 
-    xtr, ytr, mtr, _ = load_split(args.data, "train", cfg)
+    xtr, ytr, mtr, raw_tr = load_split(args.data, "train", cfg)
+    seeds_tr = np.array([w["seed"] for w in mtr["windows"]])
+    # windows of one asset are stored back to back: window i continues in window i+1
+    has_next = np.zeros(len(seeds_tr), dtype=bool)
+    has_next[:-1] = seeds_tr[:-1] == seeds_tr[1:]
+    t_raw = cfg["windowLength"]
+    grid = np.arange(t_raw, dtype=np.float64)
+
+    def batch_features(idx: np.ndarray) -> np.ndarray:
+        """Cached features, with a random subset recomputed from speed-warped raw windows: x'(t) =
+        x(s t) scales every frequency (shaft orders, bearing lines, resonance) by s, so the model
+        sees a continuum of speeds instead of memorizing the speeds of the training seeds."""
+        f = xtr[idx]
+        if args.warp <= 1 or args.warp_prob <= 0:
+            return f
+        aug = rng.random(len(idx)) < args.warp_prob
+        if not aug.any():
+            return f
+        f = f.copy()
+        ii = idx[aug]
+        s = np.exp(rng.uniform(-np.log(args.warp), np.log(args.warp), len(ii)))
+        s = np.where(has_next[ii], s, np.minimum(s, 1.0))  # s > 1 reads past the window end
+        warped = np.empty((len(ii), t_raw, 1), dtype=np.float32)
+        for j, (i, sj) in enumerate(zip(ii, s)):
+            src = raw_tr[i, :, 0] if sj <= 1 else np.concatenate([raw_tr[i, :, 0], raw_tr[i + 1, :, 0]])
+            warped[j, :, 0] = np.interp(grid * sj, np.arange(len(src)), src)
+        f[aug] = frontend.spectral(warped, cfg["sampleRateHz"], cfg["frontend"])
+        return f
+
     vals = {s: load_split(args.data, s, cfg) for s in ("val_band", "val_seeds")}
 
     model = VigilTST(cfg)
     mean = xtr.mean(axis=(0, 1))
     std = xtr.std(axis=(0, 1))
+    if args.init:
+        model.load_state_dict(torch.load(args.init))
+        print(f"continuing from {args.init}", flush=True)
     model.set_norm(mean, std)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     per_epoch = args.samples_per_epoch or len(xtr)
@@ -132,19 +167,18 @@ def main() -> None:
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
                                                 pct_start=0.1)
     ce = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
-    xt = torch.from_numpy(xtr)
     yt = torch.from_numpy(ytr)
     history = []
     t_start = time.time()
     for epoch in range(args.epochs):
         model.train()
-        perm = torch.from_numpy(rng.permutation(len(xtr))[:per_epoch])
+        perm = rng.permutation(len(xtr))[:per_epoch]
         tot = {"ce": 0.0, "recon": 0.0, "acc": 0.0}
         t0 = time.time()
         for i in range(steps_per_epoch):
             idx = perm[i * args.batch:(i + 1) * args.batch]
-            logits, rec = model.logits_and_recon_loss(xt[idx])
-            loss_ce = ce(logits, yt[idx])
+            logits, rec = model.logits_and_recon_loss(torch.from_numpy(batch_features(idx)))
+            loss_ce = ce(logits, yt[torch.from_numpy(idx)])
             loss = loss_ce + args.recon_weight * rec
             opt.zero_grad()
             loss.backward()
@@ -153,7 +187,7 @@ def main() -> None:
             sched.step()
             tot["ce"] += float(loss_ce) * len(idx)
             tot["recon"] += float(rec) * len(idx)
-            tot["acc"] += float((logits.argmax(-1) == yt[idx]).float().sum())
+            tot["acc"] += float((logits.argmax(-1) == yt[torch.from_numpy(idx)]).float().sum())
         row = {"epoch": epoch + 1, **{k: v / per_epoch for k, v in tot.items()}, "sec": round(time.time() - t0, 1)}
         for s, (xv, yv, _, _) in vals.items():
             row[f"{s}_acc"] = evaluate(model, xv, yv)[0]
@@ -201,6 +235,7 @@ def main() -> None:
         "model": {k: v for k, v in cfg.items()},
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "commit": git_commit(),
+        "argv": sys.argv[1:],
         "seed": args.seed,
         "tools": {"torch": torch.__version__, "numpy": np.__version__, "python": sys.version.split()[0]},
         "data": {
@@ -208,8 +243,9 @@ def main() -> None:
             "train": {k: mtr[k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")},
             **{s: {k: v[2][k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")} for s, v in vals.items()},
         },
-        "training": {"epochs": args.epochs, "samplesPerEpoch": per_epoch, "batch": args.batch, "optimizer": "AdamW(wd=0.01) + OneCycle",
-                     "lr": args.lr, "labelSmoothing": 0.05, "reconWeight": args.recon_weight,
+        "training": {"init": args.init or None, "epochs": args.epochs, "samplesPerEpoch": per_epoch, "batch": args.batch, "optimizer": "AdamW(wd=0.01) + OneCycle",
+                     "lr": args.lr, "labelSmoothing": 0.05,
+                     "speedWarp": {"factor": args.warp, "prob": args.warp_prob}, "reconWeight": args.recon_weight,
                      "threads": args.threads, "seconds": round(time.time() - t_start), "history": history},
         "norm": {"mean": mean.tolist(), "std": std.tolist()},
         "validation": results,
