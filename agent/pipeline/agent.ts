@@ -50,6 +50,8 @@ export interface AgentDeps {
   /** WatchdogSec in ms; default from WATCHDOG_USEC. */
   watchdogMs?: number | null;
   systemProbe?: SystemProbe;
+  /** Longest wait for queued windows at stop(). Default 10 s. */
+  drainTimeoutMs?: number;
   /** Most distinct asset ids one configured asset (template) may resolve to. Default 1000. */
   maxAssetsPerTemplate?: number;
 }
@@ -477,7 +479,21 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       if (healthTimer !== null) timers.clearTimeout(healthTimer);
       void publishJson(topics.status, statusMessage('stopping'), true);
       for (const m of models.values()) m.queue.close();
-      await Promise.all([...models.values()].map((m) => m.queue.drain()));
+      // Bounded: an inference that never returns must not keep the process from stopping
+      // (systemd would SIGKILL it after TimeoutStopSec anyway, without the offline status).
+      let drainTimer: unknown = null;
+      const drained = await Promise.race([
+        Promise.all([...models.values()].map((m) => m.queue.drain())).then(() => true),
+        new Promise<boolean>((resolve) => {
+          drainTimer = timers.setTimeout(() => resolve(false), deps.drainTimeoutMs ?? 10_000);
+        }),
+      ]);
+      timers.clearTimeout(drainTimer);
+      if (!drained)
+        log.warn(
+          { timeoutMs: deps.drainTimeoutMs ?? 10_000 },
+          'inference queues not drained in time: stopping anyway',
+        );
       if (conn.connected) await publishJson(topics.status, statusMessage('offline'), true);
       await conn.end(3000);
       for (const m of models.values())

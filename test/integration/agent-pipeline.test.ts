@@ -339,6 +339,33 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     expect(agent.stats().connection.state).toBe('closed');
   });
 
+  it('stop() leaves no timers, sockets or other handles behind', async () => {
+    const broker = await startMosquitto();
+    cleanups.push(() => broker.stop());
+    const count = () => {
+      const m = new Map<string, number>();
+      for (const r of process.getActiveResourcesInfo()) m.set(r, (m.get(r) ?? 0) + 1);
+      return m;
+    };
+    await new Promise((r) => setTimeout(r, 50));
+    const before = count();
+    const agent = await startAgent(config(broker.url, { health: { intervalSec: 1 } }), {
+      addon: null,
+      watchdogMs: 1000,
+      sdNotify: () => true,
+    });
+    const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
+    for (let k = 0; k < 3; k++)
+      await pub.publishAsync('sensors/leak/accel', block(1_763_856_000_000 + k * 160), { qos: 1 });
+    await pub.endAsync(true);
+    await waitForCount(() => (agent.stats().assets.leak?.windows === 2 ? [1] : []), 1);
+    await agent.stop();
+    await new Promise((r) => setTimeout(r, 100));
+    const after = count();
+    for (const [kind, n] of after)
+      expect(n, `${kind} handles after stop`).toBeLessThanOrEqual(before.get(kind) ?? 0);
+  });
+
   it('a bad bundle fails start with one coded error', async () => {
     await expect(
       startAgent(
