@@ -6,7 +6,8 @@ import type { AddonModule, Model } from '../../agent/inference/addon-loader.js';
 import { tinyWindow, type TinyGgufSpec } from '../fixtures/engine/tiny-gguf.js';
 import { realAddon, writeModel } from './addon-helpers.js';
 
-// 1024 tokens of width 32: attention (float, N^2) dominates, tens of ms per run.
+// 1024 tokens of width 32: attention (float, N^2) dominates, tens of ms per run natively (and
+// seconds under qemu, which the ARM phase also runs: keep the run count small).
 const SLOW_SPEC: TinyGgufSpec = {
   windowLength: 2048,
   channels: 1,
@@ -31,7 +32,7 @@ beforeAll(async () => {
 });
 
 describe('event loop during run()', () => {
-  it('timers are not delayed by a long run', async () => {
+  it('timers are not delayed by a long run', { timeout: 120_000 }, async () => {
     const x = tinyWindow(SLOW_SPEC, 1);
     model.runSync(x); // warm-up
     const t0 = performance.now();
@@ -39,26 +40,31 @@ describe('event loop during run()', () => {
     const runMs = performance.now() - t0;
 
     const tickMs = 2;
-    let maxLateMs = 0;
-    let ticks = 0;
+    const lateMs: number[] = [];
     let last = performance.now();
     const timer = setInterval(() => {
       const now = performance.now();
-      maxLateMs = Math.max(maxLateMs, now - last - tickMs);
+      lateMs.push(now - last - tickMs);
       last = now;
-      ticks++;
     }, tickMs);
-    const runs = 4;
+    // At least 2 runs and ~300 ms of them (bounded: 50 runs).
     const start = performance.now();
     const results: Awaited<ReturnType<Model['run']>>[] = [];
-    for (let i = 0; i < runs; i++) results.push(await model.run(x));
+    while (results.length < 2 || (performance.now() - start < 300 && results.length < 50)) {
+      results.push(await model.run(x));
+    }
+    const runs = results.length;
     const totalMs = performance.now() - start;
     clearInterval(timer);
 
     for (const r of results) expect(r.probs).toEqual(sync.probs);
-    // A blocked loop would show lateness ~ runMs on every run; allow half a run of scheduling noise.
-    expect(maxLateMs).toBeLessThan(runMs / 2 + 5);
-    expect(ticks).toBeGreaterThan(totalMs / (4 * tickMs));
-    expect(runMs).toBeGreaterThan(10); // the model is slow enough for the check to mean something
+    // A blocked loop would fire about once per run, each tick late by ~runMs. The median is
+    // robust to the scheduling hiccups of a loaded machine; the max is not, so it is not used.
+    lateMs.sort((a, b) => a - b);
+    const medianLateMs = lateMs[Math.floor(lateMs.length / 2)];
+    expect(runMs).toBeGreaterThan(5); // the model is slow enough for the check to mean something
+    expect(lateMs.length).toBeGreaterThanOrEqual(2 * runs);
+    expect(medianLateMs).toBeLessThan(runMs / 2);
+    expect(totalMs).toBeGreaterThanOrEqual(runs * runMs * 0.3);
   });
 });
