@@ -167,7 +167,7 @@ export function fitScoreStats(
 
 export class BaselineLearner {
   private readonly rows: Float64Array[] = [];
-  private readonly windows: Float32Array[] = [];
+  private readonly windows: Float64Array[] = [];
   private readonly scoring: ScoringParams;
   private readonly transformParams: TransformParams;
   private readonly channels: number;
@@ -207,7 +207,7 @@ export class BaselineLearner {
     const fresh = this.windows.length === 0 ? t : Math.min(this.o.hop, t);
     for (let r = t - fresh; r < t; r++)
       this.rows.push(Float64Array.from({ length: this.channels }, (_, c) => window[r * this.channels + c]));
-    this.windows.push(Float32Array.from(window));
+    this.windows.push(Float64Array.from(window));
     return this.state;
   }
 

@@ -111,6 +111,7 @@ def main() -> None:
     ap.add_argument("--layers", type=int, default=2)
     ap.add_argument("--horizon", type=int, default=1200)
     ap.add_argument("--no-export", action="store_true")
+    ap.add_argument("--report", help="skab_report.py --json output to record under figures.checks")
     ap.add_argument("--weights", help="state_dict of a model trained by this recipe (same arguments): skip training")
     args = ap.parse_args()
     torch.set_num_threads(2)
@@ -172,7 +173,8 @@ def main() -> None:
         "inputTransform": {"kind": "site-standardize", **tfp, "baselineRows": BASELINE_ROWS,
                            "note": "applied in TypeScript before the backend (docs/anomaly.md); model norm is identity"},
         "scoring": scoring,
-        "figures": {"protocol": "SKAB outlier protocol, first 400 rows of each file = baseline", "python": figures},
+        "figures": {"protocol": "SKAB outlier protocol, first 400 rows of each file = baseline", "python": figures,
+                    **({"checks": json.load(open(args.report))} if args.report else {})},
     }
     with open(os.path.join(args.out, "training.json"), "w") as f:
         json.dump(record, f, indent=2)
