@@ -16,6 +16,8 @@ const mb = (b: number | undefined): string =>
       ? `${(b / 1024).toFixed(0)} KB`
       : `${(b / (1024 * 1024)).toFixed(1)} MB`;
 
+const verdict = (v: boolean | null): string => (v === null ? '-' : v ? 'met' : 'NOT met');
+
 function table(header: string[], rows: string[][]): string {
   const w = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
@@ -48,8 +50,8 @@ function sizeSection(s: SizeReport): string {
   const out = [
     `== ${s.size}: ${hp.L} layers, d ${hp.d}, ff ${hp.F}, ${hp.N} tokens (T ${hp.T} x C ${hp.C}, P ${hp.P}, H ${hp.H}, K ${hp.K}); ${(s.encoderMacs / 1e6).toFixed(1)} M MACs; ${s.runs} runs`,
     table(['contender', 'median', 'p90', 'cpu median', 'speed vs native'], rows),
-    `ORT int8 / native: ${x(s.ratios.ortInt8OverNative)} wall, ${x(s.ratios.ortInt8OverNativeCpu)} cpu  (target >= ${s.target.ortInt8OverNative}x: ${s.target.met ? 'met' : 'NOT met'});  ` +
-      `ORT fp32 / native: ${x(s.ratios.ortFp32OverNative)} wall, ${x(s.ratios.ortFp32OverNativeCpu)} cpu (never slower: ${s.target.neverSlowerThanFp32 ? 'yes' : 'NO'});  ORT int8 / native async: ${x(s.asyncRatioOrtInt8)}`,
+    `ORT int8 / native: ${x(s.ratios.ortInt8OverNative)} wall, ${x(s.ratios.ortInt8OverNativeCpu)} cpu  (target >= ${s.target.ortInt8OverNative}x: ${verdict(s.target.met)} wall, ${verdict(s.target.metCpu)} cpu);  ` +
+      `ORT fp32 / native: ${x(s.ratios.ortFp32OverNative)} wall, ${x(s.ratios.ortFp32OverNativeCpu)} cpu (never slower: ${verdict(s.target.neverSlowerThanFp32)} wall, ${verdict(s.target.neverSlowerThanFp32Cpu)} cpu);  ORT int8 / native async: ${x(s.asyncRatioOrtInt8)}`,
   ];
   if (s.isa.length > 0) {
     out.push(

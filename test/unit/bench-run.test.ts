@@ -71,6 +71,8 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
     );
     expect(s.target.ortInt8OverNative).toBe(5);
     expect(s.target.met).toBe(s.ratios.ortInt8OverNative! >= 5);
+    expect(s.target.metCpu).toBe(s.ratios.ortInt8OverNativeCpu! >= 5);
+    expect(s.target.neverSlowerThanFp32Cpu).toBe(s.ratios.ortFp32OverNativeCpu! >= 1);
     expect(s.isa.map((i) => i.isa)).toEqual(addon.engineInfo().available);
     // The int8 GGUF is the converter's q8_static model, far smaller than the fp32 ONNX.
     expect(s.files.ggufBytes).toBeLessThan(s.files.onnxFp32Bytes / 2);
@@ -87,7 +89,7 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
     const text = formatReport(report);
     expect(text).toContain('== tiny: 2 layers, d 64, ff 256, 64 tokens');
     expect(text).toMatch(
-      /ORT int8 \/ native: \d+\.\d\dx wall, \d+\.\d\dx cpu {2}\(target >= 5x: (met|NOT met)\)/,
+      /ORT int8 \/ native: \d+\.\d\dx wall, \d+\.\d\dx cpu {2}\(target >= 5x: (met|NOT met) wall, (met|NOT met) cpu\)/,
     );
     expect(text).toContain('native int8 run (async)');
     expect(text).toMatch(/per ISA .*scalar/);
