@@ -1,6 +1,7 @@
-// The shared epilogue: every ISA finishes its int32 accumulators through this one function,
-// compiled once with baseline flags and -ffp-contract=off, so the float results are identical
-// across ISAs by construction (the integer accumulators are checked equal by the tests).
+// The epilogue of kernels.h. epilogue_row is the baseline instantiation (used by scalar);
+// SIMD files instantiate their own vectorized copy of the same source (epilogue_impl.h).
+// Element-wise IEEE operations with -ffp-contract=off make the copies bit-identical; the tests
+// check every mode against scalar.
 #pragma once
 
 #include <cstddef>

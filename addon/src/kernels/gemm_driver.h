@@ -22,6 +22,7 @@
 #include <cstring>
 
 #include "kernels/epilogue.h"
+#include "kernels/epilogue_impl.h"
 #include "kernels/kernels.h"
 
 namespace vigil::kernels {
@@ -101,7 +102,7 @@ struct Driver {
       for (size_t r = 0; r < mr; ++r) {
         int32_t* row = cbuf + r * T::kNC;
         T::fix_row(row, n0, nc, packed);
-        epilogue_row(row, row0 + r, n0, nc, ep);
+        epilogue_row_impl(row, row0 + r, n0, nc, ep);  // this ISA's vectorized copy
       }
     }
   }
