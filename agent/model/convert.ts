@@ -14,7 +14,7 @@ import { VERSION } from '../version.js';
 import { sha256Hex } from './bundle.js';
 import type { GgufEngineFactory, OnnxEngine } from './engines.js';
 import { openOnnxEngine } from './engines.js';
-import { DEFAULT_TOLERANCE, toGoldenOutputs, type Golden } from './golden.js';
+import { DEFAULT_TOLERANCE, toGoldenInput, toGoldenOutputs, type Golden } from './golden.js';
 import type { BundleFile, Manifest } from './manifest-types.js';
 import { ModelError } from './model-error.js';
 import { quantizeOnnxDynamic } from './onnx-int8.js';
@@ -275,7 +275,7 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     schema: 'vigil.golden/1',
     windowLength: h.windowLength,
     channels: h.channelCount,
-    inputs: goldenIdx.map((i) => Array.from(holdout.windows[i])),
+    inputs: goldenIdx.map((i) => toGoldenInput(holdout.windows[i])),
     expected: {
       gguf: goldenIdx.map((i) => toGoldenOutputs(int8Outs[i])),
       onnx: goldenIdx.map((i) => toGoldenOutputs(onnxOuts[i])),

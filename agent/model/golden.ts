@@ -30,12 +30,22 @@ export interface Golden {
 // may be vectorized differently; int8 GEMMs are bit-exact across ISAs).
 export const DEFAULT_TOLERANCE = { gguf: { atol: 1e-3, rtol: 1e-3 }, onnx: { atol: 1e-4, rtol: 1e-4 } };
 
+/** A float32 in the fewest JSON characters that still read back as the same float32 (9 digits). */
+export function f32Json(x: number): number {
+  return Number(x.toPrecision(9));
+}
+
+/** A window for golden.json: float32-exact, about half the size of the full double repr. */
+export function toGoldenInput(x: Float32Array): number[] {
+  return Array.from(x, f32Json);
+}
+
 export function toGoldenOutputs(o: HeadOutputs): GoldenOutputs {
   return {
-    probs: Array.from(o.probs),
-    embedding: Array.from(o.embedding),
-    patchError: Array.from(o.patchError),
-    channelError: Array.from(o.channelError),
+    probs: Array.from(o.probs, f32Json),
+    embedding: Array.from(o.embedding, f32Json),
+    patchError: Array.from(o.patchError, f32Json),
+    channelError: Array.from(o.channelError, f32Json),
   };
 }
 

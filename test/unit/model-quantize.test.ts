@@ -46,3 +46,13 @@ describe('int8 quantization (docs/model-format.md §4)', () => {
     expect(quantizeActivation(-0.25, 0.1)).toBe(-3);
   });
 });
+
+describe('golden.json number encoding', () => {
+  it('writes float32 values with 9 significant digits that read back as the same float32', async () => {
+    const { f32Json, toGoldenInput } = await import('../../agent/model/golden.js');
+    const x = Float32Array.from({ length: 2000 }, (_, i) => Math.sin(i * 12.9898) * 10 ** ((i % 12) - 6));
+    const back = Float32Array.from(JSON.parse(JSON.stringify(toGoldenInput(x))) as number[]);
+    expect(Array.from(back)).toEqual(Array.from(x));
+    expect(String(f32Json(Math.fround(0.1)))).toBe('0.100000001');
+  });
+});
