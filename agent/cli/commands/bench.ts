@@ -74,7 +74,18 @@ export function register(program: Command): void {
       }
       const addonPath = defaultAddonPath();
       const addon = await loadAddon({ addonPath });
-      const ort = await import('onnxruntime-node');
+      let ort: typeof import('onnxruntime-node');
+      try {
+        ort = await import('onnxruntime-node');
+      } catch (err) {
+        throw Object.assign(
+          new Error(
+            `failed to load onnxruntime-node, the benchmark's peer, on ${process.platform}/${process.arch}: ${(err as Error).message}`,
+            { cause: err },
+          ),
+          { code: 'BENCH_PEER_UNAVAILABLE' },
+        );
+      }
       const log = flags.quiet ? undefined : (line: string) => process.stderr.write(`bench: ${line}\n`);
       const report = await runBench(
         { addon, addonPath, ort },
