@@ -53,6 +53,13 @@ function sizeSection(s: SizeReport): string {
     `ORT int8 / native: ${x(s.ratios.ortInt8OverNative)} wall, ${x(s.ratios.ortInt8OverNativeCpu)} cpu  (target >= ${s.target.ortInt8OverNative}x: ${verdict(s.target.met)} wall, ${verdict(s.target.metCpu)} cpu);  ` +
       `ORT fp32 / native: ${x(s.ratios.ortFp32OverNative)} wall, ${x(s.ratios.ortFp32OverNativeCpu)} cpu (never slower: ${verdict(s.target.neverSlowerThanFp32)} wall, ${verdict(s.target.neverSlowerThanFp32Cpu)} cpu);  ORT int8 / native async: ${x(s.asyncRatioOrtInt8)}`,
   ];
+  if (s.multiThread) {
+    const m = s.multiThread;
+    out.push(
+      `${m.threads} threads (informational): native ${us(m.native.wall.medianUs)} wall, ${us(m.native.cpu.medianUs)} cpu; ` +
+        `ORT int8 ${us(m.ortInt8.wall.medianUs)} wall, ${us(m.ortInt8.cpu.medianUs)} cpu; ORT int8 / native ${x(m.ortInt8OverNative)}`,
+    );
+  }
   if (s.isa.length > 0) {
     out.push(
       'per ISA (separate interleaved pass with ORT int8): ' +

@@ -37,6 +37,11 @@ export interface BenchOptions {
   sizes: BenchSize[];
   /** Timed runs per contender (default per size: tiny 300, mid 100, large 30). */
   runs?: number;
+  /**
+   * > 1: also time the engine with its worker pool (LoadOptions.threads) against ORT int8 with
+   * as many intra-op threads. Informational: the targets are single-core.
+   */
+  threads?: number;
   isaSweep?: boolean;
   bundles?: boolean;
   /** Bundle directories to measure (default: models/rotating-vib and models/pump-skab). */
@@ -105,6 +110,8 @@ export interface SizeReport {
   ratios: Ratios;
   /** ORT int8 / native async (what the agent pays through run()). */
   asyncRatioOrtInt8: number | null;
+  /** With opts.threads > 1: both sides multi-threaded. */
+  multiThread?: { threads: number; native: Timing; ortInt8: Timing; ortInt8OverNative: number | null };
   target: {
     ortInt8OverNative: number;
     /** From the wall-clock ratio. */
@@ -323,6 +330,12 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
   const model = new addon.Model(native.int8Gguf);
   const fp32 = await ort.InferenceSession.create(onnx, ORT_OPTIONS);
   const int8 = await ort.InferenceSession.create(onnxInt8, ORT_OPTIONS);
+  const threads = opts.threads ?? 1;
+  const modelMt = threads > 1 ? new addon.Model(native.int8Gguf, { threads }) : undefined;
+  const int8Mt =
+    threads > 1
+      ? await ort.InferenceSession.create(onnxInt8, { ...ORT_OPTIONS, intraOpNumThreads: threads })
+      : undefined;
   const isaModels: { isa: IsaName; model: Model }[] = [];
   try {
     // Agreement on fresh windows (random weights: probabilities sit near uniform, so top-1 is a
@@ -349,6 +362,12 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       { id: 'ortFp32', call: ortRunner(ort, fp32, dims.Tf, dims.Cf, x) },
       { id: 'ortInt8', call: ortRunner(ort, int8, dims.Tf, dims.Cf, x) },
     ];
+    if (modelMt && int8Mt) {
+      contenders.push(
+        { id: 'nativeMt', call: () => modelMt.runSync(x) },
+        { id: 'ortInt8Mt', call: ortRunner(ort, int8Mt, dims.Tf, dims.Cf, x) },
+      );
+    }
     const s = await interleave(contenders, { warmup, runs });
     const t = {
       nativeSync: timing(s.get('nativeSync')!),
@@ -357,6 +376,17 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       ortInt8: timing(s.get('ortInt8')!),
     };
     const r = ratios(t.nativeSync, t.ortFp32, t.ortInt8);
+    let multiThread: SizeReport['multiThread'];
+    if (modelMt && int8Mt) {
+      const nt = timing(s.get('nativeMt')!);
+      const ot = timing(s.get('ortInt8Mt')!);
+      multiThread = {
+        threads,
+        native: nt,
+        ortInt8: ot,
+        ortInt8OverNative: speedup(ot.wall.medianUs, nt.wall.medianUs),
+      };
+    }
 
     const isa: SizeReport['isa'] = [];
     if (opts.isaSweep !== false) {
@@ -429,6 +459,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       warmup,
       timings: t,
       ratios: r,
+      ...(multiThread ? { multiThread } : {}),
       asyncRatioOrtInt8: speedup(t.ortInt8.wall.medianUs, t.nativeAsync.wall.medianUs),
       target: {
         ortInt8OverNative: want,
@@ -451,9 +482,11 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
     };
   } finally {
     model.dispose();
+    modelMt?.dispose();
     for (const m of isaModels) m.model.dispose();
     await fp32.release();
     await int8.release();
+    await int8Mt?.release();
   }
 }
 

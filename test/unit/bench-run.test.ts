@@ -32,6 +32,7 @@ describe('vigil bench flags', () => {
     [['--runs', '0'], /positive integer for --runs but received "0"/],
     [['--runs', '2.5'], /positive integer for --runs/],
     [['--sizes', 'tiny,huge'], /among tiny, mid, large but received "huge"/],
+    [['--threads', '0'], /integer in \[1, 64\] for --threads but received "0"/],
     [['--breakdown', 'huge'], /--breakdown among tiny, mid, large but received "huge"/],
   ])('%j is a usage error', async (args, message) => {
     const p = cli(...args);
@@ -49,7 +50,7 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
     const addon = await loadAddon({ addonPath });
     report = await runBench(
       { addon, ort },
-      { sizes: ['tiny'], runs: 4, memory: false, bundles: false, gemm: false },
+      { sizes: ['tiny'], runs: 4, threads: 2, memory: false, bundles: false, gemm: false },
     );
     expect(report.schema).toBe('vigil.bench/1');
     expect(report.machine.isaAvailable).toEqual(addon.engineInfo().available);
@@ -74,6 +75,12 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
     expect(s.target.metCpu).toBe(s.ratios.ortInt8OverNativeCpu! >= 5);
     expect(s.target.neverSlowerThanFp32Cpu).toBe(s.ratios.ortFp32OverNativeCpu! >= 1);
     expect(s.isa.map((i) => i.isa)).toEqual(addon.engineInfo().available);
+    expect(s.multiThread!.threads).toBe(2);
+    expect(s.multiThread!.native.wall.n).toBe(4);
+    expect(s.multiThread!.ortInt8OverNative).toBeCloseTo(
+      s.multiThread!.ortInt8.wall.medianUs / s.multiThread!.native.wall.medianUs,
+      10,
+    );
     // The int8 GGUF is the converter's q8_static model, far smaller than the fp32 ONNX.
     expect(s.files.ggufBytes).toBeLessThan(s.files.onnxFp32Bytes / 2);
     expect(s.memory.engineModelBytes).toBeGreaterThan(0);
@@ -93,6 +100,7 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
     );
     expect(text).toContain('native int8 run (async)');
     expect(text).toMatch(/per ISA .*scalar/);
+    expect(text).toMatch(/2 threads \(informational\): native .* ORT int8 \/ native \d+\.\d\dx/);
   });
 });
 

@@ -14,6 +14,7 @@ interface BenchFlags {
   json?: boolean;
   sizes: string;
   runs?: string;
+  threads?: string;
   isa: boolean;
   bundles: boolean;
   bundle?: string[];
@@ -36,6 +37,10 @@ export function register(program: Command): void {
       'tiny,mid,large',
     )
     .option('--runs <n>', 'timed runs per contender (default: tiny 300, mid 100, large 30; bundles 200)')
+    .option(
+      '--threads <n>',
+      'also time the engine pool and ORT int8 with n threads (informational; targets are single-core)',
+    )
     .option('--no-isa', 'skip the per-ISA sweep of the native engine')
     .option(
       '--bundle <dir...>',
@@ -64,6 +69,13 @@ export function register(program: Command): void {
       }
       // stdout is the result (table or JSON): log lines (the addon loader's) go to stderr.
       setRootLogger(pino({ level: process.env.VIGIL_LOG_LEVEL ?? 'warn' }, pino.destination(2)));
+      let threads: number | undefined;
+      if (flags.threads !== undefined) {
+        threads = Number(flags.threads);
+        if (!Number.isInteger(threads) || threads < 1 || threads > 64) {
+          fail(`Expected an integer in [1, 64] for --threads but received ${JSON.stringify(flags.threads)}`);
+        }
+      }
       let breakdown: BenchSize | undefined;
       if (flags.breakdown !== undefined) {
         const b = flags.breakdown === true ? 'mid' : String(flags.breakdown);
@@ -92,6 +104,7 @@ export function register(program: Command): void {
         {
           sizes,
           runs,
+          threads,
           isaSweep: flags.isa,
           bundles: flags.bundles,
           bundleDirs: flags.bundle,
