@@ -2,7 +2,7 @@
 // arithmetic (ratios are the quotients of the medians it reports), never its timings. Needs the
 // built addon (skipped without it); the flag checks need nothing.
 import '../helpers/quiet-logs.js';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
@@ -15,7 +15,7 @@ import { quantizeDynamicOnnx } from '../../agent/bench/dynamic-quant.js';
 import { randomWindows } from '../../agent/bench/seeded-rng.js';
 import { buildSyntheticOnnx } from '../../agent/bench/synthetic-onnx.js';
 import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
-import { runBench, type BenchReport } from '../../agent/bench/run-bench.js';
+import { GEMM_HOWTO, runBench, runGemmBench, type BenchReport } from '../../agent/bench/run-bench.js';
 import { register } from '../../agent/cli/commands/bench.js';
 import { UsageError } from '../../agent/cli/fail.js';
 import { defaultAddonPath, loadAddon } from '../../agent/inference/addon-loader.js';
@@ -219,3 +219,35 @@ function emptyReport(): BenchReport {
   };
   return { schema: 'vigil.bench/1', created: '', machine, method: '', sizes: [], bundles: [] };
 }
+
+describe('GEMM kernel table', () => {
+  it('says how to build and run vigil_bench_gemm when it is not built', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'vigil-bench-root-'));
+    const g = await runGemmBench(root);
+    expect(g).toEqual({
+      binary: path.join(root, 'build', 'native', 'vigil_bench_gemm'),
+      present: false,
+      howToRun: GEMM_HOWTO,
+    });
+    expect(formatReport({ ...emptyReport(), gemm: g })).toContain(
+      `not built; to run it: cmake -S addon -B build/native`,
+    );
+  });
+
+  it('reads the benchmark JSON into the table', async () => {
+    const root = mkdtempSync(path.join(tmpdir(), 'vigil-bench-root-'));
+    const bin = path.join(root, 'build', 'native');
+    mkdirSync(bin, { recursive: true });
+    const json =
+      '{"clock_hz":3500000000,"results":[{"isa":"avx2","shape":"64x64x64","gops":80.5,"mac_per_cycle":11.5,"peak_mac_per_cycle":23}]}';
+    writeFileSync(path.join(bin, 'vigil_bench_gemm'), `#!/bin/sh\necho '${json}'\n`, { mode: 0o755 });
+    const g = await runGemmBench(root);
+    expect(g.clockHz).toBe(3.5e9);
+    expect(g.results).toEqual([
+      { isa: 'avx2', shape: '64x64x64', gops: 80.5, mac_per_cycle: 11.5, peak_mac_per_cycle: 23 },
+    ]);
+    expect(formatReport({ ...emptyReport(), gemm: g })).toMatch(
+      /avx2\s+64x64x64\s+80\.5\s+11\.50\s+23\.0\s+50\.0%/,
+    );
+  });
+});
