@@ -193,6 +193,10 @@ Napi::Value ModelWrap::Run(const Napi::CallbackInfo& info) {
     Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
     d.Reject(e.Value());
     return d.Promise();
+  } catch (const std::exception& e) {  // bad_alloc copying the window
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(coded_error(env, "ENGINE_OUT_OF_MEMORY", std::string("failed to run model with a copy of the window: ") + e.what()).Value());
+    return d.Promise();
   }
 }
 
@@ -201,7 +205,12 @@ Napi::Value ModelWrap::RunSync(const Napi::CallbackInfo& info) {
   ModelState& st = live(env, "run");
   Napi::Float32Array x = check_window(env, info[0], st.model->input_length(), "run");
   RunResult r;
-  Status s = run_locked(st, x.Data(), x.ElementLength(), &r);
+  Status s;
+  try {
+    s = run_locked(st, x.Data(), x.ElementLength(), &r);
+  } catch (const std::exception& e) {  // bad_alloc sizing the result vectors
+    throw coded_error(env, "ENGINE_OUT_OF_MEMORY", std::string("failed to run model with the result buffers: ") + e.what());
+  }
   if (!s.ok()) throw status_error(env, s);
   return result_to_js(env, r);
 }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <new>
 
 #include "model_impl.h"
 
@@ -20,11 +22,48 @@ Status Model::load_buffer(const uint8_t* data, size_t size, const LoadOptions& o
                           std::unique_ptr<Model>* out) {
   out->reset();
   std::unique_ptr<ModelImpl> impl;
-  Status s = build_model(data, size, options, &impl);
+  Status s;
+  // No exception crosses the API: the loader's containers can only fail with bad_alloc.
+  try {
+    s = build_model(data, size, options, &impl);
+  } catch (const std::bad_alloc&) {
+    return make_error(StatusCode::kOutOfMemory, "load", "model", std::to_string(size) + " bytes",
+                      "out of memory");
+  } catch (const std::exception& e) {
+    return make_error(StatusCode::kInternal, "load", "model", std::to_string(size) + " bytes", e.what());
+  }
   if (!s.ok()) return s;
   out->reset(new Model(std::move(impl)));
   return Status::Ok();
 }
+
+namespace {
+
+// Reads the whole file: the loader copies and packs what it keeps, so the bytes are needed
+// only during load (no mapping outlives it).
+Status read_all(std::FILE* fp, const std::string& path, std::vector<uint8_t>* bytes) {
+  if (std::fseek(fp, 0, SEEK_END) != 0) {
+    return make_error(StatusCode::kIo, "read", "model file", path, std::strerror(errno));
+  }
+  const long long len = std::ftell(fp);
+  if (len < 0) return make_error(StatusCode::kIo, "read", "model file", path, "cannot tell its size");
+  if (len > kMaxFileBytes) {
+    return make_error(StatusCode::kModelFormat, "read", "model file",
+                      path + " (" + std::to_string(len) + " bytes)", "larger than 1 GiB");
+  }
+  std::rewind(fp);
+  try {
+    bytes->resize(static_cast<size_t>(len));
+  } catch (const std::bad_alloc&) {
+    return make_error(StatusCode::kOutOfMemory, "read", "model file", path, "out of memory");
+  }
+  if (len > 0 && std::fread(bytes->data(), 1, bytes->size(), fp) != bytes->size()) {
+    return make_error(StatusCode::kIo, "read", "model file", path, "short read");
+  }
+  return Status::Ok();
+}
+
+}  // namespace
 
 Status Model::load_file(const std::string& path, const LoadOptions& options,
                         std::unique_ptr<Model>* out) {
@@ -33,33 +72,12 @@ Status Model::load_file(const std::string& path, const LoadOptions& options,
   if (fp == nullptr) {
     return make_error(StatusCode::kIo, "open", "model file", path, std::strerror(errno));
   }
-  // Read the whole file: the loader copies and packs what it keeps, so the bytes are needed
-  // only during load (no mapping outlives it).
   std::vector<uint8_t> bytes;
-  Status s;
-  if (std::fseek(fp, 0, SEEK_END) != 0) {
-    s = make_error(StatusCode::kIo, "read", "model file", path, std::strerror(errno));
-  } else {
-    const long long len = std::ftell(fp);
-    if (len < 0) {
-      s = make_error(StatusCode::kIo, "read", "model file", path, "cannot tell its size");
-    } else if (len > kMaxFileBytes) {
-      s = make_error(StatusCode::kModelFormat, "read", "model file",
-                     path + " (" + std::to_string(len) + " bytes)", "larger than 1 GiB");
-    } else {
-      std::rewind(fp);
-      bytes.resize(static_cast<size_t>(len));
-      if (len > 0 && std::fread(bytes.data(), 1, bytes.size(), fp) != bytes.size()) {
-        s = make_error(StatusCode::kIo, "read", "model file", path, "short read");
-      }
-    }
-  }
+  Status s = read_all(fp, path, &bytes);
   std::fclose(fp);
   if (!s.ok()) return s;
   s = load_buffer(bytes.data(), bytes.size(), options, out);
-  if (!s.ok()) {
-    return Status(s.code(), s.message() + " (in " + path + ")");
-  }
+  if (!s.ok()) return Status(s.code(), s.message() + " (in " + path + ")");
   return s;
 }
 
