@@ -40,7 +40,8 @@ export function demoConfig(opts: { brokerUrl: string; deviceId: string; dataDir:
     {
       deviceId: opts.deviceId,
       dataDir: opts.dataDir,
-      mqtt: { url: opts.brokerUrl, keepaliveSec: 10 },
+      // aedes speaks MQTT 3.1.1 only
+      mqtt: { url: opts.brokerUrl, keepaliveSec: 10, protocolVersion: 4 },
       models,
       assets: [
         {
