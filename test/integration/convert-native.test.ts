@@ -2,11 +2,13 @@
 // the engine's fp32 mode, int8 GGUF on the engine vs the fp32 ONNX on onnxruntime, for the
 // frontend "none" and "spectral" forms of a tiny model; and the engine's int8 against the
 // TypeScript int8 emulation of the same GGUF (same contract, independent code).
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { NativeBackend } from '../../agent/inference/native-backend.js';
 import { convert } from '../../agent/model/convert.js';
+import { loadNativeAddon } from '../../agent/model/native-addon.js';
 import {
   nativeEngineFactory,
   referenceEngineFactory,
@@ -96,6 +98,27 @@ describe.skipIf(!native)('convert on the native engine', () => {
       expect(cmp.top1Agreement).toBe(1);
       expect(cmp.maxProbDiff).toBeLessThan(2e-3);
       expect(cmp.embeddingCosineMin).toBeGreaterThan(0.999);
+    });
+  }
+});
+
+// The shipped bundles' golden vectors on every kernel path this CPU has (scalar, avx2,
+// avx512_vnni...): the gguf tolerance must hold across ISAs, as it must on ARM.
+describe.skipIf(!native)('shipped bundles verify on every available kernel path', () => {
+  for (const name of ['rotating-vib', 'pump-skab']) {
+    const dir = path.join('models', name);
+    it.skipIf(!existsSync(path.join(dir, 'manifest.json')))(name, async () => {
+      const addon = await loadNativeAddon();
+      for (const isa of addon.engineInfo().available) {
+        const r = await verifyBundle(dir, {
+          backends: ['native'],
+          requireAll: true,
+          open: async (b) =>
+            new NativeBackend(new addon.Model(path.join(b.dir, b.manifest.files.gguf!.path), { isa })),
+        });
+        expect(r.ok, `${isa}: ${JSON.stringify(r.checks.filter((c) => c.status !== 'pass'))}`).toBe(true);
+        expect(r.checks.find((c) => c.name === 'golden native')?.detail).toContain(`(${isa})`);
+      }
     });
   }
 });
