@@ -21,6 +21,8 @@ import {
   EwmaSmoother,
   scoreWindow,
   type ScoreHeads,
+  type ScoringParams,
+  type TransformParams,
 } from '../diagnosis/anomaly-score.js';
 import type { InferenceOutputs } from '../inference/backend.js';
 import type { Logger } from '../log/logger.js';
@@ -46,6 +48,23 @@ export interface WindowAnomaly {
   score: number;
   threshold: number;
   channels: { name: string; contribution: number }[];
+}
+
+/** Scoring parameters: the bundle's own (modelMetadata "vigil.scoring"), else the defaults. */
+export function scoringParams(m: Manifest): Partial<ScoringParams> {
+  const own = m.modelMetadata?.['vigil.scoring'] as Partial<ScoringParams> | undefined;
+  return own && typeof own === 'object' ? own : {};
+}
+
+export function transformParams(m: Manifest): Partial<TransformParams> {
+  const t = m.modelMetadata?.['vigil.input_transform'] as
+    (Partial<TransformParams> & { kind?: string }) | undefined;
+  if (!t || typeof t !== 'object') return {};
+  const out: Partial<TransformParams> = {};
+  if (typeof t.slownessWindow === 'number') out.slownessWindow = t.slownessWindow;
+  if (typeof t.slowThreshold === 'number') out.slowThreshold = t.slowThreshold;
+  if (typeof t.clip === 'number') out.clip = t.clip;
+  return out;
 }
 
 /** True when the bundle's model expects site-standardized windows. */
@@ -173,6 +192,8 @@ export class AnomalyMonitor {
       windowLength: m.input.windowLength,
       hop: this.o.hop,
       windows: Math.max(2, this.o.baselineWindows),
+      scoring: scoringParams(m),
+      transform: transformParams(m),
     });
   }
 

@@ -114,4 +114,72 @@ describe.skipIf(!haveBundle)('end to end with models/rotating-vib', () => {
     },
     90_000,
   );
+
+  it.each(backends)(
+    'a machine that develops imbalance after commissioning opens an anomaly event (%s)',
+    async (backend) => {
+      const m = manifest as Manifest;
+      const broker = await startMosquitto();
+      cleanups.push(() => broker.stop());
+      const channel = m.input.channels[0];
+      const baselineWindows = 100; // the default; with 12-20 the embedding T^2 (d = 64) false-alarms
+      const agent = await startAgent(
+        testConfig({
+          mqtt: { url: broker.url },
+          models: { 'rotating-vib': { bundle: BUNDLE, backend } },
+          assets: [
+            {
+              id: '{1}',
+              model: 'rotating-vib',
+              inputs: [{ topic: 'sensors/+/vibration', format: 'json-block', channel }],
+              anomaly: { enabled: true, baselineWindows },
+            },
+          ],
+          health: { intervalSec: 3600 },
+        }),
+        { addon: backend === 'native' ? addon : null },
+      );
+      cleanups.push(() => agent.stop());
+      const sub = await collect(broker.url, ['vigil/test-gw/anomaly/#', 'vigil/test-gw/errors']);
+      cleanups.push(() => sub.close());
+      const hopSec = m.input.hop / m.input.sampleRateHz;
+      const learnSec = m.input.windowLength / m.input.sampleRateHz + (baselineWindows + 2) * hopSec;
+      const start = 1_763_856_000_000;
+      const common = {
+        url: broker.url,
+        format: 'json-block' as const,
+        sampleRateHz: m.input.sampleRateHz,
+        channelNames: { radial: channel },
+      };
+      // Same machine id, same speed: healthy while the baseline is learned, then imbalance.
+      await feedSimulated({
+        ...common,
+        assets: [{ id: 'm7', fault: 'healthy', rpm: 1500 }],
+        seconds: learnSec,
+        startMs: start,
+      });
+      const deadline = Date.now() + 20_000;
+      while (agent.stats().assets.m7?.anomaly.state !== 'watching' && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect(agent.stats().assets.m7.anomaly.state).toBe('watching');
+      expect(sub.on('vigil/test-gw/anomaly/m7')).toEqual([]); // nothing while healthy
+      await feedSimulated({
+        ...common,
+        assets: [{ id: 'm7', fault: 'imbalance', severity: 0.9, rpm: 1500 }],
+        seconds: 8 * hopSec + 1,
+        startMs: start + learnSec * 1000,
+      });
+      const open = await sub.waitFor(
+        (x) => x.topic === 'vigil/test-gw/anomaly/m7' && (x.json as { state: string }).state === 'open',
+        20_000,
+        'an anomaly open',
+      );
+      // The open comes from windows that contain the imbalance; its `since` may reach back one
+      // or two marginal healthy windows of the same run above threshold.
+      const change = start + learnSec * 1000;
+      expect((open.json as { windowEnd: number }).windowEnd).toBeGreaterThan(change);
+      expect(sub.on('vigil/test-gw/errors')).toEqual([]);
+    },
+    90_000,
+  );
 });
