@@ -162,6 +162,10 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
         ),
         'PAYLOAD_NONFINITE',
       ],
+      // a block at 50 Hz for a 100 Hz model: dropped whole, no resampling
+      ['sensors/bad/accel', block(1).replace('"rateHz":100', '"rateHz":50'), 'PAYLOAD_RATE_MISMATCH'],
+      // a captured topic level that cannot be an asset id
+      ['sensors/$bad/accel', block(1), 'INGEST_UNSAFE_ASSET_ID'],
     ];
     const t0 = 1_763_856_000_000;
     for (let k = 0; k < bad.length; k++) {
@@ -173,7 +177,7 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
     for (const e of errs) expect(valid.errors(e.json), JSON.stringify(valid.errors.errors)).toBe(true);
     expect(errs.map((e) => (e.json as { code: string }).code).sort()).toEqual(bad.map((b) => b[2]).sort());
     expect(
-      errs.every((e) => /^(sensors|frames)\/bad\/accel$/.test((e.json as { topic: string }).topic)),
+      errs.every((e) => /^(sensors|frames)\/\$?bad\/accel$/.test((e.json as { topic: string }).topic)),
     ).toBe(true);
     await waitForCount(() => sub.on('vigil/test-gw/diagnosis/good'), 1);
     // The assembler emits a window once the next block shows it complete: n blocks, n-1 windows.
@@ -182,12 +186,15 @@ describe('agent pipeline (tiny ONNX model, real mosquitto)', () => {
 
     const h = await agent.publishHealth();
     expect(valid.health(JSON.parse(JSON.stringify(h))), JSON.stringify(valid.health.errors)).toBe(true);
-    expect(h.inputs['sensors/+/accel'].rejected).toBe(5);
+    expect(h.inputs['sensors/+/accel'].rejected).toBe(6);
     expect(h.inputs['sensors/+/accel'].rejectedByReason).toEqual({
       PAYLOAD_INVALID: 3,
       PAYLOAD_TOO_LARGE: 1,
       PAYLOAD_NONFINITE: 1,
+      PAYLOAD_RATE_MISMATCH: 1,
     });
+    expect(h.assets.bad.counters.rateMismatch).toBe(3); // the assembler counts each channel's block
+    expect(Object.keys(h.assets)).not.toContain('$bad');
     expect(h.inputs['frames/+/accel'].rejectedByReason).toEqual({ PAYLOAD_NONFINITE: 1 });
     expect(h.assets.good.windows).toBe(windows);
     expect(h.models.tiny.inferences).toBe(windows);
