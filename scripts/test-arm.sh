@@ -129,10 +129,11 @@ fi
 # Phase 2: the Node binding under qemu.
 if [[ ${VIGIL_ARM_BINDING:-1} != 0 && -x scripts/arm/binding-phase.sh && -f addon/binding/addon.cc ]]; then
   set +e
-  out=$(bash scripts/arm/binding-phase.sh 2>&1 | tee /dev/stderr)
-  rc=$?
+  # (a log file, not `tee /dev/stderr`: reopening /dev/stderr truncates a redirected log)
+  bash scripts/arm/binding-phase.sh 2>&1 | tee "$arm_dir/binding-phase.log"
+  rc=${PIPESTATUS[0]}
   set -e
-  line=$(grep -E '^binding-arm: [0-9]+ passed, [0-9]+ failed$' <<<"$out" | tail -1 || true)
+  line=$(grep -E '^binding-arm: [0-9]+ passed, [0-9]+ failed$' "$arm_dir/binding-phase.log" | tail -1 || true)
   if [[ -n $line ]]; then
     p=$(sed -E 's/binding-arm: ([0-9]+) passed, ([0-9]+) failed/\1/' <<<"$line")
     f=$(sed -E 's/binding-arm: ([0-9]+) passed, ([0-9]+) failed/\2/' <<<"$line")
