@@ -16,14 +16,11 @@ import { createSystemProbe, type SystemProbe } from '../health/system-probe.js';
 import { createNotifier, type SdNotifyFn } from '../health/sd-notify.js';
 import { Watchdog, watchdogMsFromEnv } from '../health/watchdog.js';
 import type { AddonModule } from '../inference/native-backend.js';
-import { openBackend } from '../inference/open-backend.js';
 import { bindChannels } from '../ingest/bind-channels.js';
-import { decodePayload, parseSparkplugTopic, sparkplugBirthAliases } from '../ingest/codecs/index.js';
+import { decodePayload } from '../ingest/codecs/index.js';
 import { DEFAULT_MAX_SAMPLES } from '../ingest/decoded.js';
 import { TopicRouter } from '../ingest/topic-match.js';
 import { createLogger, type Logger } from '../log/logger.js';
-import { loadVerifiedBundle } from '../model/bundle.js';
-import { loadAddon } from '../inference/addon-loader.js';
 import { MqttConnection, realTimers, type ConnectionCounters, type Timers } from '../mqtt/connection.js';
 import { buildAnomaly } from '../reports/anomaly.js';
 import { buildDiagnosis } from '../reports/diagnosis.js';
@@ -35,7 +32,9 @@ import { reportTopics } from '../reports/topics.js';
 import { VERSION } from '../version.js';
 import { AssetRuntime } from './asset-runtime.js';
 import { AnomalyMonitor } from './anomaly-monitor.js';
-import { ModelRuntime } from './model-runtime.js';
+import type { ModelRuntime } from './model-runtime.js';
+import { openModels } from './open-models.js';
+import { SparkplugAliases } from './sparkplug-aliases.js';
 
 export interface AgentDeps {
   /** ms since the epoch; default Date.now. */
@@ -87,15 +86,7 @@ interface InputRuntime {
   stats: InputHealth;
 }
 
-export class AgentError extends Error {
-  constructor(
-    message: string,
-    readonly code: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-  }
-}
+export { AgentError } from './open-models.js';
 
 export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Promise<RunningAgent> {
   const now = deps.clock ?? Date.now;
@@ -118,63 +109,16 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     log.error({ err: (err as Error).message, dir: baselineDir }, 'cannot create the baseline directory');
   }
 
-  // --- addon -----------------------------------------------------------------------------------
-  let addon: AddonModule | null = deps.addon ?? null;
-  let addonReason: string | undefined;
-  if (deps.addon === undefined) {
-    try {
-      addon = await loadAddon();
-    } catch (err) {
-      addonReason = (err as Error).message;
-      log.warn({ reason: addonReason }, 'native addon unavailable');
-    }
-  }
-
-  // --- models ----------------------------------------------------------------------------------
-  const models = new Map<string, ModelRuntime>();
-  const usedModels = new Set(config.assets.map((a) => a.model));
+  // --- addon and models ------------------------------------------------------------------------
   const watchdogRef: { wd: Watchdog | null } = { wd: null };
-  try {
-    for (const id of usedModels) {
-      const mc = config.models[id];
-      if (!mc)
-        throw new AgentError(
-          `asset model ${id}: expected one of the configured models (${Object.keys(config.models).join(', ')})`,
-          'CONFIG_INVALID',
-        );
-      const bundle = loadVerifiedBundle(mc.bundle);
-      const opened = await openBackend({
-        modelId: id,
-        config: mc,
-        bundleDir: bundle.dir,
-        manifest: bundle.manifest,
-        addon,
-        addonUnavailableReason: addonReason,
-      });
-      log.info(
-        {
-          model: id,
-          version: bundle.manifest.version,
-          backend: opened.backend.kind,
-          detail: opened.backend.detail,
-          reason: opened.reason,
-        },
-        'model ready',
-      );
-      models.set(
-        id,
-        new ModelRuntime(id, bundle.manifest, opened.backend, {
-          capacity: config.inference.queueDepth,
-          policy: config.inference.dropPolicy,
-          now,
-          onProgress: () => watchdogRef.wd?.progress(),
-        }),
-      );
-    }
-  } catch (err) {
-    for (const m of models.values()) await m.backend.dispose().catch(() => undefined);
-    throw err;
-  }
+  const opened = await openModels(config, {
+    addon: deps.addon,
+    now,
+    log,
+    onProgress: () => watchdogRef.wd?.progress(),
+  });
+  const { addon } = opened;
+  const models = opened.models;
 
   // --- inputs and routing ----------------------------------------------------------------------
   const router = new TopicRouter<InputRuntime>();
@@ -196,7 +140,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
       router.add(input.topic, asset.id, rt);
     });
   });
-  const sparkplugAliases = new Map<string, Map<string, string>>(); // group/node[/device] -> alias -> name
+  const sparkplugAliases = new SparkplugAliases();
 
   // --- assets (created on their first message) ---------------------------------------------------
   const assets = new Map<string, AssetRuntime>();
@@ -282,8 +226,13 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
 
   const onMessage = (topic: string, payload: Buffer) => {
     if (state !== 'running') return;
-    if (isSparkplugBirth(topic)) {
-      learnSparkplugAliases(topic, payload);
+    if (SparkplugAliases.isBirth(topic)) {
+      try {
+        sparkplugAliases.learn(topic, payload);
+      } catch (err) {
+        const e = err as Error & { code?: string };
+        reportError(e.code ?? 'PAYLOAD_INVALID', `bad Sparkplug BIRTH: ${e.message}`, { topic });
+      }
       return;
     }
     let routes;
@@ -305,8 +254,7 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
           maxPayloadBytes: config.limits.maxPayloadBytes,
           maxSamples: DEFAULT_MAX_SAMPLES,
           channelNames: rt.model.manifest.input.channels,
-          sparkplugAliases:
-            rt.input.format === 'sparkplug' ? sparkplugAliases.get(sparkplugKey(topic)) : undefined,
+          sparkplugAliases: rt.input.format === 'sparkplug' ? sparkplugAliases.forTopic(topic) : undefined,
         });
         const bound = bindChannels(decoded, rt.input, rt.model.manifest.input.channels);
         const before = asset.assembler.counters().rateMismatch;
@@ -338,28 +286,6 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     if (report) reportError(code, report.message, { topic: report.topic, asset: report.asset });
   }
 
-  function isSparkplugBirth(topic: string): boolean {
-    const t = parseSparkplugTopic(topic);
-    return t !== undefined && (t.messageType === 'NBIRTH' || t.messageType === 'DBIRTH');
-  }
-
-  function sparkplugKey(topic: string): string {
-    const parts = topic.split('/'); // spBv1.0/group/TYPE/node[/device]
-    return [parts[1], parts[3], parts[4] ?? ''].join('/');
-  }
-
-  function learnSparkplugAliases(topic: string, payload: Buffer): void {
-    try {
-      sparkplugAliases.set(sparkplugKey(topic), sparkplugBirthAliases(payload));
-    } catch (err) {
-      reportError(
-        (err as { code?: string }).code ?? 'PAYLOAD_INVALID',
-        `bad Sparkplug BIRTH: ${(err as Error).message}`,
-        { topic },
-      );
-    }
-  }
-
   // --- status ----------------------------------------------------------------------------------
   const statusModels: StatusModel[] = [...models.values()].map((m) => ({
     id: m.id,
@@ -388,8 +314,8 @@ export async function startAgent(config: AgentConfig, deps: AgentDeps = {}): Pro
     conn.subscribe(rt.input.topic, config.mqtt.qos);
     if (rt.input.format === 'sparkplug') {
       // Aliases come from the BIRTH certificates of the same nodes/devices.
-      const births = rt.input.topic.replace('/DDATA/', '/DBIRTH/').replace('/NDATA/', '/NBIRTH/');
-      if (births !== rt.input.topic) conn.subscribe(births, config.mqtt.qos);
+      const births = SparkplugAliases.birthFilter(rt.input.topic);
+      if (births) conn.subscribe(births, config.mqtt.qos);
     }
   }
 
