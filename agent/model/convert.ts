@@ -19,7 +19,7 @@ import type { BundleFile, Manifest } from './manifest-types.js';
 import { ModelError } from './model-error.js';
 import { quantizeOnnxDynamic } from './onnx-int8.js';
 import { readOnnx } from './onnx-reader.js';
-import { compareOutputs, type AgreementFigures, type HeadOutputs } from './outputs-compare.js';
+import { argmax, compareOutputs, type AgreementFigures, type HeadOutputs } from './outputs-compare.js';
 import { buildTstGguf } from './tst-gguf.js';
 import { ARCH, hyperparametersFromOnnxMetadata, type TstHyperparameters } from './tst-hyperparameters.js';
 import { linearLayers, mapOnnxTensors } from './tst-tensors.js';
@@ -76,6 +76,8 @@ export interface ConvertFigures {
   /** model.int8.onnx on onnxruntime vs the fp32 ONNX (when written). */
   int8OnnxVsFp32Onnx?: AgreementFigures;
   int8OnnxNote?: string;
+  /** Accuracy against the held-out windows' labels (classifiers whose window file has labels). */
+  heldoutAccuracy?: { int8: number; fp32: number };
   ggufBytes: number;
   fp32GgufBytes: number;
 }
@@ -121,6 +123,13 @@ export function summarizeRecord(v: unknown, maxArray = 64): unknown {
   if (v && typeof v === 'object')
     return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, summarizeRecord(x, maxArray)]));
   return v;
+}
+
+/** Window labels as class indices, when every label names a class (index or label string). */
+function classIndices(labels: (string | number)[] | undefined, classes: string[]): number[] | undefined {
+  if (!labels || classes.length < 2) return undefined;
+  const idx = labels.map((l) => (typeof l === 'number' ? l : classes.indexOf(l)));
+  return idx.every((i) => Number.isInteger(i) && i >= 0 && i < classes.length) ? idx : undefined;
 }
 
 function fileEntry(dir: string, name: string): BundleFile {
@@ -249,6 +258,12 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
     ggufBytes: int8.length,
     fp32GgufBytes: fp32.length,
   };
+  const truth = classIndices(holdout.labels, h.labels);
+  if (truth) {
+    const acc = (outs: HeadOutputs[]): number =>
+      outs.filter((o, i) => argmax(o.probs) === truth[i]).length / outs.length;
+    figures.heldoutAccuracy = { int8: acc(int8Outs), fp32: acc(onnxOuts) };
+  }
   const minAgreement = opts.minAgreement ?? 0.995;
   const f = figures.int8VsFp32Onnx;
   let reason: string | undefined;

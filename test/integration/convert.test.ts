@@ -12,6 +12,8 @@ import { GgmlType } from '../../agent/model/gguf.js';
 import { compareGolden } from '../../agent/model/golden.js';
 import { readOnnx } from '../../agent/model/onnx-reader.js';
 import { readTstGguf } from '../../agent/model/tst-gguf.js';
+import { argmax } from '../../agent/model/outputs-compare.js';
+import { ReferenceModel } from '../../agent/model/reference-forward.js';
 import { verifyBundle } from '../../agent/model/verify.js';
 import { encodeWindows } from '../../agent/model/window-file.js';
 import { buildTinyOnnx, rng, TINY_HP, tinyWeights } from '../fixtures/model/tiny-onnx.js';
@@ -37,7 +39,14 @@ beforeAll(async () => {
   writeFileSync(path.join(dir, 'model.onnx'), buildTinyOnnx());
   writeFileSync(path.join(dir, 'training.json'), JSON.stringify({ model: 'tiny', seed: 1 }));
   const shape = { windowLength: 16, channels: 3, channelNames: ['ax', 'ay', 'az'] };
-  const enc = encodeWindows(windows(120, 3), shape);
+  const w = windows(120, 3);
+  // Labels: the fp32 model's own top-1 class, so the held-out accuracy has a known fp32 value (1).
+  const ref = new ReferenceModel(TINY_HP, tinyWeights(TINY_HP));
+  const enc = encodeWindows(
+    w,
+    shape,
+    w.map((x) => TINY_HP.labels[argmax(ref.run(x).probs)]),
+  );
   writeFileSync(path.join(dir, 'calib.f32'), enc.data);
   writeFileSync(path.join(dir, 'calib.json'), enc.descriptor);
   result = await convert({
@@ -65,6 +74,8 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
     // The fp32 path of the engine is the ONNX graph itself (mapping check).
     expect(f.fp32EngineVsOnnx.maxProbDiff).toBeLessThan(1e-5);
     expect(f.fp32EngineVsOnnx.embeddingCosineMin).toBeGreaterThan(0.99999);
+    expect(f.heldoutAccuracy?.fp32).toBe(1);
+    expect(f.heldoutAccuracy?.int8).toBe(f.int8VsFp32Onnx.top1Agreement);
   });
 
   it('writes an int8 GGUF whose tensors and metadata read back as the contract says', () => {

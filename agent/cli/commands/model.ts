@@ -258,6 +258,11 @@ export function register(program: Command): void {
         if (f.int8OnnxVsFp32Onnx)
           out(`int8 ONNX (onnxruntime, dynamic) vs fp32 ONNX: ${formatFigures(f.int8OnnxVsFp32Onnx)}`);
         if (f.int8OnnxNote) out(f.int8OnnxNote);
+        if (f.heldoutAccuracy) {
+          out(
+            `held-out accuracy against the file's labels: int8 ${f.heldoutAccuracy.int8.toFixed(4)}, fp32 ONNX ${f.heldoutAccuracy.fp32.toFixed(4)}`,
+          );
+        }
         if (f.keepF32.length > 0) out(`kept in F32 (mixed precision): ${f.keepF32.join(', ')}`);
         out(
           `GGUF ${f.ggufBytes} bytes int8 (fp32 would be ${f.fp32GgufBytes}); ${f.calibrationWindows} calibration windows`,
