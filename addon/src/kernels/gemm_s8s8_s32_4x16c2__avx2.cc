@@ -1,5 +1,6 @@
-// gemm_s8s8_s32_4x24c2__avx2: 4 rows x 3 ymm (24 columns), K in pairs; GEMV (M == 1) uses
-// 1 x 8 ymm (64 columns). Layout: 8-column panels of int16 weights, 32 bytes per K pair (c2).
+// gemm_s8s8_s32_4x16c2__avx2: 4 rows x 2 ymm (16 columns), K in pairs; GEMV (M == 1) uses
+// 1 x 8 ymm (64 columns). (4x24 needs 17+ ymm with the vpmaddwd temporaries: it spilled and ran
+// 1.4x slower.) Layout: 8-column panels of int16 weights, 32 bytes per K pair (c2).
 // Exact: A and W are sign-extended to int16 and multiplied with vpmaddwd (each int32 lane gets
 // a[k]w[k] + a[k+1]w[k+1], |.| <= 2*128*127, no saturation), then vpaddd. No vpmaddubsw.
 #include <immintrin.h>
@@ -16,7 +17,7 @@ namespace {
 struct Avx2 {
   using WElem = int16_t;
   using AElem = int16_t;
-  static constexpr size_t kPanel = 8, kKGroup = 2, kMR = 4, kNRV = 3, kNRVGemv = 8;
+  static constexpr size_t kPanel = 8, kKGroup = 2, kMR = 4, kNRV = 2, kNRVGemv = 8;
   static constexpr size_t kKC = 512, kNC = 192, kHeaderBytesPerCol = 0;
 
   static void pack_header(const int8_t*, size_t, size_t, uint8_t*, size_t) {}

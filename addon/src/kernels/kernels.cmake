@@ -55,7 +55,7 @@ endfunction()
 
 string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _vk_proc)
 if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
-  vigil_kernels_isa(avx2 gemm_s8s8_s32_4x24c2__avx2.cc -mavx2)
+  vigil_kernels_isa(avx2 gemm_s8s8_s32_4x16c2__avx2.cc -mavx2)
   vigil_kernels_isa(avx512_vnni gemm_s8s8_s32_6x64c4__avx512_vnni.cc
                     -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
 elseif(_vk_proc MATCHES "^(aarch64|arm64)$")
