@@ -1,10 +1,10 @@
 // End to end with the shipped model: simulated machines -> MQTT -> the agent -> diagnoses.
 // A clearly faulty machine (severe imbalance) must be diagnosed `imbalance`, a healthy one
 // `healthy`, with each available backend, for every high-rate input format.
-// DEPENDENCY: models/rotating-vib (built by the training/converter engineers). The skip below
-// is temporary, until the bundle is committed.
+// The shipped bundle models/rotating-vib is required (a missing bundle fails this file). The
+// native backend runs where the addon is built and loads; onnxruntime always.
 import '../helpers/quiet-logs.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { PayloadFormat } from '../../agent/config/types.js';
 import { loadAddon } from '../../agent/inference/addon-loader.js';
@@ -17,13 +17,10 @@ import { feedSimulated } from '../helpers/sim-feed.js';
 
 // VIGIL_TEST_VIB_BUNDLE points at another bundle directory (e.g. a converter output under test).
 const BUNDLE = process.env.VIGIL_TEST_VIB_BUNDLE ?? 'models/rotating-vib';
-const haveBundle = existsSync(`${BUNDLE}/manifest.json`);
-const manifest: Manifest | null = haveBundle
-  ? (JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest)
-  : null;
+const manifest = JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest;
 const addon = await loadAddon().catch(() => null);
 const backends = (['native', 'onnx'] as const).filter((b) =>
-  b === 'native' ? addon !== null && !!manifest?.files.gguf : !!manifest?.files.onnx,
+  b === 'native' ? addon !== null && !!manifest.files.gguf : !!manifest.files.onnx,
 );
 
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -38,11 +35,11 @@ if (backends.length > 0) {
   cases.push({ backend: backends[0], format: 'binary-frame', sampleType: 'int16' });
 }
 
-describe.skipIf(!haveBundle)('end to end with models/rotating-vib', () => {
+describe('end to end with models/rotating-vib', () => {
   it.each(cases)(
     '$format ($sampleType) on $backend: imbalance and healthy are told apart',
     async ({ backend, format, sampleType }) => {
-      const m = manifest as Manifest;
+      const m = manifest;
       const broker = await startMosquitto();
       cleanups.push(() => broker.stop());
       const channel = m.input.channels[0];
@@ -118,7 +115,7 @@ describe.skipIf(!haveBundle)('end to end with models/rotating-vib', () => {
   it.each(backends)(
     'a machine that develops imbalance after commissioning opens an anomaly event (%s)',
     async (backend) => {
-      const m = manifest as Manifest;
+      const m = manifest;
       const broker = await startMosquitto();
       cleanups.push(() => broker.stop());
       const channel = m.input.channels[0];

@@ -3,12 +3,12 @@
 // protocol), then must open an anomaly event inside the labelled anomaly and close it after; the
 // anomaly-free recording must open none. Rows carry sender timestamps (`ts`, 1 s apart), so the
 // replay runs as fast as the broker takes it while the agent's windows follow data time.
-// The models/pump-skab cases run when the bundle is present (it is committed). A stand-in bundle (the tiny vigil-tst with seeded random
+// The shipped bundle models/pump-skab is required (a missing bundle fails this file). A stand-in bundle (the tiny vigil-tst with seeded random
 // weights, 8 SKAB channels, the same site input transform) always runs: it exercises the whole
 // path (transform learning, held windows during the fit, EWMA, events) through the part of the
 // score that needs no training, the level statistic of the standardized window.
 import '../helpers/quiet-logs.js';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import * as ort from 'onnxruntime-node';
@@ -27,12 +27,10 @@ import { writeTinyBundle } from '../helpers/tiny-bundle.js';
 // VIGIL_TEST_PUMP_BUNDLE points at another bundle directory (e.g. a converter output under test).
 const BUNDLE = process.env.VIGIL_TEST_PUMP_BUNDLE ?? 'models/pump-skab';
 const BASELINE_ROWS = 400; // the SKAB protocol's normal-operation prefix
-const manifest: Manifest | null = existsSync(`${BUNDLE}/manifest.json`)
-  ? (JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest)
-  : null;
+const manifest = JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest;
 const addon = await loadAddon().catch(() => null);
 const backends = (['native', 'onnx'] as const).filter((b) =>
-  b === 'native' ? addon !== null && !!manifest?.files.gguf : !!manifest?.files.onnx,
+  b === 'native' ? addon !== null && !!manifest.files.gguf : !!manifest.files.onnx,
 );
 const T0 = Date.UTC(2020, 2, 9, 10, 14, 33);
 
@@ -74,7 +72,7 @@ const standIn = writeTinyBundle(undefined, {
 async function replay(
   file: string,
   backend: 'native' | 'onnx',
-  bundle = { dir: BUNDLE, manifest: manifest as Manifest },
+  bundle = { dir: BUNDLE, manifest },
   format: 'json-multi' | 'json-single' | 'sparkplug' = 'json-multi',
 ): Promise<Replay> {
   const m = bundle.manifest;
@@ -233,7 +231,7 @@ async function offlineOpens(
   return opens;
 }
 
-describe.skipIf(!manifest)('SKAB replayed over MQTT into a pump asset (models/pump-skab)', () => {
+describe('SKAB replayed over MQTT into a pump asset (models/pump-skab)', () => {
   it.each(backends)(
     'valve1: events open only inside the labelled anomaly, the first within 10 s of its start, and all close (%s)',
     async (backend) => {
@@ -268,7 +266,7 @@ describe.skipIf(!manifest)('SKAB replayed over MQTT into a pump asset (models/pu
   );
 
   it('the first event opens exactly where the offline protocol (vigil eval skab) puts it', async () => {
-    const bundle = { dir: BUNDLE, manifest: manifest as Manifest };
+    const bundle = { dir: BUNDLE, manifest };
     const runs = [
       ['test/fixtures/skab/valve1/0.csv', 'json-multi'],
       ['test/fixtures/skab/valve1/0.csv', 'json-single'],
