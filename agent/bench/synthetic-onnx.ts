@@ -30,6 +30,8 @@ export interface SyntheticOnnxOptions {
   extra?: { name: string; shape: number[] };
   /** Override (string value) or delete (null) metadata_props entries. */
   metadata?: Record<string, string | null>;
+  /** producer_name (default "vigil-bench"). */
+  producer?: string;
 }
 
 /** The fp32 weights of a synthetic model by tensor name (expectedTensors order). */
@@ -244,7 +246,7 @@ export function buildSyntheticOnnx(h: TstHyperparameters, opts: SyntheticOnnxOpt
   const msg = type.fromObject({
     irVersion: 8,
     opsetImport: [{ domain: '', version: 17 }],
-    producerName: 'vigil-bench',
+    producerName: opts.producer ?? 'vigil-bench',
     producerVersion: '0',
     graph: {
       name: 'vigil-tst',
