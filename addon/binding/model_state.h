@@ -1,6 +1,7 @@
 // What a JS Model and its in-flight async runs share. The engine Model has one arena and is
-// not reentrant, so every call into it holds `mutex`: concurrent run()s on one model are
-// serialized (they queue on the libuv pool and take turns); distinct models run in parallel.
+// not reentrant, so every call into it holds `mutex` (runSync/features against an async run).
+// Async runs on one model are also queued in order per model (RunQueue, run_worker.h) so that
+// only one of them occupies a libuv pool thread; distinct models run in parallel.
 // Async workers hold their own shared_ptr, so dispose() or GC of the JS object never frees the
 // engine under a running worker: the last holder frees it.
 #pragma once

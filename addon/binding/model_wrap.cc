@@ -185,9 +185,9 @@ Napi::Value ModelWrap::Run(const Napi::CallbackInfo& info) {
     ModelState& st = live(env, "run");
     Napi::Float32Array x = check_window(env, info[0], st.model->input_length(), "run");
     std::vector<float> input(x.Data(), x.Data() + x.ElementLength());
-    RunWorker* w = new RunWorker(env, state_, std::move(input));
+    RunWorker* w = new RunWorker(env, state_, queue_, std::move(input));
     Napi::Promise p = w->promise();
-    w->Queue();  // the worker deletes itself after OnOK/OnError
+    queue_->submit(w);  // once queued, the worker deletes itself after OnOK/OnError
     return p;
   } catch (const Napi::Error& e) {
     Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);

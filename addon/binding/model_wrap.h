@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "model_state.h"
+#include "run_worker.h"
 
 namespace vigil::binding {
 
@@ -30,6 +31,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   ModelState& live(Napi::Env env, const char* what);
 
   std::shared_ptr<ModelState> state_;
+  std::shared_ptr<RunQueue> queue_ = std::make_shared<RunQueue>();
   Napi::ObjectReference info_;
 };
 

@@ -49,10 +49,37 @@ Napi::Object result_to_js(Napi::Env env, const RunResult& r) {
   return o;
 }
 
-RunWorker::RunWorker(Napi::Env env, std::shared_ptr<ModelState> state, std::vector<float> input)
+RunQueue::~RunQueue() {
+  // Only reachable with runs never started (environment teardown): they were not queued, so
+  // AsyncWorker will not delete them.
+  for (RunWorker* w : pending_) delete w;
+}
+
+void RunQueue::submit(RunWorker* w) {
+  if (busy_) {
+    pending_.push_back(w);
+    return;
+  }
+  busy_ = true;
+  w->Queue();
+}
+
+void RunQueue::done() {
+  if (pending_.empty()) {
+    busy_ = false;
+    return;
+  }
+  RunWorker* next = pending_.front();
+  pending_.pop_front();
+  next->Queue();
+}
+
+RunWorker::RunWorker(Napi::Env env, std::shared_ptr<ModelState> state,
+                     std::shared_ptr<RunQueue> queue, std::vector<float> input)
     : Napi::AsyncWorker(env, "vigil.run"),
       deferred_(Napi::Promise::Deferred::New(env)),
       state_(std::move(state)),
+      queue_(std::move(queue)),
       input_(std::move(input)) {}
 
 void RunWorker::Execute() {
@@ -70,6 +97,7 @@ void RunWorker::Execute() {
 void RunWorker::OnOK() {
   Napi::Env env = Env();
   Napi::HandleScope scope(env);
+  queue_->done();  // start the next run first: settling may run user code synchronously
   if (!status_.ok()) {
     deferred_.Reject(status_error(env, status_).Value());
     return;
@@ -79,6 +107,7 @@ void RunWorker::OnOK() {
 
 void RunWorker::OnError(const Napi::Error& e) {
   Napi::HandleScope scope(Env());
+  queue_->done();
   deferred_.Reject(coded_error(Env(), "ENGINE_INTERNAL", e.Message()).Value());
 }
 

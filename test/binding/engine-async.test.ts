@@ -1,6 +1,7 @@
 // run() stays off the JS thread: timers keep firing while a long inference runs on the libuv
 // pool. The bound is relative to the measured run time (a blocked loop would be late by about
 // a whole run), never an absolute timing.
+import { readFile } from 'node:fs/promises';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AddonModule, Model } from '../../agent/inference/addon-loader.js';
 import { tinyWindow, type TinyGgufSpec } from '../fixtures/engine/tiny-gguf.js';
@@ -66,5 +67,17 @@ describe('event loop during run()', () => {
     expect(lateMs.length).toBeGreaterThanOrEqual(2 * runs);
     expect(medianLateMs).toBeLessThan(runMs / 2);
     expect(totalMs).toBeGreaterThanOrEqual(runs * runMs * 0.3);
+  });
+
+  it('many queued runs on one model do not starve the libuv pool', { timeout: 120_000 }, async () => {
+    // Runs on one model take turns (one arena). If each waited on a pool thread, 20 queued runs
+    // would hold all 4 default pool threads and fs would wait for nearly all of them.
+    const x = tinyWindow(SLOW_SPEC, 2);
+    const order: string[] = [];
+    const runs = Array.from({ length: 20 }, (_, i) => model.run(x).then(() => order.push(`run${i}`)));
+    await readFile(new URL(import.meta.url)).then(() => order.push('fs'));
+    await Promise.all(runs);
+    expect(order.indexOf('fs')).toBeLessThan(10);
+    expect(order.filter((o) => o.startsWith('run'))).toEqual(Array.from({ length: 20 }, (_, i) => `run${i}`));
   });
 });
