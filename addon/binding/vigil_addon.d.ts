@@ -6,7 +6,8 @@
 // ENGINE_DISPOSED, ENGINE_CALIBRATION_UNSUPPORTED, ENGINE_OUT_OF_MEMORY, ENGINE_INTERNAL,
 // ADDON_ISA_UNAVAILABLE, ADDON_NOTIFY, ADDON_INVALID_ARGUMENT.
 // run() reports every failure (argument errors included) by rejecting; the sync calls throw.
-// Concurrent run()s on one Model are serialized on a per-model mutex (one arena per model).
+// Concurrent run()s on one Model are serialized: they wait in a per-model FIFO and one at a
+// time runs on the libuv pool (one arena per model); distinct models run in parallel.
 
 export type IsaName = 'scalar' | 'neon' | 'neon_dot' | 'avx2' | 'avx512_vnni';
 
