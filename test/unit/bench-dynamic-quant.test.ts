@@ -1,5 +1,8 @@
 // The ORT int8 peer of `vigil bench`: the quantize_dynamic twin must yield a graph ORT accepts,
 // with every constant-weight MatMul quantized, and outputs close to the fp32 graph's.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { benchHyperparameters } from '../../agent/bench/bench-models.js';
@@ -92,6 +95,22 @@ describe('quantizeDynamicOnnx', () => {
       }
     });
   }
+
+  it('is the graph ORT fuses: one DynamicQuantizeMatMul per linear, as quantize_dynamic output gets', async () => {
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'vigil-dq-')), 'optimized.onnx');
+    const s = await ort.InferenceSession.create(quantizeDynamicOnnx(fp32).bytes, {
+      intraOpNumThreads: 1,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      optimizedModelFilePath: file,
+      logSeverityLevel: 3,
+    });
+    await s.release();
+    const ops = opCounts(readFileSync(file));
+    expect(ops.get('DynamicQuantizeMatMul')).toBe(linearLayers(h).length);
+    expect(ops.get('MatMulInteger') ?? 0).toBe(0);
+    expect(ops.get('DynamicQuantizeLinear') ?? 0).toBe(0);
+  });
 
   it('leaves a model without constant-weight MatMuls unchanged in behaviour', () => {
     // Quantizing twice: the second pass finds no fp32 constant weight left.
