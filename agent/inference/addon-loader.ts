@@ -173,7 +173,7 @@ async function loadUncached(file: string, env: NodeJS.ProcessEnv, timeoutMs?: nu
       },
     );
   }
-  createLogger('addon-loader').info(
+  createLogger('addon-loader').debug(
     { file, selected: probe.info?.selected, available: probe.info?.available, arch: probe.info?.arch },
     'native engine loaded',
   );
