@@ -13,7 +13,8 @@ function findRoot(): { dir: string; version: string } {
       if (pkg.name === 'vigil') return { dir, version: pkg.version ?? '0.0.0' };
     }
     const up = path.dirname(dir);
-    if (up === dir) throw new Error('failed to find vigil package.json above ' + fileURLToPath(import.meta.url));
+    if (up === dir)
+      throw new Error('failed to find vigil package.json above ' + fileURLToPath(import.meta.url));
     dir = up;
   }
 }

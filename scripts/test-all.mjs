@@ -69,7 +69,12 @@ if (want('unit') || want('binding') || want('integration') || want('vitest')) {
 }
 
 if (want('arm')) {
-  const tools = ['qemu-aarch64-static', 'aarch64-linux-gnu-g++', 'qemu-arm-static', 'arm-linux-gnueabihf-g++'];
+  const tools = [
+    'qemu-aarch64-static',
+    'aarch64-linux-gnu-g++',
+    'qemu-arm-static',
+    'arm-linux-gnueabihf-g++',
+  ];
   const missing = tools.filter((t) => !has(t));
   if (missing.length === 0 && existsSync('scripts/test-arm.sh')) {
     const ok = run('arm (qemu)', 'bash', ['scripts/test-arm.sh']);
@@ -87,8 +92,13 @@ if (want('arm')) {
 
 process.stdout.write('\n=== summary\n');
 for (const r of results) {
-  process.stdout.write(`  ${r.name.padEnd(16)} ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}\n`);
+  process.stdout.write(
+    `  ${r.name.padEnd(16)} ${r.passed} passed, ${r.failed} failed${r.skipped ? `, ${r.skipped} skipped` : ''}\n`,
+  );
 }
-const total = results.reduce((a, r) => ({ p: a.p + r.passed, f: a.f + r.failed, s: a.s + (r.skipped ?? 0) }), { p: 0, f: 0, s: 0 });
+const total = results.reduce(
+  (a, r) => ({ p: a.p + r.passed, f: a.f + r.failed, s: a.s + (r.skipped ?? 0) }),
+  { p: 0, f: 0, s: 0 },
+);
 process.stdout.write(`vigil: ${total.p} passed, ${total.f} failed${total.s ? `, ${total.s} skipped` : ''}\n`);
 process.exitCode = total.f === 0 && total.p > 0 ? 0 : 1;

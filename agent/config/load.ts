@@ -53,9 +53,14 @@ export function loadConfigFile(file: string, overrides: ConfigOverrides = {}): A
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ConfigError(`failed to read config file ${file}: ${(err as Error).message}`, [], 'CONFIG_READ', {
-      cause: err,
-    });
+    throw new ConfigError(
+      `failed to read config file ${file}: ${(err as Error).message}`,
+      [],
+      'CONFIG_READ',
+      {
+        cause: err,
+      },
+    );
   }
   return parseConfig(text, { baseDir: path.dirname(path.resolve(file)), source: file, overrides });
 }
@@ -82,15 +87,17 @@ export function completeConfig(
   const source = opts.source ?? 'config';
   const obj = structuredClone(raw) as Record<string, unknown>;
   if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-    throw new ConfigError(`invalid ${source}: expected a mapping at the top level but received ${describe(raw)}`, [
-      { field: '(root)', expected: 'a mapping', received: describe(raw) },
-    ]);
+    throw new ConfigError(
+      `invalid ${source}: expected a mapping at the top level but received ${describe(raw)}`,
+      [{ field: '(root)', expected: 'a mapping', received: describe(raw) }],
+    );
   }
   applyOverrides(obj, opts.overrides ?? {});
   if (!validate(obj)) {
     const issues = (validate.errors ?? []).map((e) => toIssue(e, obj));
     throw new ConfigError(
-      `invalid ${source}:\n` + issues.map((i) => `  ${i.field}: expected ${i.expected} but received ${i.received}`).join('\n'),
+      `invalid ${source}:\n` +
+        issues.map((i) => `  ${i.field}: expected ${i.expected} but received ${i.received}`).join('\n'),
       issues,
     );
   }
@@ -143,7 +150,11 @@ function crossCheck(config: AgentConfig, source: string): void {
         }
       }
       if (input.topic.includes('#') && !input.topic.endsWith('#')) {
-        issues.push({ field: `assets[${i}].inputs[${j}].topic`, expected: "'#' only as the last segment", received: JSON.stringify(input.topic) });
+        issues.push({
+          field: `assets[${i}].inputs[${j}].topic`,
+          expected: "'#' only as the last segment",
+          received: JSON.stringify(input.topic),
+        });
       }
     });
   });
@@ -156,7 +167,8 @@ function crossCheck(config: AgentConfig, source: string): void {
   }
   if (issues.length > 0) {
     throw new ConfigError(
-      `invalid ${source}:\n` + issues.map((i) => `  ${i.field}: expected ${i.expected} but received ${i.received}`).join('\n'),
+      `invalid ${source}:\n` +
+        issues.map((i) => `  ${i.field}: expected ${i.expected} but received ${i.received}`).join('\n'),
       issues,
     );
   }
@@ -177,11 +189,19 @@ function toIssue(e: ErrorObject, root: unknown): ConfigIssue {
   switch (e.keyword) {
     case 'required': {
       const missing = (e.params as { missingProperty: string }).missingProperty;
-      return { field: field ? `${field}.${missing}` : missing, expected: 'a value (required)', received: 'nothing' };
+      return {
+        field: field ? `${field}.${missing}` : missing,
+        expected: 'a value (required)',
+        received: 'nothing',
+      };
     }
     case 'additionalProperties': {
       const extra = (e.params as { additionalProperty: string }).additionalProperty;
-      return { field: field ? `${field}.${extra}` : extra, expected: 'no such field (unknown key)', received: received(`${e.instancePath}/${extra}`) };
+      return {
+        field: field ? `${field}.${extra}` : extra,
+        expected: 'no such field (unknown key)',
+        received: received(`${e.instancePath}/${extra}`),
+      };
     }
     case 'enum':
       return {
@@ -190,9 +210,17 @@ function toIssue(e: ErrorObject, root: unknown): ConfigIssue {
         received: received(e.instancePath),
       };
     case 'type':
-      return { field, expected: `a value of type ${(e.params as { type: string }).type}`, received: received(e.instancePath) };
+      return {
+        field,
+        expected: `a value of type ${(e.params as { type: string }).type}`,
+        received: received(e.instancePath),
+      };
     default:
-      return { field: field || '(root)', expected: `a value that ${e.message ?? 'matches the schema'}`, received: received(e.instancePath) };
+      return {
+        field: field || '(root)',
+        expected: `a value that ${e.message ?? 'matches the schema'}`,
+        received: received(e.instancePath),
+      };
   }
 }
 

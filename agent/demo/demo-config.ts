@@ -27,7 +27,12 @@ export function parseDemoAssets(spec: string): DemoAsset[] {
 }
 
 /** The demo's agent configuration; models resolve against the package's models/ folder. */
-export function demoConfig(opts: { brokerUrl: string; deviceId: string; dataDir: string; packageRoot: string }): AgentConfig {
+export function demoConfig(opts: {
+  brokerUrl: string;
+  deviceId: string;
+  dataDir: string;
+  packageRoot: string;
+}): AgentConfig {
   const models: Record<string, { bundle: string }> = {};
   const vib = path.join(opts.packageRoot, 'models', 'rotating-vib');
   if (!existsSync(path.join(vib, 'manifest.json'))) {

@@ -6,7 +6,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 function vigil(...args: string[]) {
-  const r = spawnSync(process.execPath, ['dist/agent/cli/main.js', ...args], { encoding: 'utf8', timeout: 20_000 });
+  const r = spawnSync(process.execPath, ['dist/agent/cli/main.js', ...args], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -48,6 +51,8 @@ describe('vigil CLI', () => {
     writeFileSync(file, 'deviceId: gw-1\nmqtt:\n  keepaliveSec: soon\n');
     const r = vigil('config', 'check', file);
     expect(r.code).toBe(1);
-    expect(r.err).toContain('mqtt.keepaliveSec: expected a value of type integer but received "soon" of type string');
+    expect(r.err).toContain(
+      'mqtt.keepaliveSec: expected a value of type integer but received "soon" of type string',
+    );
   });
 });

@@ -8,7 +8,15 @@ describe('quick-start demo (vigil run --demo)', () => {
   it('prints the right diagnoses for healthy and faulty machines, then stops on SIGINT', async () => {
     const child = spawn(
       process.execPath,
-      ['dist/agent/cli/main.js', 'run', '--demo', '--port', '0', '--assets', 'fan-1:healthy,pump-2:imbalance:0.8,motor-3:bearing_outer:0.8'],
+      [
+        'dist/agent/cli/main.js',
+        'run',
+        '--demo',
+        '--port',
+        '0',
+        '--assets',
+        'fan-1:healthy,pump-2:imbalance:0.8,motor-3:bearing_outer:0.8',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let out = '';
@@ -16,9 +24,16 @@ describe('quick-start demo (vigil run --demo)', () => {
     child.stderr.on('data', (d: Buffer) => (out += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
     try {
-      const want = [/diagnosis {2}fan-1 +healthy /, /diagnosis {2}pump-2 +imbalance /, /diagnosis {2}motor-3 +bearing_outer /];
+      const want = [
+        /diagnosis {2}fan-1 +healthy /,
+        /diagnosis {2}pump-2 +imbalance /,
+        /diagnosis {2}motor-3 +bearing_outer /,
+      ];
       await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`demo output after 60 s:\n${out.slice(-3000)}`)), 60_000);
+        const timer = setTimeout(
+          () => reject(new Error(`demo output after 60 s:\n${out.slice(-3000)}`)),
+          60_000,
+        );
         const check = () => {
           if (want.every((re) => re.test(out))) {
             clearTimeout(timer);

@@ -47,7 +47,16 @@ describe('vigil run (process)', () => {
 
     const child = spawn(
       process.execPath,
-      ['dist/agent/cli/main.js', 'run', '--config', configFile, '--broker', broker.url, '--device-id', 'proc-1'],
+      [
+        'dist/agent/cli/main.js',
+        'run',
+        '--config',
+        configFile,
+        '--broker',
+        broker.url,
+        '--device-id',
+        'proc-1',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     let output = '';
@@ -87,7 +96,10 @@ describe('vigil run (process)', () => {
       done,
       new Promise<never>((_, reject) =>
         // "within a few seconds" is the contract (systemd's TimeoutStopSec is 20 s)
-        setTimeout(() => reject(new Error(`no exit 10 s after SIGTERM; output:\n${output.slice(-2000)}`)), 10_000),
+        setTimeout(
+          () => reject(new Error(`no exit 10 s after SIGTERM; output:\n${output.slice(-2000)}`)),
+          10_000,
+        ),
       ),
     ]);
     clearInterval(streaming);

@@ -78,7 +78,12 @@ describe('config', () => {
           deviceId: 'd1',
           models: { m: { bundle: 'b' } },
           assets: [
-            { id: 'pump-{2}', model: 'nope', debounce: { n: 4, m: 2 }, inputs: [{ topic: 'a/+/b', format: 'text' }] },
+            {
+              id: 'pump-{2}',
+              model: 'nope',
+              debounce: { n: 4, m: 2 },
+              inputs: [{ topic: 'a/+/b', format: 'text' }],
+            },
           ],
         },
         base,
@@ -98,8 +103,12 @@ describe('config', () => {
   });
 
   it('rejects YAML syntax errors and duplicate keys with CONFIG_PARSE', () => {
-    expect(() => parseConfig('deviceId: a\ndeviceId: b\n', base)).toThrow(expect.objectContaining({ code: 'CONFIG_PARSE' }));
-    expect(() => parseConfig('deviceId: [\n', base)).toThrow(expect.objectContaining({ code: 'CONFIG_PARSE' }));
+    expect(() => parseConfig('deviceId: a\ndeviceId: b\n', base)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_PARSE' }),
+    );
+    expect(() => parseConfig('deviceId: [\n', base)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_PARSE' }),
+    );
   });
 
   it('rejects a non-mapping document', () => {

@@ -15,7 +15,9 @@ describe('embedded broker', () => {
     const sub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
     await sub.subscribeAsync('a/#', { qos: 1 });
-    const got = new Promise<string>((resolve) => sub.on('message', (t, p) => resolve(`${t}=${p.toString()}`)));
+    const got = new Promise<string>((resolve) =>
+      sub.on('message', (t, p) => resolve(`${t}=${p.toString()}`)),
+    );
     await pub.publishAsync('a/b', 'hi', { qos: 1 });
     expect(await got).toBe('a/b=hi');
     await Promise.all([sub.endAsync(), pub.endAsync()]);

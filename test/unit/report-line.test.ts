@@ -6,7 +6,14 @@ describe('demo report line', () => {
     const line = formatReportLine(
       'vigil/demo/diagnosis/pump-2',
       Buffer.from(
-        JSON.stringify({ ts: Date.UTC(2026, 0, 1, 12, 0, 1), asset: 'pump-2', label: 'imbalance', confidence: 0.9712, model: { backend: 'native' }, inferenceUs: 84.6 }),
+        JSON.stringify({
+          ts: Date.UTC(2026, 0, 1, 12, 0, 1),
+          asset: 'pump-2',
+          label: 'imbalance',
+          confidence: 0.9712,
+          model: { backend: 'native' },
+          inferenceUs: 84.6,
+        }),
       ),
     );
     expect(line).toBe('12:00:01  diagnosis  pump-2        imbalance       0.97  (native, 85 us)');
@@ -15,7 +22,15 @@ describe('demo report line', () => {
   it('prints state and score of an anomaly event', () => {
     const line = formatReportLine(
       'vigil/demo/anomaly/motor-3',
-      Buffer.from(JSON.stringify({ ts: Date.UTC(2026, 0, 1, 12, 0, 4), asset: 'motor-3', state: 'open', score: 7.123, threshold: 3 })),
+      Buffer.from(
+        JSON.stringify({
+          ts: Date.UTC(2026, 0, 1, 12, 0, 4),
+          asset: 'motor-3',
+          state: 'open',
+          score: 7.123,
+          threshold: 3,
+        }),
+      ),
     );
     expect(line).toBe('12:00:04  anomaly    motor-3       open            score 7.12 (threshold 3.00)');
   });

@@ -29,9 +29,13 @@ describe('systemd unit', () => {
   it.skipIf(!hasAnalyze)('scores an exposure of at most 2.0 in systemd-analyze security', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'vigil-unit-'));
     copyFileSync('systemd/vigil.service', path.join(dir, 'vigil.service'));
-    const out = execFileSync('systemd-analyze', ['security', '--offline=true', path.join(dir, 'vigil.service')], {
-      encoding: 'utf8',
-    });
+    const out = execFileSync(
+      'systemd-analyze',
+      ['security', '--offline=true', path.join(dir, 'vigil.service')],
+      {
+        encoding: 'utf8',
+      },
+    );
     const m = /Overall exposure level for vigil\.service: ([\d.]+)/.exec(out);
     expect(m, out.slice(-500)).not.toBeNull();
     expect(Number(m![1])).toBeLessThanOrEqual(2.0);

@@ -19,7 +19,10 @@ export function register(program: Command): void {
           );
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
-        if (opts.json) process.stdout.write(JSON.stringify({ valid: false, code: err.code, issues: err.issues }, null, 2) + '\n');
+        if (opts.json)
+          process.stdout.write(
+            JSON.stringify({ valid: false, code: err.code, issues: err.issues }, null, 2) + '\n',
+          );
         process.stderr.write(`vigil: [${err.code}] ${err.message}\n`);
         process.exitCode = 1;
       }

@@ -37,10 +37,23 @@ export function register(program: Command): void {
     .option('--device-id <id>', 'device id (overrides the config; env VIGIL_DEVICE_ID)')
     .option('--data-dir <dir>', 'state directory (overrides the config; env VIGIL_DATA_DIR)')
     .addOption(
-      new Option('--log-level <level>', 'log level').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal']),
+      new Option('--log-level <level>', 'log level').choices([
+        'trace',
+        'debug',
+        'info',
+        'warn',
+        'error',
+        'fatal',
+      ]),
     )
-    .option('--demo', 'run the built-in demo: embedded broker + simulated machines (default without --config)')
-    .option('--port <port>', 'demo: port of the embedded broker on 127.0.0.1 (default 1883, or a free one if taken)')
+    .option(
+      '--demo',
+      'run the built-in demo: embedded broker + simulated machines (default without --config)',
+    )
+    .option(
+      '--port <port>',
+      'demo: port of the embedded broker on 127.0.0.1 (default 1883, or a free one if taken)',
+    )
     .option('--assets <spec>', 'demo: simulated assets as id:fault:severity,... (default: 4 assets)')
     .action(async (opts: RunOptions) => {
       if (opts.demo || !opts.config) await runDemo(opts);
@@ -98,13 +111,16 @@ async function runDemo(opts: RunOptions): Promise<void> {
   if (opts.broker) fail('--broker needs --config (the demo starts its own broker)');
   const assets = opts.assets ? parseDemoAssets(opts.assets) : DEMO_ASSETS;
   for (const a of assets) {
-    if (!/^[A-Za-z0-9._-]+$/.test(a.id)) fail(`expected --assets ids of letters, digits, '.', '_', '-' but received "${a.id}"`);
-    if (!(a.severity >= 0 && a.severity <= 1)) fail(`expected --assets severity in [0, 1] but received "${a.severity}" for ${a.id}`);
+    if (!/^[A-Za-z0-9._-]+$/.test(a.id))
+      fail(`expected --assets ids of letters, digits, '.', '_', '-' but received "${a.id}"`);
+    if (!(a.severity >= 0 && a.severity <= 1))
+      fail(`expected --assets severity in [0, 1] but received "${a.severity}" for ${a.id}`);
   }
   let port = 1883;
   if (opts.port !== undefined) {
     port = Number(opts.port);
-    if (!Number.isInteger(port) || port < 0 || port > 65535) fail(`expected --port an integer 0..65535 but received "${opts.port}"`);
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      fail(`expected --port an integer 0..65535 but received "${opts.port}"`);
   }
   // The demo prints human lines; the agent's JSON logs would drown them.
   setLogLevel((opts.logLevel ?? 'warn') as Parameters<typeof setLogLevel>[0]);
@@ -118,20 +134,35 @@ async function runDemo(opts: RunOptions): Promise<void> {
   }
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(tmpdir(), 'vigil-demo-'));
   const deviceId = opts.deviceId ?? 'demo';
-  const config: AgentConfig = demoConfig({ brokerUrl: broker.url, deviceId, dataDir, packageRoot: PACKAGE_ROOT });
+  const config: AgentConfig = demoConfig({
+    brokerUrl: broker.url,
+    deviceId,
+    dataDir,
+    packageRoot: PACKAGE_ROOT,
+  });
   const out = (line: string) => process.stdout.write(line + '\n');
   out(`vigil demo: embedded broker at ${broker.url}, device "${deviceId}"`);
-  out(`  simulating ${assets.map((a) => `${a.id} (${a.fault}${a.fault === 'healthy' ? '' : ` ${a.severity}`})`).join(', ')}`);
-  out(`  watch it yourself: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${config.mqtt.topicPrefix}/#' -v`);
+  out(
+    `  simulating ${assets.map((a) => `${a.id} (${a.fault}${a.fault === 'healthy' ? '' : ` ${a.severity}`})`).join(', ')}`,
+  );
+  out(
+    `  watch it yourself: mosquitto_sub -h 127.0.0.1 -p ${broker.port} -t '${config.mqtt.topicPrefix}/#' -v`,
+  );
   out('  Ctrl-C stops everything.');
 
   const agent = await startAgent(config, {});
-  const watcher = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0, clientId: `vigil-demo-watch-${process.pid}` });
+  const watcher = await mqtt.connectAsync(broker.url, {
+    reconnectPeriod: 0,
+    clientId: `vigil-demo-watch-${process.pid}`,
+  });
   watcher.on('message', (topic, payload) => {
     const line = formatReportLine(topic, payload);
     if (line) out(line);
   });
-  await watcher.subscribeAsync([`${config.mqtt.topicPrefix}/diagnosis/+`, `${config.mqtt.topicPrefix}/anomaly/+`], { qos: 0 });
+  await watcher.subscribeAsync(
+    [`${config.mqtt.topicPrefix}/diagnosis/+`, `${config.mqtt.topicPrefix}/anomaly/+`],
+    { qos: 0 },
+  );
   const sim = startSimulator({ brokerUrl: broker.url, assets, format: 'json-block', seed: 1 });
 
   await untilSignal();
