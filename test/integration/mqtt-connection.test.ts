@@ -47,7 +47,8 @@ describe.each([4, 5] as const)('MqttConnection (MQTT protocol %i) against mosqui
     });
     cleanups.push(() => conn.end(500));
     conn.start();
-    const queued = conn.publish('vigil/t/early', 'queued while offline', { qos: 1 });
+    // retained: the subscriber below may connect after the agent already delivered it
+    const queued = conn.publish('vigil/t/early', 'queued while offline', { qos: 1, retain: true });
     await new Promise((r) => setTimeout(r, 700));
     expect(conn.state).not.toBe('connected');
     expect(conn.counters().attempts).toBeGreaterThanOrEqual(2);
@@ -84,6 +85,30 @@ describe.each([4, 5] as const)('MqttConnection (MQTT protocol %i) against mosqui
       await pub2.publishAsync('sensors/b/x', '2', { qos: 1 });
       return got.includes('sensors/b/x=2');
     });
+  });
+
+  it('QoS 1 publishes made during an outage are delivered after the reconnect, none lost', async () => {
+    const broker = track(await startMosquitto());
+    const cfg = {
+      ...config(broker.url, pv),
+      reconnect: { initialDelayMs: 1500, maxDelayMs: 1500, jitter: 0 },
+    };
+    const conn = new MqttConnection({ config: cfg, clientId: `c-outage-${pv}` });
+    cleanups.push(() => conn.end(500));
+    conn.start();
+    await until(() => conn.connected);
+    await broker.pause();
+    await until(() => !conn.connected);
+    const sent = Array.from({ length: 50 }, (_, i) => conn.publish('vigil/t/outage', String(i), { qos: 1 }));
+    await broker.start();
+    // The subscriber is up before the agent's retry (1.5 s) fires.
+    const sub = track(await collect(broker.url, ['vigil/t/outage']));
+    await Promise.all(sent);
+    await until(() => sub.messages.length >= 50, 5000);
+    expect(sub.messages.map((m) => Number(m.payload.toString())).sort((a, b) => a - b)).toEqual(
+      Array.from({ length: 50 }, (_, i) => i),
+    );
+    expect(conn.counters()).toMatchObject({ reconnects: 1, publishFailures: 0, pending: 0 });
   });
 
   it('the retained Will marks the device offline when the connection dies', async () => {
