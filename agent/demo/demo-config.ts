@@ -56,7 +56,9 @@ export function demoConfig(opts: {
           // quick feedback for a first look: a change shows after 2 of 3 windows
           debounce: { n: 2, m: 3 },
           heartbeatSec: 5,
-          anomaly: { enabled: true, baselineWindows: 20 },
+          // 100 windows (~100 s) of normal behaviour: fewer than the embedding's 64 dimensions
+          // leaves the baseline's covariance too thin and healthy machines raise events
+          anomaly: { enabled: true, baselineWindows: 100 },
         },
       ],
       health: { intervalSec: 10 },
