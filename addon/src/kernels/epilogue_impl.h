@@ -32,11 +32,16 @@ inline int8_t quantize_round_inline(float v) {
 // against double std::erf. A fixed sequence of IEEE double mul/add/div and float<->double conversions (no
 // libm, no FMA under -ffp-contract=off), so every SIMD instantiation gives scalar's bits.
 // The clamp is written so NaN stays NaN through 0.5 x (1 + erf).
-inline float gelu_inline(float x) {
+// Split in two (argument clamp, then the rational) because GCC does not vectorize a loop in
+// which the float clamp's selects feed further arithmetic; as two loops both vectorize.
+inline float gelu_arg_inline(float x) {
   const float kInvSqrt2 = 0.70710678118654752440f;
   float z = x * kInvSqrt2;
   z = z > -4.0f ? z : -4.0f;
   z = z < 4.0f ? z : 4.0f;
+  return z;
+}
+inline float gelu_finish_inline(float x, float z) {
   const double zd = static_cast<double>(z);
   const double z2 = zd * zd;
   double p = -2.72614225801306e-10;
@@ -56,6 +61,7 @@ inline float gelu_inline(float x) {
   const float half_x = 0.5f * x;
   return half_x * one_plus;
 }
+inline float gelu_inline(float x) { return gelu_finish_inline(x, gelu_arg_inline(x)); }
 }  // namespace
 
 
@@ -84,7 +90,9 @@ inline void epilogue_row_impl(const int32_t* acc, size_t row, size_t n0, size_t 
       for (size_t j = 0; j < nc; ++j) v[j] = static_cast<float>(acc[c0 + j]) * scale[c0 + j];
     }
     if (ep.act == Activation::kGelu) {
-      for (size_t j = 0; j < nc; ++j) v[j] = gelu_inline(v[j]);
+      float z[64];
+      for (size_t j = 0; j < nc; ++j) z[j] = gelu_arg_inline(v[j]);
+      for (size_t j = 0; j < nc; ++j) v[j] = gelu_finish_inline(v[j], z[j]);
     }
     if (ep.out_f32 != nullptr) {
       float* o = ep.out_f32 + base + c0;
