@@ -93,12 +93,13 @@ TEST(gelu_matches_erf_form) {
 }
 
 TEST(attention_matches_double) {
-  // Sizes around the 16-wide register blocks: n and dh below, at and above multiples of 16.
+  // Sizes around the 16-wide register blocks and 4-row query blocks: n and dh below, at and
+  // above multiples of 16; n below and not a multiple of 4.
   struct Case { size_t n, d, heads; };
-  for (const Case c : {Case{7, 12, 3}, Case{37, 64, 2}, Case{16, 48, 3}, Case{33, 40, 1}}) {
+  for (const Case c : {Case{7, 12, 3}, Case{37, 64, 2}, Case{16, 48, 3}, Case{33, 40, 1}, Case{64, 64, 4}, Case{3, 16, 1}}) {
     const size_t n = c.n, d = c.d, heads = c.heads, dh = d / heads;
     auto qkv = randv(n * 3 * d, 5 + n, 1.5f);
-    std::vector<float> out(n * d), scratch(n * (dh + 1));
+    std::vector<float> out(n * d), scratch(ops::attention_scratch_floats(n, dh));
     ops::attention(qkv.data(), n, d, heads, out.data(), scratch.data());
     for (size_t h = 0; h < heads; ++h) {
       for (size_t i = 0; i < n; ++i) {

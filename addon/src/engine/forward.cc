@@ -71,7 +71,7 @@ void run_linear_prequantized(ModelImpl& mi, Linear& l, const int8_t* q, size_t m
 }
 
 void run_attention(ModelImpl& mi, size_t n, size_t d, size_t heads) {
-  const size_t slice = n * (d / heads + 1);
+  const size_t slice = ops::attention_scratch_floats(n, d / heads);
   float* qkv = mi.buf.qkv;
   float* out = mi.buf.attn;
   float* scratch = mi.buf.attn_scratch;

@@ -57,7 +57,7 @@ struct Buffers {
   float* qkv = nullptr;       // [N][3d]
   float* attn = nullptr;      // [N][d] concatenated heads
   float* ffn = nullptr;       // [N][F]
-  float* attn_scratch = nullptr;  // [H][N*(dh+1)]: one slice per head (heads run in parallel)
+  float* attn_scratch = nullptr;  // [H][attention_scratch_floats]: one slice per head (heads run in parallel)
   float* logits = nullptr;    // [K]
   float* recon = nullptr;     // [N][P*C'] (reconstruction only)
   int8_t* q_in = nullptr;     // [N][max in] quantized linear input

@@ -11,6 +11,7 @@
 #include "gguf_reader.h"
 #include "kernels/dispatch.h"
 #include "model_impl.h"
+#include "ops.h"
 
 namespace vigil {
 namespace {
@@ -502,7 +503,7 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   const size_t o_qkv = add(n * 3 * d * sizeof(float));
   const size_t o_attn = add(n * d * sizeof(float));
   const size_t o_ffn = add(n * f * sizeof(float));
-  const size_t o_scr = add(hp.head_count * n * (dh + 1) * sizeof(float));
+  const size_t o_scr = add(hp.head_count * ops::attention_scratch_floats(n, dh) * sizeof(float));
   const size_t o_logits = add(k * sizeof(float));
   const size_t o_recon = add(hp.has_reconstruction ? n * pw * sizeof(float) : 0);
   const size_t o_qin = add(n * max_in);

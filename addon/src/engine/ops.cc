@@ -119,18 +119,85 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
   const size_t dh = d / heads;
   const size_t ld = 3 * d;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
-  float* kt = scratch;         // [dh][n]
-  float* s = scratch + dh * n; // [n]
+  float* kt = scratch;          // [dh][n]
+  float* s = scratch + dh * n;  // [kAttentionRows][n] score rows
+  constexpr size_t kRows = kAttentionRows;  // the blocked loops below are written for 4
+  static_assert(kRows == 4, "attention's row block is written out for 4 rows");
   constexpr size_t kBlock = 16;
   for (size_t h = head_begin; h < head_end; ++h) {
     const size_t qo = h * dh, ko = d + h * dh, vo = 2 * d + h * dh;
     for (size_t m = 0; m < n; ++m) {
       for (size_t t = 0; t < dh; ++t) kt[t * n + m] = qkv[m * ld + ko + t];
     }
-    for (size_t i = 0; i < n; ++i) {
+    // Query rows in blocks of kRows: kRows x kBlock independent accumulators hide the add
+    // latency. Every dot product (scores) and every output sum (P V) still runs over its
+    // index in order, so the blocking changes speed only, never the result.
+    size_t i0 = 0;
+    for (; i0 + kRows <= n; i0 += kRows) {
+      const float* q0 = qkv + i0 * ld + qo;
+      size_t m0 = 0;
+      for (; m0 + kBlock <= n; m0 += kBlock) {
+        // One inner loop over l with the kRows rows written out (GCC vectorizes this shape
+        // cleanly; a loop over r inside it gets shuffled across rows instead).
+        float c0[kBlock] = {}, c1[kBlock] = {}, c2[kBlock] = {}, c3[kBlock] = {};
+        for (size_t t = 0; t < dh; ++t) {
+          const float* kr = kt + t * n + m0;
+          const float a0 = q0[t], a1 = q0[ld + t], a2 = q0[2 * ld + t], a3 = q0[3 * ld + t];
+          for (size_t l = 0; l < kBlock; ++l) {
+            c0[l] += a0 * kr[l];
+            c1[l] += a1 * kr[l];
+            c2[l] += a2 * kr[l];
+            c3[l] += a3 * kr[l];
+          }
+        }
+        for (size_t l = 0; l < kBlock; ++l) {
+          s[m0 + l] = c0[l] * scale;
+          s[n + m0 + l] = c1[l] * scale;
+          s[2 * n + m0 + l] = c2[l] * scale;
+          s[3 * n + m0 + l] = c3[l] * scale;
+        }
+      }
+      for (size_t r = 0; r < kRows; ++r) {
+        const float* q = q0 + r * ld;
+        for (size_t m = m0; m < n; ++m) {
+          float acc = 0.0f;
+          for (size_t t = 0; t < dh; ++t) acc += q[t] * kt[t * n + m];
+          s[r * n + m] = acc * scale;
+        }
+        softmax(s + r * n, n);
+      }
+      size_t t0 = 0;
+      for (; t0 + kBlock <= dh; t0 += kBlock) {
+        float c0[kBlock] = {}, c1[kBlock] = {}, c2[kBlock] = {}, c3[kBlock] = {};
+        for (size_t m = 0; m < n; ++m) {
+          const float* v = qkv + m * ld + vo + t0;
+          const float p0 = s[m], p1 = s[n + m], p2 = s[2 * n + m], p3 = s[3 * n + m];
+          for (size_t l = 0; l < kBlock; ++l) {
+            c0[l] += p0 * v[l];
+            c1[l] += p1 * v[l];
+            c2[l] += p2 * v[l];
+            c3[l] += p3 * v[l];
+          }
+        }
+        float* o = out + i0 * d + h * dh + t0;
+        for (size_t l = 0; l < kBlock; ++l) {
+          o[l] = c0[l];
+          o[d + l] = c1[l];
+          o[2 * d + l] = c2[l];
+          o[3 * d + l] = c3[l];
+        }
+      }
+      for (size_t r = 0; r < kRows; ++r) {
+        float* o = out + (i0 + r) * d + h * dh;
+        for (size_t t = t0; t < dh; ++t) {
+          float acc = 0.0f;
+          for (size_t m = 0; m < n; ++m) acc += s[r * n + m] * qkv[m * ld + vo + t];
+          o[t] = acc;
+        }
+      }
+    }
+    for (size_t i = i0; i < n; ++i) {  // the last n % kRows rows, one at a time
       const float* q = qkv + i * ld + qo;
-      // Scores in register blocks of kBlock keys: each key's dot product still sums over t in
-      // order, so blocking changes speed only, never the result.
       size_t m0 = 0;
       for (; m0 + kBlock <= n; m0 += kBlock) {
         float acc[kBlock] = {};

@@ -22,8 +22,15 @@ float exp_for_softmax(float x);
 // Exact GELU: 0.5 x (1 + erf(x / sqrt(2))).
 float gelu(float x);
 
+// Query rows attention() processes together (register blocking).
+constexpr size_t kAttentionRows = 4;
+
+// Scratch floats attention() needs per concurrently processed head: transposed keys of one head
+// plus kAttentionRows score rows.
+constexpr size_t attention_scratch_floats(size_t n, size_t dh) { return n * (dh + kAttentionRows); }
+
 // Multi-head self-attention, float. qkv: [n][3d] (q | k | v), out: [n][d] (heads concatenated).
-// scratch: n*(dh + 1) floats (transposed keys of one head + one score row).
+// scratch: attention_scratch_floats(n, dh) floats.
 // Heads [head_begin, head_end) only (threads split the heads); the short form does all heads.
 void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
                size_t head_end, float* out, float* scratch);
