@@ -150,6 +150,24 @@ TEST(quantize_rounds_half_away_and_clamps) {
   for (int j = 0; j < 14; ++j) EXPECT(q[j] == expect[j]) << "x=" << x[j] << " got " << int(q[j]);
 }
 
+TEST(quantize_blocks_match_elementwise_rounding) {
+  // Lengths around the 64-value blocks; halves, clamps and NaN spread over every position.
+  for (const size_t n : {63u, 64u, 65u, 200u}) {
+    auto x = randv(n, 30 + n, 60.0f);
+    for (size_t j = 0; j < n; j += 7) x[j] = static_cast<float>(static_cast<int>(j % 41) - 20) + 0.5f;
+    for (size_t j = 3; j < n; j += 11) x[j] = (j % 2 ? 1.0f : -1.0f) * 500.0f;
+    x[n - 1] = std::nanf("");
+    std::vector<int8_t> q(n);
+    const float inv = 1.0f / 0.5f;
+    ops::quantize(x.data(), n, inv, q.data());
+    for (size_t j = 0; j < n; ++j) {
+      const float v = x[j] * inv;
+      const int expect = std::isnan(v) ? -127 : static_cast<int>(std::max(-127.0f, std::min(127.0f, std::round(v))));
+      EXPECT(q[j] == expect) << "n " << n << " j " << j << " x=" << x[j] << " got " << int(q[j]);
+    }
+  }
+}
+
 TEST(fft_matches_naive_dft) {
   for (size_t n : {2u, 4u, 8u, 64u, 256u}) {
     Fft f;
