@@ -133,10 +133,13 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
     }
     ops::layer_norm(buf.h, n, d, b.ffn_norm.weight.data(), b.ffn_norm.bias.data(), eps, buf.a);
     if (b.ffn_up.int8 && b.ffn_down.int8) {
+      // GELU output in float, then the vectorized ops::quantize to ffn_down's input scale:
+      // the same values as the epilogue's int8 output mode (same clamp/round), but that mode's
+      // rounding loop does not vectorize yet (see docs/engine.md, performance notes).
       LinearCall c;
-      c.in = buf.a; c.m = n; c.ldo = f; c.gelu = true;
-      c.out_i8 = buf.q_ffn; c.out_inv_scale = b.ffn_down.inv_input_scale;
+      c.in = buf.a; c.m = n; c.out = buf.ffn; c.ldo = f; c.gelu = true;
       run_linear(*this, b.ffn_up, c);
+      ops::quantize(buf.ffn, n * f, b.ffn_down.inv_input_scale, buf.q_ffn);
       run_linear_prequantized(*this, b.ffn_down, buf.q_ffn, n, buf.h);
     } else {
       LinearCall up;
