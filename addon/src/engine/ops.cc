@@ -15,6 +15,12 @@
 #define VIGIL_FLOAT_CLONES
 #endif
 
+#if defined(__GNUC__)
+#define VIGIL_ALWAYS_INLINE __attribute__((always_inline))
+#else
+#define VIGIL_ALWAYS_INLINE
+#endif
+
 namespace vigil::ops {
 namespace {
 
@@ -39,6 +45,56 @@ inline float exp_nonpositive(float x) {
   float scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return y * scale;
+}
+
+// attention()'s register blocks for 4 query rows: B independent accumulators per row (B = 16:
+// 4 add chains of 16 lanes; B = 32 made GCC 12 spill the accumulators to the stack). One inner loop over l with the rows written out (GCC
+// vectorizes this shape cleanly; a loop over rows inside it gets shuffled across rows).
+// Scores: s[r][m0 + l] = scale * sum_t q_r[t] k[m0 + l][t], summed over t in order.
+template <size_t B>
+VIGIL_ALWAYS_INLINE inline void scores_4rows(const float* q0, size_t ld, const float* kt, size_t n,
+                                             size_t m0, size_t dh, float scale, float* s) {
+  float c0[B] = {}, c1[B] = {}, c2[B] = {}, c3[B] = {};
+  for (size_t t = 0; t < dh; ++t) {
+    const float* kr = kt + t * n + m0;
+    const float a0 = q0[t], a1 = q0[ld + t], a2 = q0[2 * ld + t], a3 = q0[3 * ld + t];
+    for (size_t l = 0; l < B; ++l) {
+      c0[l] += a0 * kr[l];
+      c1[l] += a1 * kr[l];
+      c2[l] += a2 * kr[l];
+      c3[l] += a3 * kr[l];
+    }
+  }
+  for (size_t l = 0; l < B; ++l) {
+    s[m0 + l] = c0[l] * scale;
+    s[n + m0 + l] = c1[l] * scale;
+    s[2 * n + m0 + l] = c2[l] * scale;
+    s[3 * n + m0 + l] = c3[l] * scale;
+  }
+}
+
+// Outputs: o_r[t0 + l] = sum_m p_r[m] v[m][t0 + l], summed over m in order.
+template <size_t B>
+VIGIL_ALWAYS_INLINE inline void pv_4rows(const float* s, size_t n, const float* v0, size_t ld,
+                                         size_t t0, float* o0, size_t d) {
+  float c0[B] = {}, c1[B] = {}, c2[B] = {}, c3[B] = {};
+  for (size_t m = 0; m < n; ++m) {
+    const float* v = v0 + m * ld + t0;
+    const float p0 = s[m], p1 = s[n + m], p2 = s[2 * n + m], p3 = s[3 * n + m];
+    for (size_t l = 0; l < B; ++l) {
+      c0[l] += p0 * v[l];
+      c1[l] += p1 * v[l];
+      c2[l] += p2 * v[l];
+      c3[l] += p3 * v[l];
+    }
+  }
+  float* o = o0 + t0;
+  for (size_t l = 0; l < B; ++l) {
+    o[l] = c0[l];
+    o[d + l] = c1[l];
+    o[2 * d + l] = c2[l];
+    o[3 * d + l] = c3[l];
+  }
 }
 
 }  // namespace
@@ -129,34 +185,14 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
     for (size_t m = 0; m < n; ++m) {
       for (size_t t = 0; t < dh; ++t) kt[t * n + m] = qkv[m * ld + ko + t];
     }
-    // Query rows in blocks of kRows: kRows x kBlock independent accumulators hide the add
-    // latency. Every dot product (scores) and every output sum (P V) still runs over its
+    // Query rows in blocks of kRows (scores_4rows / pv_4rows): independent accumulators hide
+    // the add latency. Every dot product (scores) and every output sum (P V) still runs over its
     // index in order, so the blocking changes speed only, never the result.
     size_t i0 = 0;
     for (; i0 + kRows <= n; i0 += kRows) {
       const float* q0 = qkv + i0 * ld + qo;
       size_t m0 = 0;
-      for (; m0 + kBlock <= n; m0 += kBlock) {
-        // One inner loop over l with the kRows rows written out (GCC vectorizes this shape
-        // cleanly; a loop over r inside it gets shuffled across rows instead).
-        float c0[kBlock] = {}, c1[kBlock] = {}, c2[kBlock] = {}, c3[kBlock] = {};
-        for (size_t t = 0; t < dh; ++t) {
-          const float* kr = kt + t * n + m0;
-          const float a0 = q0[t], a1 = q0[ld + t], a2 = q0[2 * ld + t], a3 = q0[3 * ld + t];
-          for (size_t l = 0; l < kBlock; ++l) {
-            c0[l] += a0 * kr[l];
-            c1[l] += a1 * kr[l];
-            c2[l] += a2 * kr[l];
-            c3[l] += a3 * kr[l];
-          }
-        }
-        for (size_t l = 0; l < kBlock; ++l) {
-          s[m0 + l] = c0[l] * scale;
-          s[n + m0 + l] = c1[l] * scale;
-          s[2 * n + m0 + l] = c2[l] * scale;
-          s[3 * n + m0 + l] = c3[l] * scale;
-        }
-      }
+      for (; m0 + kBlock <= n; m0 += kBlock) scores_4rows<kBlock>(q0, ld, kt, n, m0, dh, scale, s);
       for (size_t r = 0; r < kRows; ++r) {
         const float* q = q0 + r * ld;
         for (size_t m = m0; m < n; ++m) {
@@ -166,27 +202,9 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
         }
         softmax(s + r * n, n);
       }
+      float* o0 = out + i0 * d + h * dh;
       size_t t0 = 0;
-      for (; t0 + kBlock <= dh; t0 += kBlock) {
-        float c0[kBlock] = {}, c1[kBlock] = {}, c2[kBlock] = {}, c3[kBlock] = {};
-        for (size_t m = 0; m < n; ++m) {
-          const float* v = qkv + m * ld + vo + t0;
-          const float p0 = s[m], p1 = s[n + m], p2 = s[2 * n + m], p3 = s[3 * n + m];
-          for (size_t l = 0; l < kBlock; ++l) {
-            c0[l] += p0 * v[l];
-            c1[l] += p1 * v[l];
-            c2[l] += p2 * v[l];
-            c3[l] += p3 * v[l];
-          }
-        }
-        float* o = out + i0 * d + h * dh + t0;
-        for (size_t l = 0; l < kBlock; ++l) {
-          o[l] = c0[l];
-          o[d + l] = c1[l];
-          o[2 * d + l] = c2[l];
-          o[3 * d + l] = c3[l];
-        }
-      }
+      for (; t0 + kBlock <= dh; t0 += kBlock) pv_4rows<kBlock>(s, n, qkv + vo, ld, t0, o0, d);
       for (size_t r = 0; r < kRows; ++r) {
         float* o = out + (i0 + r) * d + h * dh;
         for (size_t t = t0; t < dh; ++t) {
