@@ -168,6 +168,22 @@ TEST(quantize_blocks_match_elementwise_rounding) {
   }
 }
 
+TEST(layer_norm_quantize_equals_layer_norm_then_quantize) {
+  for (const size_t d : {13u, 48u, 64u, 130u}) {  // below, at and across the 64-value blocks
+    const size_t rows = 3;
+    auto x = randv(rows * d, 40 + d, 2.0f), w = randv(d, 41), b = randv(d, 42);
+    std::vector<float> y(rows * d);
+    std::vector<int8_t> q_ref(rows * d), q(rows * d);
+    const float inv = 1.0f / 0.02f;  // saturates part of the row
+    ops::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-5f, y.data());
+    ops::quantize(y.data(), rows * d, inv, q_ref.data());
+    ops::layer_norm_quantize(x.data(), rows, d, w.data(), b.data(), 1e-5f, inv, q.data());
+    for (size_t j = 0; j < rows * d; ++j) {
+      EXPECT(q[j] == q_ref[j]) << "d " << d << " at " << j << ": " << int(q[j]) << " != " << int(q_ref[j]);
+    }
+  }
+}
+
 TEST(fft_matches_naive_dft) {
   for (size_t n : {2u, 4u, 8u, 64u, 256u}) {
     Fft f;

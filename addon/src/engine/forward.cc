@@ -57,17 +57,36 @@ void run_linear(ModelImpl& mi, Linear& l, const LinearCall& c) {
   });
 }
 
-// ffn_down when its input was already quantized by ffn_up's epilogue.
-void run_linear_prequantized(ModelImpl& mi, Linear& l, const int8_t* q, size_t m, float* out) {
+// An int8 linear whose input is already quantized to its input scale (by layer_norm_quantize
+// or ops::quantize): float output, optional GELU, optional residual accumulate.
+void run_linear_prequantized(ModelImpl& mi, Linear& l, const int8_t* q, size_t m, float* out,
+                             size_t ldo, bool accumulate, bool gelu) {
   mi.for_rows(m, [&](size_t r0, size_t rows) {
     kernels::Epilogue ep;
     ep.scale = l.epi_scale.data();
     ep.bias = l.bias.data();
-    ep.out_f32 = out + r0 * l.out;
-    ep.accumulate = true;
-    ep.ldo = l.out;
+    ep.act = gelu ? kernels::Activation::kGelu : kernels::Activation::kNone;
+    ep.out_f32 = out + r0 * ldo;
+    ep.accumulate = accumulate;
+    ep.ldo = ldo;
     mi.kernels->gemm(rows, l.out, l.in, q + r0 * l.in, l.in, l.packed.data(), ep);
   });
+}
+
+// LayerNorm feeding linear l: fused with the input quantization when l is int8 (the float LN
+// output is never needed then), else LN into `a` and the float/int8 linear as usual.
+void run_norm_linear(ModelImpl& mi, const LayerNormParams& nrm, float eps, Linear& l, size_t m, size_t d,
+                     float* a, float* out, size_t ldo, bool gelu) {
+  if (l.int8) {
+    ops::layer_norm_quantize(mi.buf.h, m, d, nrm.weight.data(), nrm.bias.data(), eps,
+                             l.inv_input_scale, mi.buf.q_in);
+    run_linear_prequantized(mi, l, mi.buf.q_in, m, out, ldo, false, gelu);
+    return;
+  }
+  ops::layer_norm(mi.buf.h, m, d, nrm.weight.data(), nrm.bias.data(), eps, a);
+  LinearCall c;
+  c.in = a; c.m = m; c.out = out; c.ldo = ldo; c.gelu = gelu;
+  run_linear(mi, l, c);
 }
 
 void run_attention(ModelImpl& mi, size_t n, size_t d, size_t heads) {
@@ -119,32 +138,22 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
     run_linear(*this, patch_embd, c);
   }
   for (Block& b : blocks) {
-    ops::layer_norm(buf.h, n, d, b.attn_norm.weight.data(), b.attn_norm.bias.data(), eps, buf.a);
-    {
-      LinearCall c;
-      c.in = buf.a; c.m = n; c.out = buf.qkv; c.ldo = 3 * d;
-      run_linear(*this, b.attn_qkv, c);
-    }
+    run_norm_linear(*this, b.attn_norm, eps, b.attn_qkv, n, d, buf.a, buf.qkv, 3 * d, false);
     run_attention(*this, n, d, hp.head_count);
     {
       LinearCall c;
       c.in = buf.attn; c.m = n; c.out = buf.h; c.ldo = d; c.accumulate = true;
       run_linear(*this, b.attn_output, c);
     }
-    ops::layer_norm(buf.h, n, d, b.ffn_norm.weight.data(), b.ffn_norm.bias.data(), eps, buf.a);
     if (b.ffn_up.int8 && b.ffn_down.int8) {
       // GELU output in float, then the vectorized ops::quantize to ffn_down's input scale:
       // the same values as the epilogue's int8 output mode (same clamp/round), but that mode's
       // rounding loop does not vectorize yet (see docs/engine.md, performance notes).
-      LinearCall c;
-      c.in = buf.a; c.m = n; c.out = buf.ffn; c.ldo = f; c.gelu = true;
-      run_linear(*this, b.ffn_up, c);
+      run_norm_linear(*this, b.ffn_norm, eps, b.ffn_up, n, d, buf.a, buf.ffn, f, true);
       ops::quantize(buf.ffn, n * f, b.ffn_down.inv_input_scale, buf.q_ffn);
-      run_linear_prequantized(*this, b.ffn_down, buf.q_ffn, n, buf.h);
+      run_linear_prequantized(*this, b.ffn_down, buf.q_ffn, n, buf.h, d, true, false);
     } else {
-      LinearCall up;
-      up.in = buf.a; up.m = n; up.out = buf.ffn; up.ldo = f; up.gelu = true;
-      run_linear(*this, b.ffn_up, up);
+      run_norm_linear(*this, b.ffn_norm, eps, b.ffn_up, n, d, buf.a, buf.ffn, f, true);
       LinearCall down;
       down.in = buf.ffn; down.m = n; down.out = buf.h; down.ldo = d; down.accumulate = true;
       run_linear(*this, b.ffn_down, down);

@@ -101,41 +101,90 @@ VIGIL_ALWAYS_INLINE inline void pv_4rows(const float* s, size_t n, const float* 
 
 float exp_for_softmax(float x) { return exp_nonpositive(x); }
 
+namespace {
+
+// Mean and 1/std of one row, both in double. Sums in 8 fixed double lanes (vectorizes; the
+// order does not depend on vector width).
+VIGIL_ALWAYS_INLINE inline void row_stats(const float* xr, size_t d, float eps, double* mean_out,
+                                          double* rstd_out) {
+  constexpr size_t kLanes = 8;
+  double lane[kLanes] = {};
+  size_t j0 = 0;
+  for (; j0 + kLanes <= d; j0 += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) lane[l] += xr[j0 + l];
+  }
+  double mean = 0.0;
+  for (size_t l = 0; l < kLanes; ++l) mean += lane[l];
+  for (size_t j = j0; j < d; ++j) mean += xr[j];
+  mean /= static_cast<double>(d);
+  for (size_t l = 0; l < kLanes; ++l) lane[l] = 0.0;
+  for (j0 = 0; j0 + kLanes <= d; j0 += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const double c = xr[j0 + l] - mean;
+      lane[l] += c * c;
+    }
+  }
+  double var = 0.0;
+  for (size_t l = 0; l < kLanes; ++l) var += lane[l];
+  for (size_t j = j0; j < d; ++j) {
+    const double c = xr[j] - mean;
+    var += c * c;
+  }
+  var /= static_cast<double>(d);
+  *mean_out = mean;
+  *rstd_out = 1.0 / std::sqrt(var + static_cast<double>(eps));
+}
+
+// q[j] = quantize_round(y[j] * inv_scale) for nb <= 64 values: clamp and rounding as two loops
+// (GCC does not vectorize one loop in which the clamp's selects feed the conversion).
+VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float inv_scale, int8_t* q) {
+  float c[64];
+  for (size_t j = 0; j < nb; ++j) {
+    float v = y[j] * inv_scale;
+    v = v > -127.0f ? v : -127.0f;
+    c[j] = v < 127.0f ? v : 127.0f;
+  }
+  for (size_t j = 0; j < nb; ++j) {
+    int i = static_cast<int>(c[j]);
+    const float fr = c[j] - static_cast<float>(i);
+    i += static_cast<int>(fr >= 0.5f) - static_cast<int>(fr <= -0.5f);
+    q[j] = static_cast<int8_t>(i);
+  }
+}
+
+}  // namespace
+
 VIGIL_FLOAT_CLONES
 void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
                 float* y) {
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
     float* yr = y + r * d;
-    // Sums in 8 fixed double lanes (vectorizes; the order does not depend on vector width).
-    constexpr size_t kLanes = 8;
-    double lane[kLanes] = {};
-    size_t j0 = 0;
-    for (; j0 + kLanes <= d; j0 += kLanes) {
-      for (size_t l = 0; l < kLanes; ++l) lane[l] += xr[j0 + l];
-    }
-    double mean = 0.0;
-    for (size_t l = 0; l < kLanes; ++l) mean += lane[l];
-    for (size_t j = j0; j < d; ++j) mean += xr[j];
-    mean /= static_cast<double>(d);
-    for (size_t l = 0; l < kLanes; ++l) lane[l] = 0.0;
-    for (j0 = 0; j0 + kLanes <= d; j0 += kLanes) {
-      for (size_t l = 0; l < kLanes; ++l) {
-        const double c = xr[j0 + l] - mean;
-        lane[l] += c * c;
-      }
-    }
-    double var = 0.0;
-    for (size_t l = 0; l < kLanes; ++l) var += lane[l];
-    for (size_t j = j0; j < d; ++j) {
-      const double c = xr[j] - mean;
-      var += c * c;
-    }
-    var /= static_cast<double>(d);
-    const double rstd = 1.0 / std::sqrt(var + static_cast<double>(eps));
+    double mean, rstd;
+    row_stats(xr, d, eps, &mean, &rstd);
     for (size_t j = 0; j < d; ++j) {
       const float nrm = static_cast<float>((xr[j] - mean) * rstd);
       yr[j] = nrm * w[j] + b[j];
+    }
+  }
+}
+
+VIGIL_FLOAT_CLONES
+void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, const float* b,
+                         float eps, float inv_scale, int8_t* q) {
+  constexpr size_t kBlock = 64;
+  float yb[kBlock];
+  for (size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * d;
+    double mean, rstd;
+    row_stats(xr, d, eps, &mean, &rstd);
+    for (size_t j0 = 0; j0 < d; j0 += kBlock) {
+      const size_t nb = d - j0 < kBlock ? d - j0 : kBlock;
+      for (size_t j = 0; j < nb; ++j) {
+        const float nrm = static_cast<float>((xr[j0 + j] - mean) * rstd);
+        yb[j] = nrm * w[j0 + j] + b[j0 + j];
+      }
+      quantize_block(yb, nb, inv_scale, q + r * d + j0);
     }
   }
 }
@@ -291,23 +340,10 @@ void quantize(const float* __restrict x, size_t n, float inv_scale, int8_t* __re
   // Clamp first (rounding is monotone, so clamp-then-round == round-then-clamp), written so a
   // NaN lands on -127 instead of reaching the int conversion; then exact half-away rounding:
   // v - trunc(v) is exact in float, so no 0.49999997 + 0.5 double-rounding trap.
-  // Clamp and rounding run as two loops over blocks of kBlock values: GCC does not vectorize
-  // one loop in which the clamp's selects feed the conversion (same ops, same results).
   constexpr size_t kBlock = 64;
-  float c[kBlock];
   for (size_t j0 = 0; j0 < n; j0 += kBlock) {
     const size_t nb = n - j0 < kBlock ? n - j0 : kBlock;
-    for (size_t j = 0; j < nb; ++j) {
-      float v = x[j0 + j] * inv_scale;
-      v = v > -127.0f ? v : -127.0f;
-      c[j] = v < 127.0f ? v : 127.0f;
-    }
-    for (size_t j = 0; j < nb; ++j) {
-      int i = static_cast<int>(c[j]);
-      const float fr = c[j] - static_cast<float>(i);
-      i += static_cast<int>(fr >= 0.5f) - static_cast<int>(fr <= -0.5f);
-      q[j0 + j] = static_cast<int8_t>(i);
-    }
+    quantize_block(x + j0, nb, inv_scale, q + j0);
   }
 }
 

@@ -12,6 +12,11 @@ namespace vigil::ops {
 void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
                 float* y);
 
+// quantize(layer_norm(x)) without the float buffer: q[m][j] = quantize_round(LN(x[m])[j] *
+// inv_scale), the same bits as layer_norm followed by quantize.
+void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, const float* b,
+                         float eps, float inv_scale, int8_t* q);
+
 // In place over n >= 1 values: subtract the max, exp, normalize. exp is a vectorizable
 // polynomial (<= 2 ulp, see exp_for_softmax); the sum uses 8 fixed float lanes, then double.
 void softmax(float* x, size_t n);
