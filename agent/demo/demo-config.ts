@@ -5,26 +5,9 @@ import path from 'node:path';
 import { completeConfig } from '../config/load.js';
 import type { AgentConfig } from '../config/types.js';
 
-export interface DemoAsset {
-  id: string;
-  fault: string;
-  severity: number;
-}
-
-/** Simulated vibration assets: some healthy, some faulty. */
-export const DEMO_ASSETS: DemoAsset[] = [
-  { id: 'fan-1', fault: 'healthy', severity: 0 },
-  { id: 'pump-2', fault: 'imbalance', severity: 0.8 },
-  { id: 'motor-3', fault: 'bearing_outer', severity: 0.8 },
-  { id: 'compressor-4', fault: 'misalignment', severity: 0.7 },
-];
-
-export function parseDemoAssets(spec: string): DemoAsset[] {
-  return spec.split(',').map((part) => {
-    const [id, fault = 'healthy', severity = '0.7'] = part.trim().split(':');
-    return { id, fault, severity: Number(severity) };
-  });
-}
+/** Simulated vibration assets (the simulator's asset spec): some healthy, some faulty. */
+export const DEMO_ASSETS_SPEC =
+  'fan-1:healthy,pump-2:imbalance:0.8,motor-3:bearing_outer:0.8,compressor-4:misalignment:0.7';
 
 /** The demo's agent configuration; models resolve against the package's models/ folder. */
 export function demoConfig(opts: {

@@ -9,11 +9,12 @@ import mqtt from 'mqtt';
 import { loadConfigFile, overridesFromEnv, type ConfigOverrides } from '../../config/load.js';
 import type { AgentConfig } from '../../config/types.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../../demo/embedded-broker.js';
-import { DEMO_ASSETS, demoConfig, parseDemoAssets } from '../../demo/demo-config.js';
+import { DEMO_ASSETS_SPEC, demoConfig } from '../../demo/demo-config.js';
 import { formatReportLine } from '../../demo/report-line.js';
 import { createLogger, setLogLevel } from '../../log/logger.js';
 import { PACKAGE_ROOT } from '../../package-root.js';
 import { startAgent } from '../../pipeline/agent.js';
+import { parseAssetSpec } from '../../sim/asset-spec.js';
 import { startSimulator } from '../../sim/simulator-publisher.js';
 import { fail } from '../fail.js';
 
@@ -109,12 +110,11 @@ function exitSoonIfHandlesLeak(): void {
 async function runDemo(opts: RunOptions): Promise<void> {
   if (opts.config) fail('--demo and --config exclude each other');
   if (opts.broker) fail('--broker needs --config (the demo starts its own broker)');
-  const assets = opts.assets ? parseDemoAssets(opts.assets) : DEMO_ASSETS;
-  for (const a of assets) {
-    if (!/^[A-Za-z0-9._-]+$/.test(a.id))
-      fail(`expected --assets ids of letters, digits, '.', '_', '-' but received "${a.id}"`);
-    if (!(a.severity >= 0 && a.severity <= 1))
-      fail(`expected --assets severity in [0, 1] but received "${a.severity}" for ${a.id}`);
+  let assets: ReturnType<typeof parseAssetSpec>;
+  try {
+    assets = parseAssetSpec(opts.assets ?? DEMO_ASSETS_SPEC);
+  } catch (err) {
+    fail(`--assets: ${(err as Error).message}`);
   }
   let port = 1883;
   if (opts.port !== undefined) {
@@ -150,11 +150,36 @@ async function runDemo(opts: RunOptions): Promise<void> {
   );
   out('  Ctrl-C stops everything.');
 
+  // Everything started is stopped again, in reverse order, on Ctrl-C and on any failure.
+  const stops: (() => Promise<unknown>)[] = [
+    () => broker.close(),
+    async () => {
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  ];
+  try {
+    await runDemoParts(broker, config, assets, stops, out);
+  } finally {
+    for (const stop of stops.splice(0).reverse()) await stop().catch(() => undefined);
+  }
+  out('vigil demo: stopped');
+  exitSoonIfHandlesLeak();
+}
+
+async function runDemoParts(
+  broker: EmbeddedBroker,
+  config: AgentConfig,
+  assets: ReturnType<typeof parseAssetSpec>,
+  stops: (() => Promise<unknown>)[],
+  out: (line: string) => void,
+): Promise<void> {
   const agent = await startAgent(config, {});
+  stops.push(() => agent.stop());
   const watcher = await mqtt.connectAsync(broker.url, {
     reconnectPeriod: 0,
     clientId: `vigil-demo-watch-${process.pid}`,
   });
+  stops.push(() => watcher.endAsync());
   watcher.on('message', (topic, payload) => {
     const line = formatReportLine(topic, payload);
     if (line) out(line);
@@ -164,14 +189,8 @@ async function runDemo(opts: RunOptions): Promise<void> {
     { qos: 0 },
   );
   const sim = startSimulator({ brokerUrl: broker.url, assets, format: 'json-block', seed: 1 });
+  stops.push(() => sim.stop());
 
   await untilSignal();
   out('vigil demo: stopping');
-  await sim.stop();
-  await agent.stop();
-  await watcher.endAsync();
-  await broker.close();
-  if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
-  out('vigil demo: stopped');
-  exitSoonIfHandlesLeak();
 }
