@@ -136,7 +136,8 @@ VIGIL_ALWAYS_INLINE inline void row_stats(const float* xr, size_t d, float eps, 
 }
 
 // q[j] = quantize_round(y[j] * inv_scale) for nb <= 64 values: clamp and rounding as two loops
-// (GCC does not vectorize one loop in which the clamp's selects feed the conversion).
+// (without -fno-trapping-math GCC does not vectorize one loop in which the clamp's selects feed
+// the conversion; the engine has that flag, but the split keeps this independent of it).
 VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float inv_scale, int8_t* q) {
   float c[64];
   for (size_t j = 0; j < nb; ++j) {
