@@ -115,3 +115,18 @@ describe('config', () => {
     expect(() => parseConfig('- 1\n- 2\n', base)).toThrow(ConfigError);
   });
 });
+
+describe('config schema document', () => {
+  it('docs/schemas/config.schema.json is the schema the agent validates with', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { configSchema } = await import('../../agent/config/schema.js');
+    const doc = JSON.parse(readFileSync('docs/schemas/config.schema.json', 'utf8')) as Record<
+      string,
+      unknown
+    >;
+    const { $schema, ...rest } = doc;
+    expect($schema).toBe('http://json-schema.org/draft-07/schema#');
+    // after a schema change: vigil config schema > docs/schemas/config.schema.json
+    expect(rest).toEqual(JSON.parse(JSON.stringify(configSchema)));
+  });
+});

@@ -1,6 +1,7 @@
 // `vigil config check <file>`: validate a configuration file and print the effective result.
 import type { Command } from 'commander';
 import { ConfigError, loadConfigFile, overridesFromEnv } from '../../config/load.js';
+import { configSchema } from '../../config/schema.js';
 
 export function register(program: Command): void {
   const config = program.command('config').description('configuration files');
@@ -26,5 +27,12 @@ export function register(program: Command): void {
         process.stderr.write(`vigil: [${err.code}] ${err.message}\n`);
         process.exitCode = 1;
       }
+    });
+  config
+    .command('schema')
+    .description('print the configuration JSON Schema (docs/schemas/config.schema.json)')
+    .action(() => {
+      const doc = { $schema: 'http://json-schema.org/draft-07/schema#', ...configSchema };
+      process.stdout.write(JSON.stringify(doc, null, 2) + '\n');
     });
 }
