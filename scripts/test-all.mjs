@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // `npm test`: the whole suite, in layers, stopping at nothing so every failure is reported.
-//   1. typecheck + compile to dist/ (tsc), so CLI tests run what a device runs
+//   1. typecheck + compile to dist/ (tsc), so CLI tests run what a device runs; typecheck tests
 //   2. native: the C++ engine and kernels under ctest (+ sanitizers, bounded fuzzing)
 //   3. vitest: test/unit, test/binding, test/integration (real addon, real mosquitto)
 //   4. ARM under qemu (npm run test:arm) when the cross toolchain and qemu are installed;
@@ -29,7 +29,9 @@ function has(cmd) {
 }
 
 if (want('typecheck')) {
-  const ok = run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']);
+  const ok =
+    run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json']) &&
+    run('typecheck tests', 'npx', ['tsc', '-p', 'tsconfig.test.json']);
   results.push({ name: 'typecheck', passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
 }
 
