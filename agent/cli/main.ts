@@ -29,6 +29,12 @@ export function buildProgram(): Command {
   return program;
 }
 
+// `vigil ... | head` closes our stdout early: that ends the command quietly, not with a crash.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode === undefined ? 0 : Number(process.exitCode));
+  throw err;
+});
+
 async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
