@@ -81,16 +81,28 @@ export function fitSiteTransform(
   rows: ArrayLike<number>[],
   p: TransformParams = DEFAULT_TRANSFORM,
 ): SiteTransform {
-  if (rows.length < p.slownessWindow + 1) {
+  const channels = rows.length > 0 ? rows[0].length : 0;
+  return fitSiteTransformColumns(
+    Array.from({ length: channels }, (_, c) => rows.map((r) => r[c])),
+    rows.length,
+    p,
+  );
+}
+
+/** fitSiteTransform on columns (cols[c][row]): what the learner keeps, one number array per channel. */
+export function fitSiteTransformColumns(
+  cols: number[][],
+  n: number,
+  p: TransformParams = DEFAULT_TRANSFORM,
+): SiteTransform {
+  if (n < p.slownessWindow + 1) {
     throw new ScoreError(
-      `failed to fit the site transform on ${rows.length} rows: expected at least ${p.slownessWindow + 1}`,
+      `failed to fit the site transform on ${n} rows: expected at least ${p.slownessWindow + 1}`,
       'ANOMALY_BASELINE_SHORT',
     );
   }
-  const channels = rows[0].length;
   const t: SiteTransform = { center: [], scale: [], slowness: [], slow: [], clip: p.clip };
-  for (let c = 0; c < channels; c++) {
-    const col = rows.map((r) => r[c]);
+  for (const col of cols) {
     const m = col.reduce((a, b) => a + b, 0) / col.length;
     const sd = stdPop(col);
     const v = sd * sd;
@@ -166,7 +178,10 @@ export function fitScoreStats(
 // Learning
 
 export class BaselineLearner {
-  private readonly rows: Float64Array[] = [];
+  // The transform's fitting rows, one plain number array per channel: at 8 kHz a baseline holds
+  // ~10^6 rows, which as one small typed array each would cost tens of MB of object headers.
+  private readonly cols: number[][];
+  private rowCount = 0;
   private readonly windows: Float64Array[] = [];
   private readonly scoring: ScoringParams;
   private readonly transformParams: TransformParams;
@@ -180,6 +195,7 @@ export class BaselineLearner {
     this.scoring = { ...DEFAULT_SCORING, ...o.scoring };
     this.transformParams = { ...DEFAULT_TRANSFORM, ...o.transform };
     this.channels = o.channels.length;
+    this.cols = Array.from({ length: this.channels }, () => []);
   }
 
   get state(): 'learning' | 'full' {
@@ -206,7 +222,8 @@ export class BaselineLearner {
     if (this.state === 'full') return 'full';
     const fresh = this.windows.length === 0 ? t : Math.min(this.o.hop, t);
     for (let r = t - fresh; r < t; r++)
-      this.rows.push(Float64Array.from({ length: this.channels }, (_, c) => window[r * this.channels + c]));
+      for (let c = 0; c < this.channels; c++) this.cols[c].push(window[r * this.channels + c]);
+    this.rowCount += fresh;
     this.windows.push(Float64Array.from(window));
     return this.state;
   }
@@ -218,7 +235,7 @@ export class BaselineLearner {
         `failed to finish the baseline with ${this.windows.length} windows: expected at least 2`,
         'ANOMALY_BASELINE_SHORT',
       );
-    const transform = fitSiteTransform(this.rows, this.transformParams);
+    const transform = fitSiteTransformColumns(this.cols, this.rowCount, this.transformParams);
     const us = this.windows.map((w) => applySiteTransform(transform, w, this.channels));
     const heads: ScoreHeads[] = [];
     for (const u of us) heads.push(await run(u));
@@ -229,7 +246,7 @@ export class BaselineLearner {
       modelVersion: this.o.modelVersion,
       channels: [...this.o.channels],
       windowLength: this.o.windowLength,
-      rows: this.rows.length,
+      rows: this.rowCount,
       windows: this.windows.length,
       transform,
       transformParams: this.transformParams,
