@@ -6,7 +6,7 @@
 //   4. ARM under qemu (npm run test:arm) when the cross toolchain and qemu are installed;
 //      CI sets VIGIL_REQUIRE_ARM=1 so a missing toolchain fails instead of skipping.
 // Ends with one summary line "vigil: N passed, N failed" and a non-zero exit on any failure.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,6 +24,30 @@ function run(name, cmd, args, env = {}) {
   return r.status === 0;
 }
 
+/**
+ * Runs a suite that ends with its own "N passed, N failed" line, streaming its output, and
+ * counts what it counted (a suite that exits non-zero counts at least one failure).
+ */
+function runCounted(name, cmd, args) {
+  process.stdout.write(`\n=== ${name}: ${cmd} ${args.join(' ')}\n`);
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { stdio: ['inherit', 'pipe', 'inherit'] });
+    let last = null;
+    let tail = '';
+    child.stdout.on('data', (d) => {
+      process.stdout.write(d);
+      tail = (tail + d.toString()).slice(-4096);
+      for (const m of tail.matchAll(/^(?:\S+: )?(\d+) passed, (\d+) failed/gm)) last = m;
+    });
+    child.on('close', (code) => {
+      const passed = last ? Number(last[1]) : code === 0 ? 1 : 0;
+      let failed = last ? Number(last[2]) : 0;
+      if (code !== 0 && failed === 0) failed = 1;
+      resolve({ name, passed, failed });
+    });
+  });
+}
+
 function has(cmd) {
   return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
 }
@@ -37,8 +61,7 @@ if (want('typecheck')) {
 
 if (want('native')) {
   if (existsSync('scripts/test-native.mjs')) {
-    const ok = run('native', process.execPath, ['scripts/test-native.mjs']);
-    results.push({ name: 'native (ctest)', passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
+    results.push(await runCounted('native (ctest)', process.execPath, ['scripts/test-native.mjs']));
   }
 }
 
@@ -79,8 +102,7 @@ if (want('arm')) {
   ];
   const missing = tools.filter((t) => !has(t));
   if (missing.length === 0 && existsSync('scripts/test-arm.sh')) {
-    const ok = run('arm (qemu)', 'bash', ['scripts/test-arm.sh']);
-    results.push({ name: 'arm (qemu)', passed: ok ? 1 : 0, failed: ok ? 0 : 1 });
+    results.push(await runCounted('arm (qemu)', 'bash', ['scripts/test-arm.sh']));
   } else if (process.env.VIGIL_REQUIRE_ARM === '1') {
     process.stdout.write(`\n=== arm: missing ${missing.join(', ') || 'scripts/test-arm.sh'}\n`);
     results.push({ name: 'arm (qemu)', passed: 0, failed: 1 });
