@@ -4,7 +4,9 @@
 // becomes
 //   DynamicQuantizeLinear(x) -> (x_q u8, x_scale, x_zp)
 //   MatMulInteger(x_q, <layer>.weight_q [in, out] s8, x_zp) -> int32
-//   Cast(float) -> Mul(x_scale) -> Mul(<layer>.weight_scale [out])
+//   Cast(float) -> Mul(., Mul(x_scale, <layer>.weight_scale [out]))
+// (the scales multiplied first: the shape ORT's optimizer fuses into one DynamicQuantizeMatMul,
+// as it does quantize_dynamic's output)
 // Weights are quantized exactly as in the GGUF (per output channel, symmetric, [-127, 127]);
 // activations per call (asymmetric u8), which is what "ORT int8" means in the engine's targets.
 // `cls` and `recon` stay fp32, as in the GGUF.
@@ -110,13 +112,13 @@ export function quantizeOnnxDynamic(fp32: Uint8Array, layers: string[]): Uint8Ar
         output: [`${p}/acc_f`],
         attribute: [{ name: 'to', type: OnnxAttributeType.INT, i: OnnxDataType.FLOAT }],
       },
-      { opType: 'Mul', name: `${p}/scale_x`, input: [`${p}/acc_f`, `${p}/x_scale`], output: [`${p}/y0`] },
       {
         opType: 'Mul',
-        name: `${p}/scale_w`,
-        input: [`${p}/y0`, `${layer}.weight_scale`],
-        output: [mm.output[0]],
+        name: `${p}/scales`,
+        input: [`${p}/x_scale`, `${layer}.weight_scale`],
+        output: [`${p}/scale`],
       },
+      { opType: 'Mul', name: `${p}/rescale`, input: [`${p}/acc_f`, `${p}/scale`], output: [mm.output[0]] },
     ];
     g.node.splice(mmIdx, 1, ...nodes);
     g.node.splice(g.node.indexOf(tr), 1);
