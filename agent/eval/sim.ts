@@ -13,6 +13,7 @@ import { createPrng } from '../sim/prng.js';
 import { FAULT_KINDS, isFaultKind, type FaultKind } from '../sim/faults.js';
 import { RPM_RANGE } from '../sim/asset-profile.js';
 import { createVibrationSource, type VibrationAxis } from '../sim/vibration-source.js';
+import { parseBackend } from '../cli/options.js';
 
 // ---------------------------------------------------------------------------------------------
 // Arithmetic (pure)
@@ -322,16 +323,7 @@ export function registerEvalSim(evalGroup: Command): void {
       'override the sensor noise RMS, m/s^2 (default: the simulator draws 0.01..0.08)',
       range('--noise'),
     )
-    .option(
-      '--backend <kind>',
-      'auto | native | onnx',
-      (v) => {
-        if (!['auto', 'native', 'onnx'].includes(v))
-          fail(`--backend: expected one of auto, native, onnx but received ${JSON.stringify(v)}`);
-        return v;
-      },
-      'auto',
-    )
+    .option('--backend <kind>', 'auto | native | onnx', parseBackend, 'auto')
     .option('--json', 'print the report as JSON')
     .hook('preAction', () => logToStderr())
     .action(

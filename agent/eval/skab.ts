@@ -21,6 +21,7 @@ import {
   type TransformParams,
 } from '../diagnosis/anomaly-score.js';
 import { listCsvFiles, parseSkabCsv, selectChannels } from './csv.js';
+import { parseBackend } from '../cli/options.js';
 
 export const BASELINE_ROWS = 400;
 /** Files shorter than this have too little to score (SKAB's anomaly-free.csv has no labels at all). */
@@ -301,16 +302,7 @@ export function registerEvalSkab(evalGroup: Command): void {
       'model bundle, or a training output with model.onnx + training.json',
       'models/pump-skab',
     )
-    .option(
-      '--backend <kind>',
-      'auto | native | onnx',
-      (v) => {
-        if (!['auto', 'native', 'onnx'].includes(v))
-          fail(`--backend: expected one of auto, native, onnx but received ${JSON.stringify(v)}`);
-        return v;
-      },
-      'auto',
-    )
+    .option('--backend <kind>', 'auto | native | onnx', parseBackend, 'auto')
     .option('--json', 'print the report as JSON')
     .action(
       async (opts: { data: string; bundle: string; backend: 'auto' | 'native' | 'onnx'; json?: boolean }) => {
