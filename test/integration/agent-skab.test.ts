@@ -23,6 +23,7 @@ import { testConfig } from '../helpers/agent-config.js';
 import { collect, type Collected } from '../helpers/mqtt-collector.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { writeTinyBundle } from '../helpers/tiny-bundle.js';
+import { SKAB_CHANNELS } from '../fixtures/skab/channels.js';
 
 // VIGIL_TEST_PUMP_BUNDLE points at another bundle directory (e.g. a converter output under test).
 const BUNDLE = process.env.VIGIL_TEST_PUMP_BUNDLE ?? 'models/pump-skab';
@@ -46,16 +47,6 @@ interface Replay {
   stats: ReturnType<RunningAgent['stats']>['assets'][string];
 }
 
-const SKAB_CHANNELS = [
-  'Accelerometer1RMS',
-  'Accelerometer2RMS',
-  'Current',
-  'Pressure',
-  'Temperature',
-  'Thermocouple',
-  'Voltage',
-  'Volume Flow RateRMS',
-];
 const standIn = writeTinyBundle(undefined, {
   hp: {
     name: 'pump-standin',

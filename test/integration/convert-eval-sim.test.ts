@@ -8,23 +8,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runEvalSim } from '../../agent/eval/sim.js';
 import { convert } from '../../agent/model/convert.js';
 import { referenceEngineFactory } from '../../agent/model/engines.js';
-import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
 import { encodeWindows } from '../../agent/model/window-file.js';
-import { buildTinyOnnx, rng, TINY_HP } from '../fixtures/model/tiny-onnx.js';
+import { buildTinyOnnx, rng, TINY_SPECTRAL_HP } from '../fixtures/model/tiny-onnx.js';
 
-const H: TstHyperparameters = {
-  ...TINY_HP,
-  name: 'tiny-vib',
-  windowLength: 256,
-  channelCount: 1,
-  sampleRateHz: 256,
-  channelNames: ['accel'],
-  frontend: 'spectral',
-  frontendBins: 32,
-  bandLowHz: 20,
-  bandHighHz: 100,
-  labels: ['healthy', 'imbalance', 'misalignment'],
-};
+const H = TINY_SPECTRAL_HP;
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-eval-sim-'));
 const bundle = path.join(dir, 'bundle');
 

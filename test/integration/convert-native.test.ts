@@ -18,7 +18,7 @@ import { compareOutputs } from '../../agent/model/outputs-compare.js';
 import type { TstHyperparameters } from '../../agent/model/tst-hyperparameters.js';
 import { verifyBundle } from '../../agent/model/verify.js';
 import { encodeWindows } from '../../agent/model/window-file.js';
-import { buildTinyOnnx, rng, TINY_HP } from '../fixtures/model/tiny-onnx.js';
+import { buildTinyOnnx, rng, TINY_HP, TINY_SPECTRAL_HP } from '../fixtures/model/tiny-onnx.js';
 
 let native: GgufEngineFactory | undefined;
 try {
@@ -27,19 +27,7 @@ try {
   native = undefined; // addon not built here: the suite is skipped
 }
 
-const SPECTRAL_HP: TstHyperparameters = {
-  ...TINY_HP,
-  name: 'tiny-spectral',
-  windowLength: 256,
-  channelCount: 1,
-  sampleRateHz: 256,
-  channelNames: ['accel'],
-  frontend: 'spectral',
-  frontendBins: 32,
-  bandLowHz: 20,
-  bandHighHz: 100,
-  patchLength: 4,
-};
+const SPECTRAL_HP = TINY_SPECTRAL_HP;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'vigil-convert-native-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -12,18 +12,10 @@ import {
   BASELINE_ROWS,
 } from '../../agent/eval/skab.js';
 import type { ScoreHeads } from '../../agent/diagnosis/anomaly-score.js';
+import { SKAB_CHANNELS } from '../fixtures/skab/channels.js';
 
 const FIX = fileURLToPath(new URL('../fixtures/skab/', import.meta.url));
-const CHANNELS = [
-  'Accelerometer1RMS',
-  'Accelerometer2RMS',
-  'Current',
-  'Pressure',
-  'Temperature',
-  'Thermocouple',
-  'Voltage',
-  'Volume Flow RateRMS',
-];
+const CHANNELS = SKAB_CHANNELS;
 
 describe('detection arithmetic', () => {
   it('F1, FAR and MAR of a hand-made confusion', () => {
