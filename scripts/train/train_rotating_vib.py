@@ -117,17 +117,36 @@ def main() -> None:
                     help="speed augmentation: resample raw windows by a factor in [1/warp, warp] (1 = off)")
     ap.add_argument("--warp-prob", type=float, default=0.5, help="fraction of training windows warped")
     ap.add_argument("--init", default="", help="start from a state_dict saved by an earlier run (DATA/rotating-vib.pt)")
+    ap.add_argument("--train-splits", default="train",
+                    help="comma-separated training splits in DATA (e.g. train,train_b: more assets, another severity range)")
+    ap.add_argument("--class-weights", default="",
+                    help="cross-entropy weight per label, e.g. misalignment=1.5,bearing_ball=1.5 (others 1)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
     cfg = dict(MODEL_CONFIG)
 
-    xtr, ytr, mtr, raw_tr = load_split(args.data, "train", cfg)
-    seeds_tr = np.array([w["seed"] for w in mtr["windows"]])
-    # windows of one asset are stored back to back: window i continues in window i+1
+    train_splits = [s for s in args.train_splits.split(",") if s]
+    trs = {s: load_split(args.data, s, cfg) for s in train_splits}
+    xtr = np.concatenate([v[0] for v in trs.values()]) if len(trs) > 1 else trs[train_splits[0]][0]
+    ytr = np.concatenate([v[1] for v in trs.values()])
+    raw_parts = [v[3] for v in trs.values()]
+    part_of = np.concatenate([np.full(len(v[1]), k) for k, v in enumerate(trs.values())])
+    local_of = np.concatenate([np.arange(len(v[1])) for v in trs.values()])
+    # windows of one asset are stored back to back: window i continues in window i+1 (same split)
+    seeds_tr = np.concatenate([np.array([w["seed"] for w in v[2]["windows"]]) for v in trs.values()])
     has_next = np.zeros(len(seeds_tr), dtype=bool)
-    has_next[:-1] = seeds_tr[:-1] == seeds_tr[1:]
+    has_next[:-1] = (seeds_tr[:-1] == seeds_tr[1:]) & (part_of[:-1] == part_of[1:])
+    class_w = np.ones(len(LABELS), dtype=np.float32)
+    for item in filter(None, args.class_weights.split(",")):
+        name, _, val = item.partition("=")
+        if name not in LABELS:
+            raise SystemExit(f"--class-weights: expected a label of {LABELS} but received {name!r}")
+        class_w[LABELS.index(name)] = float(val)
+
+    def raw_window(i: int) -> np.ndarray:
+        return raw_parts[part_of[i]][local_of[i], :, 0]
     t_raw = cfg["windowLength"]
     grid = np.arange(t_raw, dtype=np.float64)
 
@@ -147,7 +166,7 @@ def main() -> None:
         s = np.where(has_next[ii], s, np.minimum(s, 1.0))  # s > 1 reads past the window end
         warped = np.empty((len(ii), t_raw, 1), dtype=np.float32)
         for j, (i, sj) in enumerate(zip(ii, s)):
-            src = raw_tr[i, :, 0] if sj <= 1 else np.concatenate([raw_tr[i, :, 0], raw_tr[i + 1, :, 0]])
+            src = raw_window(i) if sj <= 1 else np.concatenate([raw_window(i), raw_window(i + 1)])
             warped[j, :, 0] = np.interp(grid * sj, np.arange(len(src)), src)
         f[aug] = frontend.spectral(warped, cfg["sampleRateHz"], cfg["frontend"])
         return f
@@ -166,7 +185,7 @@ def main() -> None:
     steps_per_epoch = (per_epoch + args.batch - 1) // args.batch
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.epochs * steps_per_epoch,
                                                 pct_start=0.1)
-    ce = torch.nn.CrossEntropyLoss(label_smoothing=0.05)
+    ce = torch.nn.CrossEntropyLoss(weight=torch.from_numpy(class_w), label_smoothing=0.05)
     yt = torch.from_numpy(ytr)
     history = []
     t_start = time.time()
@@ -193,6 +212,7 @@ def main() -> None:
             row[f"{s}_acc"] = evaluate(model, xv, yv)[0]
         history.append(row)
         print(json.dumps(row), flush=True)
+        torch.save(model.state_dict(), os.path.join(args.data, "rotating-vib.partial.pt"))  # a crash keeps the epochs
 
     os.makedirs(args.out, exist_ok=True)
     results = {}
@@ -240,11 +260,12 @@ def main() -> None:
         "tools": {"torch": torch.__version__, "numpy": np.__version__, "python": sys.version.split()[0]},
         "data": {
             "generator": "scripts/train/gen_sim_data.mjs (agent/sim simulator)",
-            "train": {k: mtr[k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")},
+            **{s: {k: v[2][k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")} for s, v in trs.items()},
             **{s: {k: v[2][k] for k in ("seedBase", "assetsPerClass", "windowsPerAsset", "rpm", "excludeRpm", "severity", "count", "warmup")} for s, v in vals.items()},
         },
         "training": {"init": args.init or None, "epochs": args.epochs, "samplesPerEpoch": per_epoch, "batch": args.batch, "optimizer": "AdamW(wd=0.01) + OneCycle",
-                     "lr": args.lr, "labelSmoothing": 0.05,
+                     "lr": args.lr, "labelSmoothing": 0.05, "trainSplits": train_splits,
+                     "classWeights": {l: float(w) for l, w in zip(LABELS, class_w)},
                      "speedWarp": {"factor": args.warp, "prob": args.warp_prob}, "reconWeight": args.recon_weight,
                      "threads": args.threads, "seconds": round(time.time() - t_start), "history": history},
         "norm": {"mean": mean.tolist(), "std": std.tolist()},
