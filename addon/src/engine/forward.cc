@@ -73,6 +73,22 @@ void run_linear_prequantized(ModelImpl& mi, Linear& l, const int8_t* q, size_t m
   });
 }
 
+// An int8 linear on prequantized input with GELU and int8 output (the next linear's input,
+// quantized to 1 / out_inv_scale by the epilogue).
+void run_linear_prequantized_i8(ModelImpl& mi, Linear& l, const int8_t* q, size_t m, int8_t* out,
+                                size_t ldo, float out_inv_scale) {
+  mi.for_rows(m, [&](size_t r0, size_t rows) {
+    kernels::Epilogue ep;
+    ep.scale = l.epi_scale.data();
+    ep.bias = l.bias.data();
+    ep.act = kernels::Activation::kGelu;
+    ep.out_i8 = out + r0 * ldo;
+    ep.out_inv_scale = out_inv_scale;
+    ep.ldo = ldo;
+    mi.kernels->gemm(rows, l.out, l.in, q + r0 * l.in, l.in, l.packed.data(), ep);
+  });
+}
+
 // LayerNorm feeding linear l: fused with the input quantization when l is int8 (the float LN
 // output is never needed then), else LN into `a` and the float/int8 linear as usual.
 void run_norm_linear(ModelImpl& mi, const LayerNormParams& nrm, float eps, Linear& l, size_t m, size_t d,
@@ -146,11 +162,13 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
       run_linear(*this, b.attn_output, c);
     }
     if (b.ffn_up.int8 && b.ffn_down.int8) {
-      // GELU output in float, then the vectorized ops::quantize to ffn_down's input scale:
-      // the same values as the epilogue's int8 output mode (same clamp/round), but that mode's
-      // rounding loop does not vectorize yet (see docs/engine.md, performance notes).
-      run_norm_linear(*this, b.ffn_norm, eps, b.ffn_up, n, d, buf.a, buf.ffn, f, true);
-      ops::quantize(buf.ffn, n * f, b.ffn_down.inv_input_scale, buf.q_ffn);
+      // LN fused with ffn_up's input quantization; ffn_up's epilogue applies GELU and
+      // requantizes to ffn_down's input scale (int8 output mode): the float GELU output is
+      // never written.
+      ops::layer_norm_quantize(buf.h, n, d, b.ffn_norm.weight.data(), b.ffn_norm.bias.data(), eps,
+                               b.ffn_up.inv_input_scale, buf.q_in);
+      run_linear_prequantized_i8(*this, b.ffn_up, buf.q_in, n, buf.q_ffn, f,
+                                 b.ffn_down.inv_input_scale);
       run_linear_prequantized(*this, b.ffn_down, buf.q_ffn, n, buf.h, d, true, false);
     } else {
       run_norm_linear(*this, b.ffn_norm, eps, b.ffn_up, n, d, buf.a, buf.ffn, f, true);

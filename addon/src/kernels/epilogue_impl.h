@@ -102,9 +102,21 @@ inline void epilogue_row_impl(const int32_t* acc, size_t row, size_t n0, size_t 
         for (size_t j = 0; j < nc; ++j) o[j] = v[j];
       }
     } else {
+      // quantize_round_inline as two loops (clamp, then round): one loop whose float
+      // selects feed the conversion is not vectorized by GCC under -ftrapping-math.
       int8_t* o = ep.out_i8 + base + c0;
       const float inv = ep.out_inv_scale;
-      for (size_t j = 0; j < nc; ++j) o[j] = quantize_round_inline(v[j] * inv);
+      for (size_t j = 0; j < nc; ++j) {
+        float t = v[j] * inv;
+        t = t > -127.0f ? t : -127.0f;
+        v[j] = t < 127.0f ? t : 127.0f;
+      }
+      for (size_t j = 0; j < nc; ++j) {
+        int i = static_cast<int>(v[j]);
+        const float fr = v[j] - static_cast<float>(i);
+        i += static_cast<int>(fr >= 0.5f) - static_cast<int>(fr <= -0.5f);
+        o[j] = static_cast<int8_t>(i);
+      }
     }
   }
 }
