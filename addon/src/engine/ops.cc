@@ -76,7 +76,7 @@ VIGIL_ALWAYS_INLINE inline void scores_4rows(const float* q0, size_t ld, const f
 // Outputs: o_r[t0 + l] = sum_m p_r[m] v[m][t0 + l], summed over m in order.
 template <size_t B>
 VIGIL_ALWAYS_INLINE inline void pv_4rows(const float* s, size_t n, const float* v0, size_t ld,
-                                         size_t t0, float* o0, size_t d) {
+                                         size_t t0, float* o0, size_t d, const float* inv) {
   float c0[B] = {}, c1[B] = {}, c2[B] = {}, c3[B] = {};
   for (size_t m = 0; m < n; ++m) {
     const float* v = v0 + m * ld + t0;
@@ -89,11 +89,12 @@ VIGIL_ALWAYS_INLINE inline void pv_4rows(const float* s, size_t n, const float* 
     }
   }
   float* o = o0 + t0;
+  const float i0 = inv[0], i1 = inv[1], i2 = inv[2], i3 = inv[3];
   for (size_t l = 0; l < B; ++l) {
-    o[l] = c0[l];
-    o[d + l] = c1[l];
-    o[2 * d + l] = c2[l];
-    o[3 * d + l] = c3[l];
+    o[l] = c0[l] * i0;
+    o[d + l] = c1[l] * i1;
+    o[2 * d + l] = c2[l] * i2;
+    o[3 * d + l] = c3[l] * i3;
   }
 }
 
@@ -151,6 +152,39 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
     i += static_cast<int>(fr >= 0.5f) - static_cast<int>(fr <= -0.5f);
     q[j] = static_cast<int8_t>(i);
   }
+}
+
+// Attention's softmax without the normalization: x[j] = exp(x[j] - max) in place, returns
+// 1 / sum (the caller scales the P V outputs instead of the n probabilities). Max and sum in
+// 16 fixed lanes (the same order at every vector width), combined in a fixed order.
+VIGIL_ALWAYS_INLINE inline float softmax_unnormalized(float* x, size_t n) {
+  constexpr size_t kLanes = 16;
+  float lane[kLanes];
+  for (size_t l = 0; l < kLanes; ++l) lane[l] = x[0];
+  size_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
+  }
+  float mx = lane[0];
+  for (size_t l = 1; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
+  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  for (size_t l = 0; l < kLanes; ++l) lane[l] = 0.0f;
+  j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) {
+      const float e = exp_nonpositive(x[j + l] - mx);
+      x[j + l] = e;
+      lane[l] += e;
+    }
+  }
+  double sum = 0.0;
+  for (size_t l = 0; l < kLanes; ++l) sum += lane[l];
+  for (; j < n; ++j) {
+    const float e = exp_nonpositive(x[j] - mx);
+    x[j] = e;
+    sum += e;
+  }
+  return static_cast<float>(1.0 / sum);
 }
 
 }  // namespace
@@ -230,6 +264,7 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
   constexpr size_t kRows = kAttentionRows;  // the blocked loops below are written for 4
   static_assert(kRows == 4, "attention's row block is written out for 4 rows");
   constexpr size_t kBlock = 16;
+  float inv[kRows];  // 1 / softmax sum per query row: P V is scaled once per output
   for (size_t h = head_begin; h < head_end; ++h) {
     const size_t qo = h * dh, ko = d + h * dh, vo = 2 * d + h * dh;
     for (size_t m = 0; m < n; ++m) {
@@ -250,17 +285,17 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
           for (size_t t = 0; t < dh; ++t) acc += q[t] * kt[t * n + m];
           s[r * n + m] = acc * scale;
         }
-        softmax(s + r * n, n);
+        inv[r] = softmax_unnormalized(s + r * n, n);
       }
       float* o0 = out + i0 * d + h * dh;
       size_t t0 = 0;
-      for (; t0 + kBlock <= dh; t0 += kBlock) pv_4rows<kBlock>(s, n, qkv + vo, ld, t0, o0, d);
+      for (; t0 + kBlock <= dh; t0 += kBlock) pv_4rows<kBlock>(s, n, qkv + vo, ld, t0, o0, d, inv);
       for (size_t r = 0; r < kRows; ++r) {
         float* o = out + (i0 + r) * d + h * dh;
         for (size_t t = t0; t < dh; ++t) {
           float acc = 0.0f;
           for (size_t m = 0; m < n; ++m) acc += s[r * n + m] * qkv[m * ld + vo + t];
-          o[t] = acc;
+          o[t] = acc * inv[r];
         }
       }
     }
@@ -281,7 +316,7 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
         for (size_t t = 0; t < dh; ++t) acc += q[t] * kt[t * n + m];
         s[m] = acc * scale;
       }
-      softmax(s, n);
+      const float inv1 = softmax_unnormalized(s, n);
       float* o = out + i * d + h * dh;
       size_t t0 = 0;
       for (; t0 + kBlock <= dh; t0 += kBlock) {
@@ -291,12 +326,12 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
           const float* v = qkv + m * ld + vo + t0;
           for (size_t l = 0; l < kBlock; ++l) acc[l] += p * v[l];
         }
-        for (size_t l = 0; l < kBlock; ++l) o[t0 + l] = acc[l];
+        for (size_t l = 0; l < kBlock; ++l) o[t0 + l] = acc[l] * inv1;
       }
       for (size_t t = t0; t < dh; ++t) {
         float acc = 0.0f;
         for (size_t m = 0; m < n; ++m) acc += s[m] * qkv[m * ld + vo + t];
-        o[t] = acc;
+        o[t] = acc * inv1;
       }
     }
   }
