@@ -125,6 +125,7 @@ Napi::Function ModelWrap::Define(Napi::Env env) {
                          InstanceAccessor<&ModelWrap::GetInfo>("info"),
                          InstanceAccessor<&ModelWrap::GetDisposed>("disposed"),
                          InstanceMethod<&ModelWrap::Run>("run"),
+                         InstanceMethod<&ModelWrap::RunBatch>("runBatch"),
                          InstanceMethod<&ModelWrap::RunSync>("runSync"),
                          InstanceMethod<&ModelWrap::Features>("features"),
                          InstanceMethod<&ModelWrap::SetCalibration>("setCalibration"),
@@ -197,6 +198,59 @@ Napi::Value ModelWrap::Run(const Napi::CallbackInfo& info) {
     Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
     d.Reject(coded_error(env, "ENGINE_OUT_OF_MEMORY", std::string("failed to run model with a copy of the window: ") + e.what()).Value());
     return d.Promise();
+  }
+}
+
+Napi::Value ModelWrap::RunBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  // Like run(): every failure rejects. Each element is checked here, on the JS thread, and a bad
+  // one rejects the whole call with its index (message and `index` property) before any runs.
+  auto reject = [&](const Napi::Error& e) {
+    Napi::Promise::Deferred d = Napi::Promise::Deferred::New(env);
+    d.Reject(e.Value());
+    return d.Promise();
+  };
+  try {
+    ModelState& st = live(env, "run a batch on");
+    if (!info[0].IsArray()) {
+      throw coded_type_error(env, "ENGINE_INVALID_ARGUMENT",
+                             "failed to run batch with inputs " + describe(info[0]) +
+                                 ": expected an Array of Float32Array windows");
+    }
+    Napi::Array arr = info[0].As<Napi::Array>();
+    const size_t n = arr.Length();
+    if (n > kMaxBatch) {
+      throw coded_type_error(env, "ENGINE_INVALID_ARGUMENT",
+                             "failed to run batch with " + std::to_string(n) +
+                                 " inputs: expected at most " + std::to_string(kMaxBatch));
+    }
+    const size_t len = st.model->input_length();
+    std::vector<float> inputs;
+    inputs.reserve(n * len);
+    for (size_t i = 0; i < n; ++i) {
+      Napi::Float32Array x;
+      try {
+        x = check_window(env, arr.Get(static_cast<uint32_t>(i)), len, "run");
+      } catch (Napi::Error& e) {
+        const std::string code = e.Get("code").ToString().Utf8Value();
+        Napi::Error indexed = Napi::TypeError::New(env, "failed to run batch input " + std::to_string(i) +
+                                                            " of " + std::to_string(n) + ": " + e.Message());
+        if (code != "ENGINE_INPUT_TYPE") indexed = Napi::Error::New(env, indexed.Message());
+        indexed.Set("code", Napi::String::New(env, code));
+        indexed.Set("index", Napi::Number::New(env, static_cast<double>(i)));
+        throw indexed;
+      }
+      inputs.insert(inputs.end(), x.Data(), x.Data() + x.ElementLength());
+    }
+    BatchWorker* w = new BatchWorker(env, state_, queue_, std::move(inputs), n);
+    Napi::Promise p = w->promise();
+    queue_->submit(w);  // once queued, the worker deletes itself after OnOK/OnError
+    return p;
+  } catch (const Napi::Error& e) {
+    return reject(e);
+  } catch (const std::exception& e) {  // bad_alloc copying the windows
+    return reject(coded_error(env, "ENGINE_OUT_OF_MEMORY",
+                              std::string("failed to run batch with a copy of the windows: ") + e.what()));
   }
 }
 

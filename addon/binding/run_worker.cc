@@ -18,6 +18,10 @@ void size_result(const Model& model, RunResult* r) {
 
 Status run_locked(ModelState& state, const float* input, size_t length, RunResult* r) {
   std::lock_guard<std::mutex> lock(state.mutex);
+  return run_held(state, input, length, r);
+}
+
+Status run_held(ModelState& state, const float* input, size_t length, RunResult* r) {
   size_result(*state.model, r);
   OutputBuffers out;
   out.probs = r->probs.data();
@@ -52,10 +56,10 @@ Napi::Object result_to_js(Napi::Env env, const RunResult& r) {
 RunQueue::~RunQueue() {
   // Only reachable with runs never started (environment teardown): they were not queued, so
   // AsyncWorker will not delete them.
-  for (RunWorker* w : pending_) delete w;
+  for (QueuedWorker* w : pending_) delete w;
 }
 
-void RunQueue::submit(RunWorker* w) {
+void RunQueue::submit(QueuedWorker* w) {
   if (busy_) {
     pending_.push_back(w);
     return;
@@ -69,29 +73,45 @@ void RunQueue::done() {
     busy_ = false;
     return;
   }
-  RunWorker* next = pending_.front();
+  QueuedWorker* next = pending_.front();
   pending_.pop_front();
   next->Queue();
 }
 
-RunWorker::RunWorker(Napi::Env env, std::shared_ptr<ModelState> state,
-                     std::shared_ptr<RunQueue> queue, std::vector<float> input)
-    : Napi::AsyncWorker(env, "vigil.run"),
+QueuedWorker::QueuedWorker(Napi::Env env, const char* name, std::shared_ptr<ModelState> state,
+                           std::shared_ptr<RunQueue> queue)
+    : Napi::AsyncWorker(env, name),
       deferred_(Napi::Promise::Deferred::New(env)),
       state_(std::move(state)),
-      queue_(std::move(queue)),
-      input_(std::move(input)) {}
+      queue_(std::move(queue)) {}
+
+void QueuedWorker::OnError(const Napi::Error& e) {
+  Napi::HandleScope scope(Env());
+  queue_->done();
+  deferred_.Reject(coded_error(Env(), "ENGINE_INTERNAL", e.Message()).Value());
+}
+
+namespace {
+// Catch-all: nothing may escape into libuv. The engine itself returns statuses; this guards
+// std::bad_alloc from the result vectors and anything unforeseen.
+template <typename F>
+Status guarded(F&& f) {
+  try {
+    return f();
+  } catch (const std::exception& e) {
+    return Status(StatusCode::kInternal, std::string("failed to run model with an exception: ") + e.what());
+  } catch (...) {
+    return Status(StatusCode::kInternal, "failed to run model with an unknown exception: no detail");
+  }
+}
+}  // namespace
+
+RunWorker::RunWorker(Napi::Env env, std::shared_ptr<ModelState> state,
+                     std::shared_ptr<RunQueue> queue, std::vector<float> input)
+    : QueuedWorker(env, "vigil.run", std::move(state), std::move(queue)), input_(std::move(input)) {}
 
 void RunWorker::Execute() {
-  // Catch-all: nothing may escape into libuv. The engine itself returns statuses; this guards
-  // std::bad_alloc from the result vectors and anything unforeseen.
-  try {
-    status_ = run_locked(*state_, input_.data(), input_.size(), &result_);
-  } catch (const std::exception& e) {
-    status_ = Status(StatusCode::kInternal, std::string("failed to run model with an exception: ") + e.what());
-  } catch (...) {
-    status_ = Status(StatusCode::kInternal, "failed to run model with an unknown exception: no detail");
-  }
+  status_ = guarded([&] { return run_locked(*state_, input_.data(), input_.size(), &result_); });
 }
 
 void RunWorker::OnOK() {
@@ -105,10 +125,42 @@ void RunWorker::OnOK() {
   deferred_.Resolve(result_to_js(env, result_));
 }
 
-void RunWorker::OnError(const Napi::Error& e) {
-  Napi::HandleScope scope(Env());
+BatchWorker::BatchWorker(Napi::Env env, std::shared_ptr<ModelState> state,
+                         std::shared_ptr<RunQueue> queue, std::vector<float> inputs, size_t count)
+    : QueuedWorker(env, "vigil.runBatch", std::move(state), std::move(queue)),
+      inputs_(std::move(inputs)),
+      count_(count) {}
+
+void BatchWorker::Execute() {
+  status_ = guarded([&] {
+    results_.resize(count_);
+    const size_t len = count_ == 0 ? 0 : inputs_.size() / count_;
+    std::lock_guard<std::mutex> lock(state_->mutex);  // once for the whole batch
+    for (size_t i = 0; i < count_; ++i) {
+      failed_index_ = i;  // the window in progress, should anything throw
+      Status s = run_held(*state_, inputs_.data() + i * len, len, &results_[i]);
+      if (!s.ok()) {
+        return Status(s.code(), "failed to run batch input " + std::to_string(i) + " of " +
+                                    std::to_string(count_) + ": " + s.message());
+      }
+    }
+    return Status::Ok();
+  });
+}
+
+void BatchWorker::OnOK() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
   queue_->done();
-  deferred_.Reject(coded_error(Env(), "ENGINE_INTERNAL", e.Message()).Value());
+  if (!status_.ok()) {
+    Napi::Error e = status_error(env, status_);
+    e.Set("index", Napi::Number::New(env, static_cast<double>(failed_index_)));
+    deferred_.Reject(e.Value());
+    return;
+  }
+  Napi::Array out = Napi::Array::New(env, count_);
+  for (size_t i = 0; i < count_; ++i) out.Set(static_cast<uint32_t>(i), result_to_js(env, results_[i]));
+  deferred_.Resolve(out);
 }
 
 }  // namespace vigil::binding

@@ -5,7 +5,8 @@
 // ENGINE_INVALID_ARGUMENT, ENGINE_INPUT_TYPE, ENGINE_INPUT_SHAPE, ENGINE_INPUT_NONFINITE,
 // ENGINE_DISPOSED, ENGINE_CALIBRATION_UNSUPPORTED, ENGINE_OUT_OF_MEMORY, ENGINE_INTERNAL,
 // ADDON_ISA_UNAVAILABLE, ADDON_NOTIFY, ADDON_INVALID_ARGUMENT.
-// run() reports every failure (argument errors included) by rejecting; the sync calls throw.
+// run() and runBatch() report every failure (argument errors included) by rejecting; the sync
+// calls throw.
 // Concurrent run()s on one Model are serialized: they wait in a per-model FIFO and one at a
 // time runs on the libuv pool (one arena per model); distinct models run in parallel.
 
@@ -90,6 +91,16 @@ export declare class Model {
   readonly info: ModelInfo;
   /** Raw window in (Float32Array, windowLength*channelCount, time-major); off the JS thread. */
   run(input: Float32Array): Promise<RunOutputs>;
+  /**
+   * N windows in ONE libuv work item (the model mutex taken once): resolves to one RunOutputs
+   * per window, in order, each equal to what run() gives for that window. Every element is
+   * checked first: a bad one rejects the whole call before any run with its code
+   * (ENGINE_INPUT_TYPE / ENGINE_INPUT_SHAPE / ENGINE_INPUT_NONFINITE), a message naming
+   * "batch input i of N" and `index: i` on the error; so does a window the engine fails on.
+   * Not an Array, or more than 1024 windows: ENGINE_INVALID_ARGUMENT. An empty array resolves
+   * to []. Queued in the same per-model FIFO as run().
+   */
+  runBatch(inputs: Float32Array[]): Promise<RunOutputs[]>;
   runSync(input: Float32Array): RunOutputs;
   /** Front-end features only ([T'*C'] float32), for comparing with other implementations. */
   features(input: Float32Array): Float32Array;
