@@ -1,4 +1,4 @@
-// A 64-byte aligned, zero-initialized byte buffer: packed weights and the activation arena
+// A 64-byte aligned byte buffer, zero-initialized unless asked not to: packed weights and the activation arena
 // (64 B = one cache line = one zmm load, what every kernel table may assume).
 #pragma once
 
@@ -31,8 +31,10 @@ class AlignedBuffer {
     return *this;
   }
 
-  // Returns false when the allocation fails (the caller turns it into a status).
-  bool allocate(size_t bytes) {
+  // Returns false when the allocation fails (the caller turns it into a status). zero = false
+  // leaves the first `bytes` uninitialized (the caller writes all of them); the rounding tail
+  // is zeroed either way.
+  bool allocate(size_t bytes, bool zero = true) {
     std::free(data_);
     data_ = nullptr;
     size_ = 0;
@@ -40,7 +42,11 @@ class AlignedBuffer {
     if (rounded == 0) return true;
     void* p = std::aligned_alloc(kAlignment, rounded);
     if (p == nullptr) return false;
-    std::memset(p, 0, rounded);
+    if (zero) {
+      std::memset(p, 0, rounded);
+    } else {
+      std::memset(static_cast<unsigned char*>(p) + bytes, 0, rounded - bytes);
+    }
     data_ = static_cast<unsigned char*>(p);
     size_ = rounded;
     return true;

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <exception>
 #include <set>
 
@@ -187,6 +188,15 @@ class TensorReader {
     if (!s.ok()) return s;
     out->resize(static_cast<size_t>(t->elements));
     std::memcpy(out->data(), t->data, static_cast<size_t>(t->nbytes));
+    // Branch-free check first (vectorizes); the loop below only finds the offending value.
+    int bad = 0;
+    const float* v0 = out->data();
+    const float kMax = std::numeric_limits<float>::max();
+    for (size_t j = 0; j < out->size(); ++j) {
+      const float v = v0[j];
+      bad |= static_cast<int>(!(v >= -kMax && v <= kMax)) | static_cast<int>(positive && !(v > 0.0f));
+    }
+    if (bad == 0) return Status::Ok();
     for (size_t j = 0; j < out->size(); ++j) {
       const float v = (*out)[j];
       if (!std::isfinite(v)) {
@@ -258,11 +268,14 @@ Status load_linear(TensorReader& tr, const kernels::KernelTable* kt, const std::
   }
   l->int8 = true;
   const int8_t* q = reinterpret_cast<const int8_t*>(w->data);
-  for (size_t j = 0; j < in * out; ++j) {
-    if (q[j] == -128) {
-      return fmt("load", "tensor " + wname, "value -128 at " + std::to_string(j),
-                 "int8 weights are symmetric, in [-127, 127]");
-    }
+  // A branch-free scan first (it vectorizes), the position only for the error message.
+  int any_min = 0;
+  for (size_t j = 0; j < in * out; ++j) any_min |= q[j] == -128;
+  if (any_min != 0) {
+    size_t j = 0;
+    while (q[j] != -128) ++j;
+    return fmt("load", "tensor " + wname, "value -128 at " + std::to_string(j),
+               "int8 weights are symmetric, in [-127, 127]");
   }
   std::vector<float> wscale, iscale;
   s = tr.f32(name + ".scale", {out}, true, &wscale);
@@ -284,13 +297,13 @@ Status load_linear(TensorReader& tr, const kernels::KernelTable* kt, const std::
     }
   }
   if (kt == nullptr) return Status(StatusCode::kInternal, "no kernel table selected");
-  // Weights in the file may sit at any address: pack() reads bytes, no alignment assumed.
-  std::vector<int8_t> wq(q, q + in * out);
-  if (!l->packed.allocate(kt->packed_size(out, in))) {
+  // Weights in the file may sit at any address: pack() reads bytes, no alignment assumed, and
+  // writes every byte of packed_size (so the buffer needs no zeroing first).
+  if (!l->packed.allocate(kt->packed_size(out, in), /*zero=*/false)) {
     return make_error(StatusCode::kOutOfMemory, "allocate", "packed weights of " + name,
                       std::to_string(kt->packed_size(out, in)) + " bytes", "out of memory");
   }
-  kt->pack(wq.data(), out, in, l->packed.data());
+  kt->pack(q, out, in, l->packed.data());
   return Status::Ok();
 }
 

@@ -47,16 +47,30 @@ struct Driver {
     const size_t np = round_up(n, T::kPanel), kp = round_up(k, T::kKGroup);
     T::pack_header(w, n, k, base, np);
     uint8_t* out = base + header_bytes(n);  // any alignment: elements are written with memcpy
-    for (size_t p = 0; p < np; p += T::kPanel) {
-      for (size_t g = 0; g < kp; g += T::kKGroup) {
-        for (size_t c = 0; c < T::kPanel; ++c) {
+    using WElem = typename T::WElem;
+    const size_t pbytes = panel_bytes(k);
+    constexpr size_t kGroupBytes = T::kKGroup * sizeof(WElem);
+    constexpr size_t kGroupStride = T::kPanel * kGroupBytes;  // bytes between groups of one column
+    // W is read row by row (one output column at a time, sequential: the file's bytes are cold),
+    // each K group written to its place in the column's panel; a panel (kPanel columns) stays
+    // in L1 while its columns are written. Columns past N are zero-filled.
+    for (size_t col = 0; col < np; ++col) {
+      uint8_t* dst = out + (col / T::kPanel) * pbytes + (col % T::kPanel) * kGroupBytes;
+      const int8_t* src = col < n ? w + col * k : w;  // not read past N
+      for (size_t g = 0; g < kp; g += T::kKGroup, dst += kGroupStride) {
+        WElem grp[T::kKGroup];
+        if (col < n && g + T::kKGroup <= k) {
+          if constexpr (sizeof(WElem) == 1) {
+            std::memcpy(dst, src + g, T::kKGroup);
+            continue;
+          }
+          for (size_t j = 0; j < T::kKGroup; ++j) grp[j] = static_cast<WElem>(src[g + j]);
+        } else {
           for (size_t j = 0; j < T::kKGroup; ++j) {
-            const size_t col = p + c, kk = g + j;
-            const auto v = static_cast<typename T::WElem>(col < n && kk < k ? w[col * k + kk] : 0);
-            std::memcpy(out, &v, sizeof(v));
-            out += sizeof(v);
+            grp[j] = static_cast<WElem>(col < n && g + j < k ? src[g + j] : 0);
           }
         }
+        std::memcpy(dst, grp, sizeof(grp));
       }
     }
   }
