@@ -139,7 +139,18 @@ export const configSchema = {
       properties: {
         queueDepth: { type: 'integer', minimum: 1, maximum: 100000, default: 64 },
         dropPolicy: { enum: ['drop-oldest', 'drop-newest'], default: 'drop-oldest' },
-        batchMax: { type: 'integer', minimum: 1, maximum: 256, default: 8 },
+        batchMax: {
+          type: 'integer',
+          minimum: 1,
+          maximum: 256,
+          default: 8,
+          description: 'most queued windows of one model run as one backend call (docs/backends.md)',
+        },
+        onnxThread: {
+          enum: ['worker', 'main'],
+          default: 'worker',
+          description: 'where onnxruntime runs: a worker thread per model, or the JS thread',
+        },
       },
     },
     health: {

@@ -64,7 +64,14 @@ export interface AgentConfig {
   mqtt: MqttConfig;
   models: Record<string, ModelConfig>;
   assets: AssetConfig[];
-  inference: { queueDepth: number; dropPolicy: 'drop-oldest' | 'drop-newest'; batchMax: number };
+  inference: {
+    queueDepth: number;
+    dropPolicy: 'drop-oldest' | 'drop-newest';
+    /** Most queued windows of one model per backend call (default 8). */
+    batchMax: number;
+    /** Where onnxruntime runs (default 'worker'). */
+    onnxThread: 'worker' | 'main';
+  };
   health: { intervalSec: number };
   limits: { maxPayloadBytes: number };
   errors: { maxPerSec: number };

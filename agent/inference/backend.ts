@@ -16,7 +16,28 @@ export interface Backend {
   readonly kind: BackendKind;
   /** e.g. "avx512_vnni" for native, "cpu" for onnx */
   readonly detail: string;
-  /** Never blocks the event loop for long: native runs on the libuv pool. */
+  /**
+   * Never blocks the event loop for long: native runs on the libuv pool, onnx in a worker thread
+   * (docs/backends.md). The window is not retained nor modified.
+   */
   run(window: Float32Array): Promise<InferenceOutputs>;
+  /**
+   * Several windows as one call (one libuv work item / one ORT run with a batch dim): one result
+   * per window, in order, each equal to run()'s for that window. Any failure rejects the whole
+   * call; an input error carries `index`. Optional: a backend without it runs windows one by one.
+   */
+  runBatch?(windows: readonly Float32Array[]): Promise<InferenceOutputs[]>;
+  /** Backend-specific counters for health (e.g. the ORT worker's restarts). */
+  counters?(): BackendCounters;
   dispose(): Promise<void>;
+}
+
+export interface BackendCounters {
+  /** 'inline' (runs on the JS thread), 'ready', 'restarting', 'failed', 'disposed'. */
+  state: string;
+  /** Worker threads started after the first (each after a crash). */
+  restarts: number;
+  crashes: number;
+  /** Mean cost of the thread hop per call (round trip minus in-worker time), microseconds. */
+  hopUsMean: number;
 }

@@ -2,6 +2,8 @@
 // GGUF (the model is in the engine's family) and the addon loaded (its probe passed), else
 // onnxruntime when the bundle has an ONNX file and ORT loads on this platform (it has no 32-bit
 // ARM build), else one error that says why each was impossible. `native` / `onnx` force one.
+// onnxruntime runs in a worker thread (onnxThread 'worker', the default) or, for comparison,
+// on the JS thread ('main'); docs/backends.md.
 import path from 'node:path';
 import type { ModelConfig } from '../config/types.js';
 import type { Manifest } from '../model/manifest-types.js';
@@ -26,6 +28,8 @@ export interface OpenBackendInput {
   /** The loaded, probed addon, or null with the reason it is unavailable. */
   addon: AddonModule | null;
   addonUnavailableReason?: string;
+  /** Where onnxruntime runs: a worker thread per model (default) or the JS thread. */
+  onnxThread?: 'worker' | 'main';
 }
 
 export interface OpenedBackend {
@@ -95,6 +99,12 @@ async function openOnnx(i: OpenBackendInput): Promise<Backend> {
   const onnx = i.manifest.files.onnx;
   if (!onnx)
     throw new BackendError(`bundle ${i.bundleDir} has no ONNX file (files.onnx)`, 'BACKEND_UNAVAILABLE');
+  const file = path.join(i.bundleDir, onnx.path);
+  if ((i.onnxThread ?? 'worker') === 'worker') {
+    // onnxruntime-node is loaded in the worker only; a platform without it fails there, at open.
+    const { OnnxWorkerBackend } = await import('./onnx-worker-backend.js');
+    return OnnxWorkerBackend.open(file, i.manifest);
+  }
   let mod: typeof import('./onnx-backend.js');
   try {
     // Loaded on demand: onnxruntime-node has no 32-bit ARM binary and must not break startup there.
@@ -108,5 +118,5 @@ async function openOnnx(i: OpenBackendInput): Promise<Backend> {
       },
     );
   }
-  return mod.OnnxBackend.open(path.join(i.bundleDir, onnx.path), i.manifest);
+  return mod.OnnxBackend.open(file, i.manifest);
 }

@@ -62,6 +62,7 @@ export async function openModels(
         manifest: bundle.manifest,
         addon,
         addonUnavailableReason: addonReason,
+        onnxThread: config.inference.onnxThread,
       });
       o.log.info(
         {
@@ -78,6 +79,7 @@ export async function openModels(
         new ModelRuntime(id, bundle.manifest, opened.backend, {
           capacity: config.inference.queueDepth,
           policy: config.inference.dropPolicy,
+          batchMax: config.inference.batchMax,
           now: o.now,
           onProgress: o.onProgress,
         }),

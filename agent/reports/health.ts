@@ -1,6 +1,6 @@
 // `health` (periodic, not retained): the device, the connection, every model, input and asset.
 // agent/health/ gathers the numbers; this file only fixes the message shape.
-import type { BackendKind } from '../inference/backend.js';
+import type { BackendCounters, BackendKind } from '../inference/backend.js';
 import type { ReportContext, ReportKey } from './report-context.js';
 
 export interface SystemHealth {
@@ -34,6 +34,17 @@ export interface ModelHealth {
   failures: number;
   latencyUs: { p50: number; p99: number; max: number; count: number };
   queue: { depth: number; maxDepth: number; capacity: number; enqueued: number; dropped: number };
+  /** Backend calls and their sizes (docs/backends.md). */
+  batches: {
+    max: number;
+    calls: number;
+    windows: number;
+    maxSize: number;
+    sizes: Record<string, number>;
+    fallbacks: number;
+  };
+  /** The ORT backend's thread: state, restarts, crashes, mean hop cost. */
+  worker?: BackendCounters;
 }
 
 export interface InputHealth {

@@ -44,7 +44,12 @@ describe('config', () => {
     expect(cfg.assets[0].debounce).toEqual({ n: 3, m: 5 });
     expect(cfg.assets[0].anomaly.enabled).toBe(true);
     expect(cfg.models.m).toEqual({ bundle: '/etc/vigil/b', backend: 'auto', threads: 1 });
-    expect(cfg.inference).toEqual({ queueDepth: 64, dropPolicy: 'drop-oldest', batchMax: 8 });
+    expect(cfg.inference).toEqual({
+      queueDepth: 64,
+      dropPolicy: 'drop-oldest',
+      batchMax: 8,
+      onnxThread: 'worker',
+    });
     expect(cfg.dataDir).toBe('/var/lib/vigil');
   });
 

@@ -65,6 +65,17 @@ export function sampleHealth(): HealthInput {
         failures: 0,
         latencyUs: { p50: 800, p99: 1500, max: 1600, count: 5 },
         queue: { depth: 0, maxDepth: 2, capacity: 64, enqueued: 5, dropped: 0 },
+        batches: { max: 8, calls: 3, windows: 5, maxSize: 2, sizes: { 1: 1, 2: 2 }, fallbacks: 0 },
+      },
+      'pump-skab': {
+        backend: 'onnx',
+        detail: 'cpu',
+        inferences: 2,
+        failures: 1,
+        latencyUs: { p50: 300, p99: 400, max: 400, count: 2 },
+        queue: { depth: 0, maxDepth: 1, capacity: 64, enqueued: 3, dropped: 0 },
+        batches: { max: 8, calls: 3, windows: 3, maxSize: 1, sizes: { 1: 3 }, fallbacks: 0 },
+        worker: { state: 'ready', restarts: 1, crashes: 1, hopUsMean: 85.5 },
       },
     },
     inputs: {
@@ -196,5 +207,17 @@ describe('report builders against docs/schemas', () => {
     const h = buildHealth(ctx(), sampleHealth());
     ok(v.health, h);
     expect(v.health({ ...h, connection: { ...h.connection, state: 'weird' } })).toBe(false);
+  });
+
+  it('health: batch and worker counters are pinned (a missing or mistyped field fails)', () => {
+    const h = buildHealth(ctx(), sampleHealth());
+    const pump = h.models['pump-skab']!;
+    const withModel = (m: object) => ({ ...h, models: { ...h.models, 'pump-skab': m } });
+    const { batches: _b, ...noBatches } = pump;
+    expect(v.health(withModel(noBatches))).toBe(false);
+    expect(v.health(withModel({ ...pump, batches: { ...pump.batches, sizes: { x: 1 } } }))).toBe(false);
+    expect(v.health(withModel({ ...pump, worker: { ...pump.worker, state: 'zombie' } }))).toBe(false);
+    const { worker: _w, ...native } = pump;
+    ok(v.health, withModel(native));
   });
 });
