@@ -141,6 +141,28 @@ TEST(linear_f32_matches_double_with_residual_and_gelu) {
   }
 }
 
+TEST(linear_f32_row_blocks_match_single_rows_bit_for_bit) {
+  // m >= 4 takes the 4-row x 32/16-output blocks; a lone row (m = 1) the plain loop. Every
+  // output is the same ordered sum, so the two must agree exactly, tails included.
+  for (const size_t m : {4u, 5u, 9u}) {
+    for (const size_t outf : {8u, 16u, 17u, 31u, 32u, 48u, 50u, 300u}) {
+      for (const int mode : {0, 1, 2}) {
+        const size_t in = 23;
+        auto a = randv(m * in, 11), wt = randv(in * outf, 12, 0.3f), b = randv(outf, 13);
+        const bool gelu = mode == 1, acc = mode == 2;
+        std::vector<float> y(m * (outf + 3), 0.5f), y1(m * (outf + 3), 0.5f);
+        ops::linear_f32(a.data(), m, in, outf, wt.data(), mode == 0 ? nullptr : b.data(), gelu,
+                        acc, y.data(), outf + 3);
+        for (size_t r = 0; r < m; ++r) {
+          ops::linear_f32(a.data() + r * in, 1, in, outf, wt.data(), mode == 0 ? nullptr : b.data(),
+                          gelu, acc, y1.data() + r * (outf + 3), outf + 3);
+        }
+        EXPECT(y == y1) << "m=" << m << " out=" << outf << " mode=" << mode;
+      }
+    }
+  }
+}
+
 TEST(quantize_rounds_half_away_and_clamps) {
   const float x[] = {0.5f, -0.5f, 1.5f, -1.5f, 0.49999997f, -0.49999997f, 126.5f, 127.4f,
                      1000.0f, -1000.0f, 2.5f, 0.0f, -0.0f, std::nanf("")};

@@ -337,36 +337,100 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
   }
 }
 
+namespace {
+
+// 4 rows x B outputs of linear_f32's sums, each over k in order from 0 (the same sums as the
+// one-row loop: blocking only adds independent accumulator chains).
+template <size_t B>
+VIGIL_ALWAYS_INLINE inline void linear_4rows(const float* a, size_t in, const float* wt, size_t ldw,
+                                             float* t) {
+  float c0[B] = {}, c1[B] = {}, c2[B] = {}, c3[B] = {};
+  for (size_t k = 0; k < in; ++k) {
+    const float a0 = a[k], a1 = a[in + k], a2 = a[2 * in + k], a3 = a[3 * in + k];
+    const float* w = wt + k * ldw;
+    for (size_t l = 0; l < B; ++l) {
+      c0[l] += a0 * w[l];
+      c1[l] += a1 * w[l];
+      c2[l] += a2 * w[l];
+      c3[l] += a3 * w[l];
+    }
+  }
+  for (size_t l = 0; l < B; ++l) {
+    t[l] = c0[l];
+    t[B + l] = c1[l];
+    t[2 * B + l] = c2[l];
+    t[3 * B + l] = c3[l];
+  }
+}
+
+}  // namespace
+
 VIGIL_FLOAT_CLONES
 void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const float* wt,
                 const float* bias, bool gelu_act, bool accumulate, float* out, size_t ldo) {
-  // Rows are computed into the output row itself when not accumulating; for the residual
-  // form the row sum must be complete before it is added, so it goes through `tmp` in
-  // chunks of kChunk outputs (no allocation).
+  // Rows are computed into `tmp` in chunks of kChunk outputs (no allocation), then bias, GELU
+  // and the store / residual add. Whole blocks of 4 rows x kB outputs go through
+  // linear_4rows (more independent add chains); the rest one row at a time. Every output is
+  // the same sum over k in order either way.
   constexpr size_t kChunk = 256;
+  constexpr size_t kB = 32;
+  constexpr size_t kRows4 = 4;
   float tmp[kChunk];
-  for (size_t r = 0; r < m; ++r) {
+  float blk[kRows4 * kB];
+  auto finish = [&](const float* t, size_t o0, size_t nb, float* orow) {
+    for (size_t o = 0; o < nb; ++o) tmp[o] = t[o];
+    if (bias != nullptr) {
+      for (size_t o = 0; o < nb; ++o) tmp[o] += bias[o0 + o];
+    }
+    if (gelu_act) {
+      for (size_t o = 0; o < nb; ++o) tmp[o] = gelu(tmp[o]);
+    }
+    if (accumulate) {
+      for (size_t o = 0; o < nb; ++o) orow[o0 + o] += tmp[o];
+    } else {
+      for (size_t o = 0; o < nb; ++o) orow[o0 + o] = tmp[o];
+    }
+  };
+  constexpr size_t kB2 = kB / 2;
+  const size_t full = out_features / kB2 * kB2;
+  size_t r = 0;
+  for (; r + kRows4 <= m && full > 0; r += kRows4) {
+    const float* ar = a + r * in;
+    size_t o0 = 0;
+    for (; o0 + kB <= full; o0 += kB) {
+      linear_4rows<kB>(ar, in, wt + o0, out_features, blk);
+      for (size_t i = 0; i < kRows4; ++i) finish(blk + i * kB, o0, kB, out + (r + i) * ldo);
+    }
+    if (o0 < full) {  // one block of kB / 2
+      linear_4rows<kB2>(ar, in, wt + o0, out_features, blk);
+      for (size_t i = 0; i < kRows4; ++i) finish(blk + i * kB2, o0, kB2, out + (r + i) * ldo);
+    }
+    for (size_t i = 0; i < kRows4 && full < out_features; ++i) {
+      const float* ari = ar + i * in;
+      const size_t nb = out_features - full;
+      float t[kB];
+      for (size_t o = 0; o < nb; ++o) t[o] = 0.0f;
+      for (size_t k = 0; k < in; ++k) {
+        const float av = ari[k];
+        const float* w = wt + k * out_features + full;
+        for (size_t o = 0; o < nb; ++o) t[o] += av * w[o];
+      }
+      finish(t, full, nb, out + (r + i) * ldo);
+    }
+  }
+  for (; r < m; ++r) {
     const float* ar = a + r * in;
     float* orow = out + r * ldo;
     for (size_t o0 = 0; o0 < out_features; o0 += kChunk) {
       const size_t nb = out_features - o0 < kChunk ? out_features - o0 : kChunk;
-      for (size_t o = 0; o < nb; ++o) tmp[o] = 0.0f;
+      float t[kChunk];
+      for (size_t o = 0; o < nb; ++o) t[o] = 0.0f;
       for (size_t k = 0; k < in; ++k) {
         const float av = ar[k];
         const float* w = wt + k * out_features + o0;
-        for (size_t o = 0; o < nb; ++o) tmp[o] += av * w[o];
+        for (size_t o = 0; o < nb; ++o) t[o] += av * w[o];
       }
-      if (bias != nullptr) {
-        for (size_t o = 0; o < nb; ++o) tmp[o] += bias[o0 + o];
-      }
-      if (gelu_act) {
-        for (size_t o = 0; o < nb; ++o) tmp[o] = gelu(tmp[o]);
-      }
-      if (accumulate) {
-        for (size_t o = 0; o < nb; ++o) orow[o0 + o] += tmp[o];
-      } else {
-        for (size_t o = 0; o < nb; ++o) orow[o0 + o] = tmp[o];
-      }
+      finish(t, o0, nb, orow);
     }
   }
 }
