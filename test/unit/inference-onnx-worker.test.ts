@@ -1,0 +1,150 @@
+// The ORT backend in its worker thread, for real (onnxruntime-node in node:worker_threads, the
+// compiled entry dist/agent/inference/onnx-worker.js: run `npm run build` first), against ORT
+// in process on the repo's bundles: the same outputs, batched results equal to unbatched ones
+// (within float rounding: ORT's batched GEMM sums in another order), a corrupt ONNX still fails
+// at open, a killed worker is a counted crash the next run recovers from, and the event loop
+// keeps ticking while a long batch runs (ticks are counted, no timing is asserted).
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { InferenceOutputs } from '../../agent/inference/backend.js';
+import { OnnxBackend } from '../../agent/inference/onnx-backend.js';
+import {
+  OnnxWorkerBackend,
+  ortWorkerEntry,
+  type WorkerLike,
+} from '../../agent/inference/onnx-worker-backend.js';
+import type { Manifest } from '../../agent/model/manifest-types.js';
+import { tempDir } from '../helpers/temp-dir.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+function bundle(name: string): { onnx: string; manifest: Manifest; len: number } {
+  const dir = path.join(ROOT, 'models', name);
+  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+  return {
+    onnx: path.join(dir, 'model.onnx'),
+    manifest,
+    len: manifest.input.windowLength * manifest.input.channels.length,
+  };
+}
+
+/** Deterministic, model-scale windows (a few sines plus a seeded offset). */
+function windows(len: number, n: number, seed: number): Float32Array[] {
+  return Array.from({ length: n }, (_, i) =>
+    Float32Array.from(
+      { length: len },
+      (_, k) => Math.sin(k * 0.013 * (i + seed)) + 0.2 * Math.cos(k * 0.31) + 0.01 * i,
+    ),
+  );
+}
+
+function same(a: InferenceOutputs, b: InferenceOutputs): void {
+  expect(Array.from(a.probs)).toEqual(Array.from(b.probs));
+  expect(Array.from(a.embedding)).toEqual(Array.from(b.embedding));
+  expect(Array.from(a.patchError)).toEqual(Array.from(b.patchError));
+  expect(Array.from(a.channelError)).toEqual(Array.from(b.channelError));
+}
+
+function close(a: InferenceOutputs, b: InferenceOutputs, tol: number): void {
+  for (const k of ['probs', 'embedding', 'patchError', 'channelError'] as const) {
+    expect(a[k].length).toBe(b[k].length);
+    for (let i = 0; i < a[k].length; i++)
+      expect(Math.abs(a[k][i]! - b[k][i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(b[k][i]!)));
+  }
+}
+
+const toDispose: { dispose(): Promise<void> }[] = [];
+afterAll(async () => {
+  for (const b of toDispose) await b.dispose();
+});
+
+describe('ORT in a worker thread (real onnxruntime-node)', () => {
+  it('the compiled worker entry exists (npm run build)', () => {
+    expect(() => readFileSync(ortWorkerEntry())).not.toThrow();
+  });
+
+  for (const name of ['pump-skab', 'rotating-vib']) {
+    it(`${name}: worker outputs equal in-process outputs; batched equal unbatched`, async () => {
+      const b = bundle(name);
+      const worker = await OnnxWorkerBackend.open(b.onnx, b.manifest);
+      const inline = await OnnxBackend.open(b.onnx, b.manifest);
+      toDispose.push(worker, inline);
+      expect(worker.dynamicBatch).toBe(true); // the bundles export x as [batch, T', C']
+      expect(inline.dynamicBatch).toBe(true);
+      const xs = windows(b.len, 5, 3);
+      const wBatch = await worker.runBatch(xs);
+      const iBatch = await inline.runBatch(xs);
+      expect(wBatch).toHaveLength(5);
+      for (let i = 0; i < xs.length; i++) same(wBatch[i]!, iBatch[i]!); // same ORT, same batch: identical
+      for (let i = 0; i < xs.length; i++) {
+        const wOne = await worker.run(xs[i]!);
+        same(wOne, await inline.run(xs[i]!));
+        close(wBatch[i]!, wOne, 1e-5);
+      }
+      // distinct windows, distinct results
+      expect(Array.from(wBatch[0]!.embedding)).not.toEqual(Array.from(wBatch[1]!.embedding));
+      expect(worker.counters()).toMatchObject({ state: 'ready', crashes: 0 });
+      expect(inline.counters().state).toBe('inline');
+    });
+  }
+
+  it('a corrupt ONNX file fails at open with MODEL_LOAD, as in process', async () => {
+    const b = bundle('pump-skab');
+    const bad = path.join(tempDir('vigil-bad-onnx-'), 'model.onnx');
+    writeFileSync(bad, readFileSync(b.onnx).subarray(0, 1000));
+    await expect(OnnxWorkerBackend.open(bad, b.manifest)).rejects.toMatchObject({
+      code: 'MODEL_LOAD',
+      message: expect.stringContaining(bad),
+    });
+    await expect(OnnxBackend.open(bad, b.manifest)).rejects.toMatchObject({ code: 'MODEL_LOAD' });
+  });
+
+  it('a worker killed mid-run: BACKEND_WORKER_CRASHED, then the next run restarts it with the same results', async () => {
+    const b = bundle('pump-skab');
+    const made: Worker[] = [];
+    const factory = () => {
+      const w = new Worker(ortWorkerEntry());
+      made.push(w);
+      return w as unknown as WorkerLike;
+    };
+    const backend = await OnnxWorkerBackend.open(b.onnx, b.manifest, { factory });
+    toDispose.push(backend);
+    const [x] = windows(b.len, 1, 7);
+    const before = await backend.run(x!);
+    const inFlight = backend.runBatch(windows(b.len, 64, 1));
+    await made[0]!.terminate(); // from outside: the host did not ask for it
+    await expect(inFlight).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
+    expect(backend.counters()).toMatchObject({ state: 'restarting', crashes: 1 });
+    same(await backend.run(x!), before);
+    expect(made).toHaveLength(2);
+    expect(backend.counters()).toMatchObject({ state: 'ready', crashes: 1, restarts: 1 });
+  });
+
+  it('dispose() during a run: it rejects BACKEND_DISPOSED', async () => {
+    const b = bundle('rotating-vib');
+    const backend = await OnnxWorkerBackend.open(b.onnx, b.manifest);
+    const p = expect(backend.runBatch(windows(b.len, 8, 2))).rejects.toMatchObject({
+      code: 'BACKEND_DISPOSED',
+    });
+    await backend.dispose();
+    await p;
+  });
+
+  it('the event loop keeps ticking while a long ORT batch runs in the worker', async () => {
+    const b = bundle('rotating-vib');
+    const backend = await OnnxWorkerBackend.open(b.onnx, b.manifest);
+    toDispose.push(backend);
+    const xs = windows(b.len, 64, 5); // tens of ms of front end + ORT
+    await backend.runBatch(xs.slice(0, 2)); // warm-up
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 1);
+    const out = await backend.runBatch(xs);
+    const during = ticks;
+    clearInterval(timer);
+    expect(out).toHaveLength(64);
+    // The whole batch was one await: ticks can only have fired while the worker was busy.
+    expect(during).toBeGreaterThan(2);
+  });
+});
