@@ -1,7 +1,8 @@
 // Engine timing (not a test: never asserts a time). Builds the brief's three reference shapes
 // as random q8 and fp32 vigil-tst models in memory and prints, per kernel path, the median load
 // time and the median batch-1 inference time.
-//   build/native/test/engine_bench [runs=200] [isa] [tiny|mid|large] [threads=1]
+//   build/native/test/engine_bench [runs=200] [isa] [tiny|mid|large] [threads=1] [heads=d/32]
+// ($VIGIL_ATTENTION=int8 loads the models with int8 attention; `vigil bench` uses 4 heads.)
 // Compare against onnxruntime in the same run with the project's benchmark scripts.
 #include <algorithm>
 #include <chrono>
@@ -43,6 +44,7 @@ int main(int argc, char** argv) {
   const std::string only_isa = argc > 2 ? argv[2] : "";  // e.g. "avx512_vnni" (profiling)
   const std::string only_shape = argc > 3 ? argv[3] : "";  // e.g. "mid"
   const int threads = argc > 4 ? std::atoi(argv[4]) : 1;
+  const int heads = argc > 5 ? std::atoi(argv[5]) : 0;  // 0: d / 32
   // The brief's table: encoder batch 1, frontend none, 1 channel, patch 1 -> seq = tokens.
   const Shape shapes[] = {{"tiny  L2 d64  ff256  seq64 ", 2, 64, 256, 64},
                           {"mid   L4 d128 ff512  seq128", 4, 128, 512, 128},
@@ -55,7 +57,7 @@ int main(int argc, char** argv) {
     s.channels = 4;
     s.patch = 4;
     s.d = sh.d;
-    s.heads = sh.d / 32;
+    s.heads = heads > 0 ? static_cast<uint32_t>(heads) : sh.d / 32;
     s.ff = sh.ff;
     s.blocks = sh.blocks;
     s.classes = 8;

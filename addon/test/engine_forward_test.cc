@@ -169,6 +169,115 @@ TEST(int8_outputs_identical_on_every_available_kernel) {
   }
 }
 
+std::unique_ptr<Model> load_attention(const std::vector<uint8_t>& b, const std::string& attention,
+                                      const std::string& isa = "", int threads = 1) {
+  std::unique_ptr<Model> m;
+  LoadOptions o;
+  o.isa = isa;
+  o.attention = attention;
+  o.threads = threads;
+  Status s = Model::load_buffer(b.data(), b.size(), o, &m);
+  EXPECT(s.ok()) << s.message();
+  return m;
+}
+
+// int8 attention (LoadOptions::attention = "int8") vs the same q8 model with float attention,
+// on calibrated random models: top-1 agreement and output distances (measured values printed;
+// bounds with margin). Also: bit-identical on every kernel table and with threads, and only
+// models with an int8 linear switch.
+TEST(int8_attention_close_to_float_attention) {
+  for (const test::TinySpec& base : {spec_none(), spec_spectral()}) {
+    test::TinySpec s = base;
+    test::RefModel rm = test::random_model(s);
+    auto f32 = load(test::write_gguf(rm));
+    if (!f32) continue;
+    EXPECT(f32->set_calibration(true).ok());
+    for (uint64_t seed = 100; seed < 140; ++seed) {
+      auto x = test::random_window(s, seed);
+      Out o(*f32);
+      EXPECT(f32->run(x.data(), x.size(), o.bufs()).ok());
+    }
+    std::map<std::string, float> absmax;
+    for (auto& kv : f32->calibration().input_abs_max) absmax[kv.first] = kv.second;
+    test::RefModel qm = rm;
+    test::quantize_encoder(&qm, absmax);
+    const auto bytes = test::write_gguf(qm);
+    auto qf = load_attention(bytes, "f32");
+    auto qi = load_attention(bytes, "int8");
+    if (!qf || !qi) continue;
+    EXPECT(qf->info().attention == "f32" && qi->info().attention == "int8") << qi->info().attention;
+    EXPECT(qi->info().memory_bytes > qf->info().memory_bytes);
+    int agree = 0, agree_fp32 = 0;
+    double max_prob = 0, max_emb = 0;
+    for (uint64_t seed = 1000; seed < 1040; ++seed) {
+      auto x = test::random_window(s, seed);
+      Out a(*qf), b(*qi), c(*f32);
+      EXPECT(qf->run(x.data(), x.size(), a.bufs()).ok());
+      EXPECT(qi->run(x.data(), x.size(), b.bufs()).ok());
+      EXPECT(f32->run(x.data(), x.size(), c.bufs()).ok());
+      size_t ta = 0, tb = 0, tc = 0;
+      for (size_t k = 0; k < a.probs.size(); ++k) {
+        if (a.probs[k] > a.probs[ta]) ta = k;
+        if (b.probs[k] > b.probs[tb]) tb = k;
+        if (c.probs[k] > c.probs[tc]) tc = k;
+        max_prob = std::max(max_prob, double(std::fabs(a.probs[k] - b.probs[k])));
+      }
+      for (size_t k = 0; k < a.emb.size(); ++k) max_emb = std::max(max_emb, double(std::fabs(a.emb[k] - b.emb[k])));
+      agree += ta == tb;
+      agree_fp32 += tc == tb;
+    }
+    std::printf("  %s: int8 attention vs float attention top-1 %d/40 (vs fp32 model %d/40), "
+                "max |dprob| %.4f, max |demb| %.4f\n",
+                s.spectral ? "spectral" : "none", agree, agree_fp32, max_prob, max_emb);
+    EXPECT(agree >= 36 && agree_fp32 >= 36) << agree << " " << agree_fp32;
+    EXPECT(max_prob <= 0.08) << max_prob;
+    EXPECT(max_emb <= 0.15) << max_emb;
+    // Every kernel table and any thread count give the scalar table's bits.
+    const auto x = test::random_window(s, 7);
+    auto sc = load_attention(bytes, "int8", "scalar");
+    if (!sc) continue;
+    Out r(*sc);
+    EXPECT(sc->run(x.data(), x.size(), r.bufs()).ok());
+    for (const kernels::KernelTable* kt : kernels::available_kernels()) {
+      for (int threads : {1, 3}) {
+        auto m = load_attention(bytes, "int8", kt->name, threads);
+        if (!m) continue;
+        Out o(*m);
+        EXPECT(m->run(x.data(), x.size(), o.bufs()).ok());
+        EXPECT(o.probs == r.probs && o.emb == r.emb && o.pe == r.pe && o.ce == r.ce)
+            << kt->name << " threads " << threads << " differs from scalar";
+      }
+    }
+  }
+}
+
+TEST(attention_option) {
+  const auto q8 = [] {
+    test::RefModel rm = test::random_model(spec_none());
+    test::quantize_encoder(&rm, {});
+    return test::write_gguf(rm);
+  }();
+  const auto f32 = test::write_gguf(test::random_model(spec_none()));
+  std::unique_ptr<Model> m;
+  LoadOptions o;
+  o.attention = "int4";
+  Status st = Model::load_buffer(q8.data(), q8.size(), o, &m);
+  EXPECT(st.code() == StatusCode::kInvalidArgument) << st.message();
+  EXPECT(st.message().find("attention=\"int4\"") != std::string::npos) << st.message();
+  // An all-F32 model keeps float attention (there is no int8 path to follow).
+  auto mf = load_attention(f32, "int8");
+  if (mf) EXPECT(mf->info().attention == "f32") << mf->info().attention;
+  // $VIGIL_ATTENTION applies when the option is empty; the option wins over it.
+  setenv("VIGIL_ATTENTION", "int8", 1);
+  auto me = load_attention(q8, "");
+  auto mo = load_attention(q8, "f32");
+  unsetenv("VIGIL_ATTENTION");
+  if (me) EXPECT(me->info().attention == "int8") << me->info().attention;
+  if (mo) EXPECT(mo->info().attention == "f32") << mo->info().attention;
+  auto md = load_attention(q8, "");
+  if (md) EXPECT(md->info().attention == "f32") << md->info().attention;
+}
+
 TEST(threads_give_identical_outputs) {
   test::TinySpec s = spec_none();
   s.window = 256;  // 64 tokens: enough rows to split

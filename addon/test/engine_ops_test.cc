@@ -11,6 +11,8 @@
 #include "engine_test_model.h"
 #include "fft.h"
 #include "frontend.h"
+#include "attention_int8.h"
+#include "kernels/dispatch.h"
 #include "ops.h"
 
 using namespace vigil;
@@ -139,6 +141,71 @@ TEST(linear_f32_matches_double_with_residual_and_gelu) {
       EXPECT_NEAR(y[r * outf + o], ref, 1e-5 * (1 + std::fabs(ref)));
     }
   }
+}
+
+TEST(attention_i8_close_to_double_and_identical_on_every_kernel) {
+  // int8 attention (attention_int8.h) against the double reference: dynamic int8 Q/K/V and u8
+  // probabilities. Error bound relative to max |v| of the head, from measurement with margin
+  // (printed). n crosses the 48-row query blocks; dh not a multiple of 4/16.
+  struct Case { size_t n, d, heads; };
+  double worst = 0;
+  for (const Case c : {Case{7, 12, 3}, Case{37, 64, 2}, Case{100, 40, 2}, Case{64, 64, 4}, Case{1, 16, 1}}) {
+    const size_t n = c.n, d = c.d, heads = c.heads, dh = d / heads;
+    auto qkv = randv(n * 3 * d, 7 + n, 1.5f);
+    std::vector<float> ref_out;
+    for (const kernels::KernelTable* kt : kernels::available_kernels()) {
+      std::vector<uint8_t> scratch(attention_i8_scratch_bytes(*kt, n, dh) + 64);
+      uint8_t* s64 = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+      std::vector<float> out(n * d, -7.0f);
+      attention_i8(*kt, qkv.data(), n, d, heads, 0, heads, out.data(), s64);
+      if (ref_out.empty()) {
+        ref_out = out;
+      } else {
+        EXPECT(out == ref_out) << kt->name << " differs (n " << n << " d " << d << ")";
+      }
+    }
+    for (size_t h = 0; h < heads; ++h) {
+      double vmax = 0;
+      for (size_t j = 0; j < n; ++j)
+        for (size_t t = 0; t < dh; ++t) vmax = std::max(vmax, std::fabs(double(qkv[j * 3 * d + 2 * d + h * dh + t])));
+      for (size_t i = 0; i < n; ++i) {
+        std::vector<double> sc(n);
+        double mx = -1e300, sum = 0;
+        for (size_t j = 0; j < n; ++j) {
+          double dot = 0;
+          for (size_t t = 0; t < dh; ++t) dot += double(qkv[i * 3 * d + h * dh + t]) * qkv[j * 3 * d + d + h * dh + t];
+          sc[j] = dot / std::sqrt(double(dh));
+          mx = std::max(mx, sc[j]);
+        }
+        for (double& v : sc) sum += (v = std::exp(v - mx));
+        for (size_t t = 0; t < dh; ++t) {
+          double o = 0;
+          for (size_t j = 0; j < n; ++j) o += sc[j] / sum * qkv[j * 3 * d + 2 * d + h * dh + t];
+          const double err = std::fabs(ref_out[i * d + h * dh + t] - o) / vmax;
+          worst = std::max(worst, err);
+          EXPECT(err <= 0.05) << "n " << n << " dh " << dh << " head " << h << " row " << i << " err " << err;
+        }
+      }
+    }
+  }
+  std::printf("  int8 attention vs double: max |error| / max|v| = %.4f\n", worst);
+}
+
+TEST(softmax_row_u8_max_is_255_and_sum_matches) {
+  const int32_t acc[] = {100, -50, 100, 0, 7, -1000000, 99};
+  const float cs[] = {0.01f, 0.01f, 0.01f, 0.01f, 0.01f, 0.01f, 0.01f};
+  float tmp[7];
+  int8_t p[7];
+  const int32_t sum = ops::softmax_row_u8(acc, 7, 1.0f, cs, tmp, p);
+  int32_t s2 = 0;
+  for (int j = 0; j < 7; ++j) {
+    EXPECT(p[j] >= -128 && p[j] <= 127);
+    s2 += p[j] + 128;
+  }
+  EXPECT(p[0] == 127 && p[2] == 127) << int(p[0]) << " " << int(p[2]);  // the max maps to 255
+  EXPECT(p[5] == -128) << int(p[5]);                                     // exp underflow -> 0
+  EXPECT(sum == s2) << sum << " vs " << s2;
+  EXPECT(p[6] + 128 == static_cast<int>(std::lround(255.0 * std::exp(-0.01)))) << int(p[6]);
 }
 
 TEST(linear_f32_row_blocks_match_single_rows_bit_for_bit) {

@@ -9,6 +9,7 @@
 // Attention, LayerNorm, softmax and GELU outside the GEMM run in float.
 #include <cmath>
 
+#include "attention_int8.h"
 #include "model_impl.h"
 #include "ops.h"
 
@@ -109,6 +110,18 @@ void run_attention(ModelImpl& mi, size_t n, size_t d, size_t heads) {
   const size_t slice = ops::attention_scratch_floats(n, d / heads);
   float* qkv = mi.buf.qkv;
   float* out = mi.buf.attn;
+  if (mi.attention_i8) {
+    uint8_t* s8 = mi.attn_i8.data();
+    if (!mi.pool) {
+      attention_i8(*mi.kernels, qkv, n, d, heads, 0, heads, out, s8);
+      return;
+    }
+    auto task = [&](size_t h) {
+      attention_i8(*mi.kernels, qkv, n, d, heads, h, h + 1, out, s8 + h * mi.attn_i8_slice);
+    };
+    mi.pool->parallel_for(heads, task);
+    return;
+  }
   float* scratch = mi.buf.attn_scratch;
   if (!mi.pool) {
     ops::attention(qkv, n, d, heads, 0, heads, out, scratch);

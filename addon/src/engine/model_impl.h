@@ -104,6 +104,12 @@ class ModelImpl {
   AlignedBuffer arena;
   Buffers buf;
 
+  // int8 attention (LoadOptions::attention == "int8"): scratch slices of attn_i8_slice bytes,
+  // one per concurrently processed head.
+  bool attention_i8 = false;
+  AlignedBuffer attn_i8;
+  size_t attn_i8_slice = 0;
+
   bool calibrating = false;
   uint64_t calibration_windows = 0;
 

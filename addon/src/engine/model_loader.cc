@@ -9,6 +9,7 @@
 #include <exception>
 #include <set>
 
+#include "attention_int8.h"
 #include "gguf_reader.h"
 #include "kernels/dispatch.h"
 #include "model_impl.h"
@@ -339,6 +340,16 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
     return make_error(StatusCode::kInvalidArgument, "load", "model",
                       "threads=" + std::to_string(options.threads), "expected 1..64");
   }
+  std::string attention = options.attention;
+  if (attention.empty()) {
+    const char* env = std::getenv("VIGIL_ATTENTION");
+    attention = env != nullptr && env[0] != '\0' ? env : "f32";
+  }
+  if (attention != "f32" && attention != "int8") {
+    return make_error(StatusCode::kInvalidArgument, "load", "model",
+                      "attention=\"" + attention + "\"", "expected \"f32\" or \"int8\"");
+  }
+  const bool attention_i8 = attention == "int8";
   gguf::File file;
   Status s = gguf::parse(data, size, &file);
   if (!s.ok()) return s;
@@ -553,6 +564,18 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
     bytes += (l.bias.size() + l.wt.size() + l.epi_scale.size()) * sizeof(float) + l.packed.size();
   });
   bytes += (m->blocks.size() * 4 + 2) * d * sizeof(float);
+  // int8 attention: only with an int8 kernel path in use (a model with an int8 linear).
+  if (attention_i8 && info.int8_linears > 0) {
+    m->attention_i8 = true;
+    info.attention = "int8";
+    m->attn_i8_slice = (attention_i8_scratch_bytes(*m->kernels, n, dh) + 63) / 64 * 64;
+    const size_t slices = options.threads > 1 ? hp.head_count : 1;
+    if (!m->attn_i8.allocate(slices * m->attn_i8_slice)) {
+      return make_error(StatusCode::kOutOfMemory, "allocate", "int8 attention scratch",
+                        std::to_string(slices * m->attn_i8_slice) + " bytes", "out of memory");
+    }
+    bytes += m->attn_i8.size();
+  }
   info.memory_bytes = bytes;
   if (options.threads > 1) {
     try {

@@ -448,6 +448,97 @@ void quantize(const float* __restrict x, size_t n, float inv_scale, int8_t* __re
 }
 
 VIGIL_FLOAT_CLONES
+void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* q, size_t ldq,
+                   float* scale) {
+  for (size_t r = 0; r < rows; ++r) {
+    const float* xr = x + r * ld;
+    // max |x| in 16 fixed lanes (a plain max reduction is not vectorized without fast-math).
+    constexpr size_t kLanes = 16;
+    float lane[kLanes] = {};
+    size_t j0 = 0;
+    for (; j0 + kLanes <= cols; j0 += kLanes) {
+      for (size_t l = 0; l < kLanes; ++l) {
+        const float a = std::fabs(xr[j0 + l]);
+        lane[l] = a > lane[l] ? a : lane[l];
+      }
+    }
+    float mx = 0.0f;
+    for (size_t l = 0; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
+    for (size_t j = j0; j < cols; ++j) {
+      const float a = std::fabs(xr[j]);
+      mx = a > mx ? a : mx;
+    }
+    const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
+    scale[r] = mx / 127.0f;
+    constexpr size_t kBlock = 64;
+    for (size_t j0 = 0; j0 < cols; j0 += kBlock) {
+      const size_t nb = cols - j0 < kBlock ? cols - j0 : kBlock;
+      quantize_block(xr + j0, nb, inv, q + r * ldq + j0);
+    }
+  }
+}
+
+VIGIL_FLOAT_CLONES
+void quantize_cols_transposed(const float* x, size_t rows, size_t cols, size_t ld, int8_t* qt,
+                              float* scale, int32_t* colsum) {
+  constexpr size_t kBlock = 64;
+  float mx[kBlock], inv[kBlock], col[kBlock];
+  for (size_t c0 = 0; c0 < cols; c0 += kBlock) {
+    const size_t cb = cols - c0 < kBlock ? cols - c0 : kBlock;
+    for (size_t c = 0; c < cb; ++c) mx[c] = 0.0f;
+    for (size_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * ld + c0;
+      for (size_t c = 0; c < cb; ++c) {
+        const float a = std::fabs(xr[c]);
+        mx[c] = a > mx[c] ? a : mx[c];
+      }
+    }
+    for (size_t c = 0; c < cb; ++c) {
+      inv[c] = mx[c] > 0.0f ? 127.0f / mx[c] : 0.0f;
+      scale[c0 + c] = mx[c] / 127.0f;
+    }
+    for (size_t c = 0; c < cb; ++c) {
+      int8_t* dst = qt + (c0 + c) * rows;
+      int32_t sum = 0;
+      for (size_t r0 = 0; r0 < rows; r0 += kBlock) {
+        const size_t rb = rows - r0 < kBlock ? rows - r0 : kBlock;
+        for (size_t r = 0; r < rb; ++r) col[r] = x[(r0 + r) * ld + c0 + c];
+        quantize_block(col, rb, inv[c], dst + r0);
+        for (size_t r = 0; r < rb; ++r) sum += dst[r0 + r];
+      }
+      colsum[c0 + c] = sum;
+    }
+  }
+}
+
+VIGIL_FLOAT_CLONES
+int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
+                       float* tmp, int8_t* p) {
+  constexpr size_t kLanes = 16;
+  for (size_t j = 0; j < n; ++j) tmp[j] = (static_cast<float>(acc[j]) * row_scale) * col_scale[j];
+  float lane[kLanes];
+  for (size_t l = 0; l < kLanes; ++l) lane[l] = tmp[0];
+  size_t j = 0;
+  for (; j + kLanes <= n; j += kLanes) {
+    for (size_t l = 0; l < kLanes; ++l) lane[l] = tmp[j + l] > lane[l] ? tmp[j + l] : lane[l];
+  }
+  float mx = lane[0];
+  for (size_t l = 1; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
+  for (; j < n; ++j) mx = tmp[j] > mx ? tmp[j] : mx;
+  // e in (0, 1], 255 e in [0, 255]: rounding half away from zero needs no clamp.
+  for (size_t k = 0; k < n; ++k) tmp[k] = exp_nonpositive(tmp[k] - mx) * 255.0f;
+  int32_t sum = 0;
+  for (size_t k = 0; k < n; ++k) {
+    int u = static_cast<int>(tmp[k]);
+    const float fr = tmp[k] - static_cast<float>(u);
+    u += static_cast<int>(fr >= 0.5f);
+    sum += u;
+    p[k] = static_cast<int8_t>(u - 128);
+  }
+  return sum;
+}
+
+VIGIL_FLOAT_CLONES
 float abs_max(const float* x, size_t n) {
   float mx = 0.0f;
   for (size_t j = 0; j < n; ++j) {

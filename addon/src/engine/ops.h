@@ -44,6 +44,26 @@ inline void attention(const float* qkv, size_t n, size_t d, size_t heads, float*
   attention(qkv, n, d, heads, 0, heads, out, scratch);
 }
 
+// int8 attention helpers (docs/engine.md "int8 attention"; attention_int8.cc runs the GEMMs).
+// Per-row symmetric quantization of x[rows][cols] (row stride ld) into q[rows][cols] (stride
+// ldq): scale[r] = max_j |x[r][j]| / 127, q = quantize_round(x * (127 / max)); an all-zero row
+// gives q = 0 and scale 0.
+void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* q, size_t ldq,
+                   float* scale);
+
+// Per-column symmetric quantization of x[rows][cols] (row stride ld), written transposed:
+// qt[c][r] = quantize_round(x[r][c] * (127 / max_r |x[r][c]|)), scale[c] = max / 127,
+// colsum[c] = sum_r qt[c][r].
+void quantize_cols_transposed(const float* x, size_t rows, size_t cols, size_t ld, int8_t* qt,
+                              float* scale, int32_t* colsum);
+
+// One attention row from int32 scores: s[j] = ((float)acc[j] * row_scale) * col_scale[j],
+// e[j] = exp(s[j] - max s) in (0, 1], u[j] = round_half_away(255 e[j]) in [0, 255] (the max is
+// 255), stored as p[j] = u[j] - 128 (int8, the GEMM's A operand); returns sum_j u[j] (>= 255).
+// tmp: n floats.
+int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
+                       float* tmp, int8_t* p);
+
 // out[m][o] (=|+=) act(sum_k a[m][k] * w[o][k] + bias[o]) with the weight stored transposed
 // (wt[k][o], [in][out]) so the inner loop runs over independent outputs.
 void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const float* wt,

@@ -1,0 +1,103 @@
+#include "attention_int8.h"
+
+#include <cmath>
+
+#include "ops.h"
+
+namespace vigil {
+namespace {
+
+constexpr size_t align64(size_t x) { return (x + 63) / 64 * 64; }
+
+struct Layout {
+  size_t q8, k8, v8t, pk, pv, sq, ck, sv, colsum, s32, p8, o32, tmp, total;
+};
+
+Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh) {
+  Layout l{};
+  size_t off = 0;
+  auto take = [&](size_t bytes) {
+    const size_t o = off;
+    off += align64(bytes);
+    return o;
+  };
+  const size_t rows = kAttentionI8Rows;
+  l.q8 = take(n * dh);
+  l.k8 = take(n * dh);
+  l.v8t = take(dh * n);
+  l.pk = take(kt.packed_size(n, dh));
+  l.pv = take(kt.packed_size(dh, n));
+  l.sq = take(n * sizeof(float));
+  l.ck = take(n * sizeof(float));
+  l.sv = take(dh * sizeof(float));
+  l.colsum = take(dh * sizeof(int32_t));
+  l.s32 = take(rows * n * sizeof(int32_t));
+  l.p8 = take(rows * n);
+  l.o32 = take(rows * dh * sizeof(int32_t));
+  l.tmp = take(n * sizeof(float));
+  l.total = off;
+  return l;
+}
+
+}  // namespace
+
+size_t attention_i8_scratch_bytes(const kernels::KernelTable& kt, size_t n, size_t dh) {
+  return layout(kt, n, dh).total;
+}
+
+void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, size_t d,
+                  size_t heads, size_t head_begin, size_t head_end, float* out, uint8_t* scratch) {
+  const size_t dh = d / heads;
+  const size_t ld = 3 * d;
+  const Layout l = layout(kt, n, dh);
+  int8_t* q8 = reinterpret_cast<int8_t*>(scratch + l.q8);
+  int8_t* k8 = reinterpret_cast<int8_t*>(scratch + l.k8);
+  int8_t* v8t = reinterpret_cast<int8_t*>(scratch + l.v8t);
+  void* pk = scratch + l.pk;
+  void* pv = scratch + l.pv;
+  float* sq = reinterpret_cast<float*>(scratch + l.sq);
+  float* ck = reinterpret_cast<float*>(scratch + l.ck);
+  float* sv = reinterpret_cast<float*>(scratch + l.sv);
+  int32_t* colsum = reinterpret_cast<int32_t*>(scratch + l.colsum);
+  int32_t* s32 = reinterpret_cast<int32_t*>(scratch + l.s32);
+  int8_t* p8 = reinterpret_cast<int8_t*>(scratch + l.p8);
+  int32_t* o32 = reinterpret_cast<int32_t*>(scratch + l.o32);
+  float* tmp = reinterpret_cast<float*>(scratch + l.tmp);
+  const float inv_sqrt_dh = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
+  for (size_t h = head_begin; h < head_end; ++h) {
+    const float* q = qkv + h * dh;
+    const float* k = qkv + d + h * dh;
+    const float* v = qkv + 2 * d + h * dh;
+    ops::quantize_rows(q, n, dh, ld, q8, dh, sq);
+    ops::quantize_rows(k, n, dh, ld, k8, dh, ck);
+    for (size_t j = 0; j < n; ++j) ck[j] = ck[j] * inv_sqrt_dh;
+    ops::quantize_cols_transposed(v, n, dh, ld, v8t, sv, colsum);
+    kt.pack(k8, n, dh, pk);   // W = K8 [n][dh]: scores = Q8 K8^T
+    kt.pack(v8t, dh, n, pv);  // W = V8^T [dh][n]: O = P V8
+    for (size_t i0 = 0; i0 < n; i0 += kAttentionI8Rows) {
+      const size_t rows = n - i0 < kAttentionI8Rows ? n - i0 : kAttentionI8Rows;
+      kernels::Epilogue es;
+      es.out_i32 = s32;
+      es.ldo = n;
+      kt.gemm(rows, n, dh, q8 + i0 * dh, dh, pk, es);
+      float inv_sum[kAttentionI8Rows];
+      for (size_t r = 0; r < rows; ++r) {
+        const int32_t sum = ops::softmax_row_u8(s32 + r * n, n, sq[i0 + r], ck, tmp, p8 + r * n);
+        inv_sum[r] = 1.0f / static_cast<float>(sum);
+      }
+      kernels::Epilogue eo;
+      eo.out_i32 = o32;
+      eo.ldo = dh;
+      kt.gemm(rows, dh, n, p8, n, pv, eo);
+      for (size_t r = 0; r < rows; ++r) {
+        float* o = out + (i0 + r) * d + h * dh;
+        const int32_t* a = o32 + r * dh;
+        for (size_t t = 0; t < dh; ++t) {
+          o[t] = (static_cast<float>(a[t] + 128 * colsum[t]) * sv[t]) * inv_sum[r];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace vigil

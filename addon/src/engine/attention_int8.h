@@ -1,0 +1,30 @@
+// int8 multi-head attention (docs/engine.md "int8 attention"): the two attention products run
+// on the selected kernel table's int8 GEMM, with dynamic symmetric scales.
+//   Q: per (row, head) scale, K: per (key row, head) scale, V: per column scale, all max|x|/127;
+//   S = Q8 K8^T (int32), s = (S * scale_q[i]) * (scale_k[j] / sqrt(dh)) in float;
+//   e = exp(s - max s), u = round(255 e) in [0, 255] (u8, the max is 255);
+//   O = sum_m u[m] V8[m] (int32; A is fed as u - 128 and 128 * colsum(V8) added back: exact),
+//   o[t] = ((float)O[t] * scale_v[t]) * (1 / sum_m u[m])  (renormalized by the quantized sum).
+// Integer products are exact in every kernel table and the float steps are element-wise, so
+// every ISA gives the same bits (engine_forward_test checks it).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+#include "kernels/kernels.h"
+
+namespace vigil {
+
+// Query rows per block (scores of one block stay in a small int32 buffer).
+constexpr size_t kAttentionI8Rows = 48;
+
+// Bytes of scratch one concurrently processed head needs (64-byte aligned sub-buffers).
+size_t attention_i8_scratch_bytes(const kernels::KernelTable& kt, size_t n, size_t dh);
+
+// Heads [head_begin, head_end) of qkv [n][3d] (q | k | v) into out [n][d]; scratch: one slice
+// of attention_i8_scratch_bytes (64-byte aligned).
+void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, size_t d,
+                  size_t heads, size_t head_begin, size_t head_end, float* out, uint8_t* scratch);
+
+}  // namespace vigil
