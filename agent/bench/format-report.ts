@@ -53,6 +53,15 @@ function sizeSection(s: SizeReport): string {
     `ORT int8 / native: ${x(s.ratios.ortInt8OverNative)} wall, ${x(s.ratios.ortInt8OverNativeCpu)} cpu  (target >= ${s.target.ortInt8OverNative}x: ${verdict(s.target.met)} wall, ${verdict(s.target.metCpu)} cpu);  ` +
       `ORT fp32 / native: ${x(s.ratios.ortFp32OverNative)} wall, ${x(s.ratios.ortFp32OverNativeCpu)} cpu (never slower: ${verdict(s.target.neverSlowerThanFp32)} wall, ${verdict(s.target.neverSlowerThanFp32Cpu)} cpu);  ORT int8 / native async: ${x(s.asyncRatioOrtInt8)}`,
   ];
+  if (s.int8Attention) {
+    const a = s.int8Attention;
+    out.push(
+      a.active
+        ? `native int8 with int8 attention (optional, $VIGIL_ATTENTION=int8): ${us(a.timing.wall.medianUs)} wall, ${us(a.timing.cpu.medianUs)} cpu; ` +
+            `ORT int8 / it ${x(a.ortInt8Over)} wall, ${x(a.ortInt8OverCpu)} cpu; vs ORT fp32 top-1 ${(100 * a.top1).toFixed(0)}%, max |dp| ${a.probsMaxAbs.toFixed(4)}`
+        : 'native int8 attention: not supported by this addon ($VIGIL_ATTENTION ignored)',
+    );
+  }
   if (s.multiThread) {
     const m = s.multiThread;
     out.push(

@@ -43,6 +43,8 @@ export interface BenchOptions {
    */
   threads?: number;
   isaSweep?: boolean;
+  /** Also time the engine's optional int8 attention (default true). */
+  int8Attention?: boolean;
   bundles?: boolean;
   /** Bundle directories to measure (default: models/rotating-vib and models/pump-skab). */
   bundleDirs?: string[];
@@ -110,6 +112,20 @@ export interface SizeReport {
   ratios: Ratios;
   /** ORT int8 / native async (what the agent pays through run()). */
   asyncRatioOrtInt8: number | null;
+  /**
+   * The same GGUF loaded with the engine's optional int8 attention ($VIGIL_ATTENTION=int8 at
+   * load; docs/engine.md), timed in the same interleaved rounds: ORT int8 / it, and its
+   * agreement with ORT fp32. `active` is false when the engine ignored the variable (an older
+   * addon: its outputs equal the default model's).
+   */
+  int8Attention?: {
+    active: boolean;
+    timing: Timing;
+    ortInt8Over: number | null;
+    ortInt8OverCpu: number | null;
+    top1: number;
+    probsMaxAbs: number;
+  };
   /** With opts.threads > 1: both sides multi-threaded. */
   multiThread?: { threads: number; native: Timing; ortInt8: Timing; ortInt8OverNative: number | null };
   target: {
@@ -228,6 +244,22 @@ function ratios(native: Timing, ortFp32: Timing, ortInt8: Timing): Ratios {
 }
 
 /** Repeated calls of one thing (a load), wall and CPU time. */
+/**
+ * A model loaded with the engine's optional int8 attention: the engine reads $VIGIL_ATTENTION
+ * when the load options leave `attention` empty (the binding does not pass that option), so the
+ * variable is set for this one load and restored.
+ */
+function loadWithInt8Attention(addon: AddonModule, gguf: Uint8Array): Model {
+  const before = process.env.VIGIL_ATTENTION;
+  process.env.VIGIL_ATTENTION = 'int8';
+  try {
+    return new addon.Model(gguf);
+  } finally {
+    if (before === undefined) delete process.env.VIGIL_ATTENTION;
+    else process.env.VIGIL_ATTENTION = before;
+  }
+}
+
 async function timeRepeated(reps: number, fn: () => unknown): Promise<Timing> {
   const samples = await interleave([{ id: 'x', call: fn }], { warmup: 1, runs: reps });
   return timing(samples.get('x')!);
@@ -328,6 +360,8 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
   const onnxInt8 = quantizeDynamicOnnx(onnx).bytes;
   const native = buildNativeInt8(addon, onnx, randomWindows(8, rawLen, 101));
   const model = new addon.Model(native.int8Gguf);
+  const modelAttnI8 =
+    opts.int8Attention === false ? undefined : loadWithInt8Attention(addon, native.int8Gguf);
   const fp32 = await ort.InferenceSession.create(onnx, ORT_OPTIONS);
   const int8 = await ort.InferenceSession.create(onnxInt8, ORT_OPTIONS);
   const threads = opts.threads ?? 1;
@@ -341,10 +375,16 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
     // Agreement on fresh windows (random weights: probabilities sit near uniform, so top-1 is a
     // strict test of both int8 paths).
     const evalWindows = randomWindows(16, rawLen, 202);
-    const agree = { native: 0, ort: 0, nativeMax: 0, ortMax: 0 };
+    const agree = { native: 0, ort: 0, nativeMax: 0, ortMax: 0, attn: 0, attnMax: 0, attnDiffers: false };
     for (const w of evalWindows) {
       const ref = await ortProbs(ort, fp32, dims.Tf, dims.Cf, w);
       const nat = model.runSync(w).probs;
+      if (modelAttnI8) {
+        const a = modelAttnI8.runSync(w).probs;
+        agree.attn += argmax(a) === argmax(ref) ? 1 : 0;
+        agree.attnMax = Math.max(agree.attnMax, maxAbsDiff(a, ref));
+        agree.attnDiffers ||= maxAbsDiff(a, nat) > 0;
+      }
       const q = await ortProbs(ort, int8, dims.Tf, dims.Cf, w);
       agree.native += argmax(nat) === argmax(ref) ? 1 : 0;
       agree.ort += argmax(q) === argmax(ref) ? 1 : 0;
@@ -362,6 +402,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       { id: 'ortFp32', call: ortRunner(ort, fp32, dims.Tf, dims.Cf, x) },
       { id: 'ortInt8', call: ortRunner(ort, int8, dims.Tf, dims.Cf, x) },
     ];
+    if (modelAttnI8) contenders.push({ id: 'nativeAttnI8', call: () => modelAttnI8.runSync(x) });
     if (modelMt && int8Mt) {
       contenders.push(
         { id: 'nativeMt', call: () => modelMt.runSync(x) },
@@ -376,6 +417,18 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       ortInt8: timing(s.get('ortInt8')!),
     };
     const r = ratios(t.nativeSync, t.ortFp32, t.ortInt8);
+    let int8Attention: SizeReport['int8Attention'];
+    if (modelAttnI8) {
+      const at = timing(s.get('nativeAttnI8')!);
+      int8Attention = {
+        active: agree.attnDiffers,
+        timing: at,
+        ortInt8Over: speedup(t.ortInt8.wall.medianUs, at.wall.medianUs),
+        ortInt8OverCpu: speedup(t.ortInt8.cpu.medianUs, at.cpu.medianUs),
+        top1: agree.attn / evalWindows.length,
+        probsMaxAbs: agree.attnMax,
+      };
+    }
     let multiThread: SizeReport['multiThread'];
     if (modelMt && int8Mt) {
       const nt = timing(s.get('nativeMt')!);
@@ -459,6 +512,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       warmup,
       timings: t,
       ratios: r,
+      ...(int8Attention ? { int8Attention } : {}),
       ...(multiThread ? { multiThread } : {}),
       asyncRatioOrtInt8: speedup(t.ortInt8.wall.medianUs, t.nativeAsync.wall.medianUs),
       target: {
@@ -482,6 +536,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
     };
   } finally {
     model.dispose();
+    modelAttnI8?.dispose();
     modelMt?.dispose();
     for (const m of isaModels) m.model.dispose();
     await fp32.release();

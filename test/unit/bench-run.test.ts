@@ -70,6 +70,15 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
       s.timings.ortFp32.cpu.medianUs / s.timings.nativeSync.cpu.medianUs,
       10,
     );
+    // The optional int8 attention contender: same rounds, ratio from its own medians, and the
+    // engine really switched (its outputs differ from the default model's).
+    const a = s.int8Attention!;
+    expect(a.active).toBe(true);
+    expect(a.timing.wall.n).toBe(4);
+    expect(a.ortInt8OverCpu).toBeCloseTo(s.timings.ortInt8.cpu.medianUs / a.timing.cpu.medianUs, 10);
+    expect(a.top1).toBeGreaterThanOrEqual(0);
+    expect(a.top1).toBeLessThanOrEqual(1);
+    expect(process.env.VIGIL_ATTENTION).toBeUndefined();
     expect(s.target.ortInt8OverNative).toBe(5);
     expect(s.target.met).toBe(s.ratios.ortInt8OverNative! >= 5);
     expect(s.target.metCpu).toBe(s.ratios.ortInt8OverNativeCpu! >= 5);
