@@ -30,6 +30,15 @@ export interface ScoringParams {
   /** Floor of the level statistic's spread, in units of the channel's baseline std. */
   sdFloor: number;
   components: ScoreComponent[];
+  /**
+   * Drift adaptation of the site transform's level reference (baseline-adaptation.ts): time
+   * constant in rows of a channel that wanders at the slow threshold; 0 turns adaptation off.
+   */
+  adaptRows: number;
+  /** The reference adapts only while the smoothed level score is below this (alarm level = 1). */
+  adaptGate: number;
+  /** After a level alarm, adaptation resumes once the smoothed level score has stayed below adaptGate this many rows. */
+  adaptHoldRows: number;
 }
 
 export interface TransformParams {
@@ -51,6 +60,9 @@ export const DEFAULT_SCORING: ScoringParams = {
   shrinkage: 0.1,
   sdFloor: 0.05,
   components: ['level', 'recon', 't2'],
+  adaptRows: 0,
+  adaptGate: 0.7,
+  adaptHoldRows: 60,
 };
 
 export const DEFAULT_TRANSFORM: TransformParams = { slownessWindow: 32, slowThreshold: 0.4, clip: 10 };
@@ -255,6 +267,16 @@ export function levelStatistic(u: ArrayLike<number>, channels: number, rows: num
   const m = new Array<number>(channels).fill(0);
   for (let r = total - k; r < total; r++) for (let c = 0; c < channels; c++) m[c] += u[r * channels + c];
   return m.map((x) => x / k);
+}
+
+/** The level component of a transformed window over its threshold (needs no model output). */
+export function levelScore(st: ScoreStats, u: ArrayLike<number>): number {
+  const channels = st.levelMean.length;
+  const m = levelStatistic(u, channels, st.params.levelWindow);
+  let level = 0;
+  for (let c = 0; c < channels; c++)
+    if (!st.slow[c]) level = Math.max(level, ((m[c] - st.levelMean[c]) / st.levelSd[c]) ** 2);
+  return level / st.thresholds.level;
 }
 
 /** The unnormalized components of one window (also used on the baseline windows to set thresholds). */

@@ -26,8 +26,15 @@ import {
   type SiteTransform,
   type TransformParams,
 } from './anomaly-score.js';
+import type { AdaptationState } from './baseline-adaptation.js';
 
-export const BASELINE_FORMAT = 'vigil.baseline/2';
+/**
+ * /3 adds the drift adaptation (params.adapt*, and the adapted state `adaptation`); a /2 file is
+ * migrated on restore: its missing scoring parameters come from the caller (the bundle's), its
+ * adaptation starts from the commissioning reference.
+ */
+export const BASELINE_FORMAT = 'vigil.baseline/3';
+export const BASELINE_FORMAT_V2 = 'vigil.baseline/2';
 
 export interface Baseline extends ScoreStats {
   format: typeof BASELINE_FORMAT;
@@ -40,6 +47,8 @@ export interface Baseline extends ScoreStats {
   windows: number;
   transform: SiteTransform;
   transformParams: TransformParams;
+  /** Drift adaptation state (absent: not adapted yet, the commissioning reference). */
+  adaptation?: AdaptationState;
 }
 
 export type RunHeads = (u: Float32Array) => Promise<ScoreHeads>;
@@ -262,8 +271,12 @@ export function serializeBaseline(b: Baseline): string {
   return JSON.stringify(b);
 }
 
-/** Parse and check a persisted baseline (throws ANOMALY_BASELINE_INVALID naming the field). */
-export function restoreBaseline(text: string): Baseline {
+/**
+ * Parse and check a persisted baseline (throws ANOMALY_BASELINE_INVALID naming the field).
+ * `scoring` fills the scoring parameters a vigil.baseline/2 file predates (adaptation); missing
+ * ones fall back to DEFAULT_SCORING.
+ */
+export function restoreBaseline(text: string, scoring: Partial<ScoringParams> = {}): Baseline {
   let b: Baseline;
   try {
     b = JSON.parse(text) as Baseline;
@@ -280,18 +293,33 @@ export function restoreBaseline(text: string): Baseline {
     );
   };
   if (b === null || typeof b !== 'object') bad('', 'an object', b);
-  if (b.format !== BASELINE_FORMAT) bad('format', JSON.stringify(BASELINE_FORMAT), b.format);
+  if ((b.format as string) === BASELINE_FORMAT_V2) {
+    if (!b.params || typeof b.params !== 'object') bad('params', 'scoring parameters', b.params);
+    const fill = { ...DEFAULT_SCORING, ...scoring };
+    b = {
+      ...b,
+      format: BASELINE_FORMAT,
+      params: {
+        ...b.params,
+        adaptRows: b.params.adaptRows ?? fill.adaptRows,
+        adaptGate: b.params.adaptGate ?? fill.adaptGate,
+        adaptHoldRows: b.params.adaptHoldRows ?? fill.adaptHoldRows,
+      },
+      transformParams: { ...DEFAULT_TRANSFORM, ...b.transformParams },
+    };
+    delete b.adaptation;
+  }
+  if (b.format !== BASELINE_FORMAT)
+    bad('format', `${JSON.stringify(BASELINE_FORMAT)} or ${JSON.stringify(BASELINE_FORMAT_V2)}`, b.format);
   if (!Array.isArray(b.channels) || b.channels.length === 0) bad('channels', 'a non-empty array', b.channels);
   const c = b.channels.length;
+  const finiteArray = (v: unknown, len: number | null): boolean =>
+    Array.isArray(v) &&
+    (len === null || v.length === len) &&
+    v.every((x) => typeof x === 'number' && Number.isFinite(x));
   const vec = (field: keyof Baseline, len: number | null) => {
     const v = b[field] as unknown;
-    if (
-      !Array.isArray(v) ||
-      (len !== null && v.length !== len) ||
-      !v.every((x) => typeof x === 'number' && Number.isFinite(x))
-    ) {
-      bad(field, `${len ?? 'an'} array of finite numbers`, v);
-    }
+    if (!finiteArray(v, len)) bad(field, `${len ?? 'an'} array of finite numbers`, v);
   };
   vec('levelMean', c);
   vec('levelSd', c);
@@ -307,14 +335,35 @@ export function restoreBaseline(text: string): Baseline {
     t.center.length !== c ||
     !Array.isArray(t.scale) ||
     t.scale.length !== c ||
-    !t.scale.every((s) => s > 0)
+    !t.scale.every((s) => s > 0) ||
+    !finiteArray(t.slowness, c)
   ) {
-    bad('transform', `center/scale arrays of ${c} (scale > 0)`, t);
+    bad('transform', `center/scale/slowness arrays of ${c} (scale > 0)`, t);
   }
   for (const k of ['level', 'recon', 't2'] as const) {
     if (!(typeof b.thresholds?.[k] === 'number' && b.thresholds[k] > 0))
       bad(`thresholds.${k}`, 'a positive number', b.thresholds?.[k]);
   }
   if (!b.params || !Array.isArray(b.params.components)) bad('params', 'scoring parameters', b.params);
+  const p = b.params;
+  if (!(typeof p.adaptRows === 'number' && p.adaptRows >= 0 && Number.isFinite(p.adaptRows)))
+    bad('params.adaptRows', 'a finite number >= 0', p.adaptRows);
+  if (!(typeof p.adaptGate === 'number' && p.adaptGate > 0 && p.adaptGate <= 1))
+    bad('params.adaptGate', 'a number in (0, 1]', p.adaptGate);
+  if (!(typeof p.adaptHoldRows === 'number' && p.adaptHoldRows >= 0))
+    bad('params.adaptHoldRows', 'a number >= 0', p.adaptHoldRows);
+  const tp = b.transformParams;
+  if (!tp || !(tp.slownessWindow > 0) || !(tp.slowThreshold > 0))
+    bad('transformParams', 'slownessWindow and slowThreshold > 0', tp);
+  const a = b.adaptation;
+  if (a !== undefined) {
+    if (!a || typeof a !== 'object') bad('adaptation', 'an object', a);
+    if (!finiteArray(a.center, c)) bad('adaptation.center', `${c} finite numbers`, a.center);
+    if (!(a.gate === null || (typeof a.gate === 'number' && Number.isFinite(a.gate))))
+      bad('adaptation.gate', 'null or a finite number', a.gate);
+    if (typeof a.frozen !== 'boolean') bad('adaptation.frozen', 'a boolean', a.frozen);
+    for (const k of ['quietRows', 'rows', 'adaptedRows'] as const)
+      if (!(typeof a[k] === 'number' && a[k] >= 0)) bad(`adaptation.${k}`, 'a number >= 0', a[k]);
+  }
   return b;
 }

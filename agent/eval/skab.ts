@@ -4,17 +4,18 @@
 // by the window of windowLength rows ending at it (for the first scored rows the window reaches
 // back into the baseline rows, so every scored row gets a prediction). Predictions of all scored
 // rows of all files form one binary classification: F1, FAR = FP/(FP+TN), MAR = FN/(FN+TP).
-// Labels are read only to count the confusion; the scoring path never sees them.
+// Labels are read only to count the confusion; the scoring path never sees them. The site
+// transform's level reference adapts to drift exactly as in the agent (SiteAdapter).
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { fail } from '../cli/fail.js';
 import { BaselineLearner, type RunHeads } from '../diagnosis/baseline.js';
+import { SiteAdapter } from '../diagnosis/baseline-adaptation.js';
 import {
   DEFAULT_SCORING,
   DEFAULT_TRANSFORM,
   EwmaSmoother,
-  applySiteTransform,
   scoreWindow,
   type ScoreHeads,
   type ScoringParams,
@@ -133,11 +134,13 @@ export async function scoreSkabFile(
   for (let end = t - 1; end < BASELINE_ROWS; end++) learner.addWindow(window(end));
   const baseline = await learner.finish(run);
   const smoother = new EwmaSmoother(baseline.params.ewmaAlpha);
+  // The same drift adaptation as the agent (SiteAdapter, in window order, hop 1).
+  const adapter = new SiteAdapter(baseline, 1);
   const n = f.rows - BASELINE_ROWS;
   const scores = new Float64Array(n);
   const pred = new Uint8Array(n);
   for (let i = 0; i < n; i++) {
-    const u = applySiteTransform(baseline.transform, window(BASELINE_ROWS + i), c);
+    const u = adapter.next(window(BASELINE_ROWS + i));
     const s = scoreWindow(baseline, u, await run(u), o.channels);
     scores[i] = smoother.push(s.score);
     pred[i] = scores[i] > 1 ? 1 : 0;

@@ -13,11 +13,16 @@
 //     learning, the heads of those inferences are kept and handed to finish() in window order,
 //     so learning costs no extra inference. The site transform then only feeds the level
 //     statistic of the score.
+// Either way the site transform's level reference follows slow drift while the data look normal
+// (SiteAdapter, agent/diagnosis/baseline-adaptation.ts, when the scoring parameters enable it):
+// the adapted state is persisted with the baseline every ADAPT_PERSIST_TIME_CONSTANTS time
+// constants of stream rows, so a restart resumes from a recent reference.
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { BaselineLearner, restoreBaseline, serializeBaseline, type Baseline } from '../diagnosis/baseline.js';
+import { SiteAdapter } from '../diagnosis/baseline-adaptation.js';
 import {
-  applySiteTransform,
+  DEFAULT_SCORING,
   EwmaSmoother,
   scoreWindow,
   type ScoreHeads,
@@ -27,6 +32,9 @@ import {
 import type { InferenceOutputs } from '../inference/backend.js';
 import type { Logger } from '../log/logger.js';
 import type { Manifest } from '../model/manifest-types.js';
+
+/** The adapted reference is persisted every this many adaptRows of stream rows. */
+export const ADAPT_PERSIST_TIME_CONSTANTS = 10;
 
 export type MonitorState = 'learning' | 'fitting' | 'ready' | 'failed';
 
@@ -80,6 +88,8 @@ export class AnomalyMonitor {
   private baseline: Baseline | null = null;
   private readonly heads: ScoreHeads[] = [];
   private smoother: EwmaSmoother | null = null;
+  private adapter: SiteAdapter | null = null;
+  private persistedAtRows = 0;
   private readonly file: string | null;
   private readyWaiters: (() => void)[] = [];
 
@@ -120,8 +130,7 @@ export class AnomalyMonitor {
    */
   prepare(raw: Float32Array): Float32Array | null {
     if (!this.transformInput) return raw;
-    if (this.baseline)
-      return applySiteTransform(this.baseline.transform, raw, this.o.manifest.input.channels.length);
+    if (this.baseline) return this.adapt(raw);
     // While fitting, the caller holds the window until whenSettled() (it is not learned twice).
     if (this.state_ === 'learning' && this.learner.addWindow(raw) === 'full')
       void this.finish((u) => this.o.run(u));
@@ -140,9 +149,7 @@ export class AnomalyMonitor {
       }
       return null;
     }
-    const u = this.transformInput
-      ? input
-      : applySiteTransform(this.baseline.transform, raw, this.o.manifest.input.channels.length);
+    const u = this.transformInput ? input : this.adapt(raw);
     const s = scoreWindow(
       this.baseline,
       u,
@@ -151,6 +158,24 @@ export class AnomalyMonitor {
     );
     const smoothed = (this.smoother as EwmaSmoother).push(s.score);
     return { score: smoothed, threshold: 1, channels: s.channels };
+  }
+
+  /** The site-transformed window (current reference), advancing the drift adaptation. */
+  private adapt(raw: Float32Array): Float32Array {
+    const a = this.adapter as SiteAdapter;
+    const u = a.next(raw);
+    const b = this.baseline as Baseline;
+    const rows = a.state.rows;
+    if (a.enabled && rows - this.persistedAtRows >= ADAPT_PERSIST_TIME_CONSTANTS * b.params.adaptRows) {
+      this.persistedAtRows = rows;
+      this.persist({ ...b, adaptation: a.state });
+    }
+    return u;
+  }
+
+  /** The drift adaptation's state (null before the baseline is ready). */
+  get adaptation(): SiteAdapter['state'] | null {
+    return this.adapter ? this.adapter.state : null;
   }
 
   private async finish(run: (u: Float32Array) => Promise<ScoreHeads>): Promise<void> {
@@ -180,6 +205,8 @@ export class AnomalyMonitor {
   private ready(b: Baseline): void {
     this.baseline = b;
     this.smoother = new EwmaSmoother(b.params.ewmaAlpha);
+    this.adapter = new SiteAdapter(b, this.o.hop);
+    this.persistedAtRows = this.adapter.state.rows;
     this.state_ = 'ready';
   }
 
@@ -206,7 +233,7 @@ export class AnomalyMonitor {
       return null; // no baseline yet: learn one
     }
     try {
-      const b = restoreBaseline(text);
+      const b = restoreBaseline(text, { ...DEFAULT_SCORING, ...scoringParams(this.o.manifest) });
       const m = this.o.manifest;
       if (
         b.model !== this.o.modelId ||

@@ -88,8 +88,12 @@ class SiteTransform:
 
     def apply(self, windows: np.ndarray) -> np.ndarray:
         """windows [..., T, C] raw -> u float32."""
+        return self.apply_with(windows, self.center)
+
+    def apply_with(self, windows: np.ndarray, center: np.ndarray) -> np.ndarray:
+        """apply() with another reference for the non-slow channels (the drift-adapted one)."""
         w = np.asarray(windows, dtype=np.float64)
-        ref = np.where(self.slow, w.mean(-2, keepdims=True), self.center)
+        ref = np.where(self.slow, w.mean(-2, keepdims=True), center)
         return np.clip((w - ref) / self.scale, -self.clip, self.clip).astype(np.float32)
 
 

@@ -9,7 +9,7 @@ from typing import Callable
 import numpy as np
 
 from skab_data import SiteTransform, load_csv, windows_ending
-from skab_score import Baseline, confusion, ewma
+from skab_score import Baseline, adapted_inputs, confusion, ewma
 
 BASELINE_ROWS = 400
 MIN_ROWS = 450
@@ -27,8 +27,13 @@ def score_file(x: np.ndarray, heads: Heads, t: int, transform_params: dict, scor
     emb, cerr = heads(u)
     nb = BASELINE_ROWS - (t - 1)  # windows entirely inside the baseline rows
     bl = Baseline(scoring, tf.slow).fit(u[:nb], emb[:nb], cerr[:nb])
-    s = bl.score(u[nb:], emb[nb:], cerr[nb:])
-    return ewma(s, scoring["ewmaAlpha"])
+    if bl.p["adaptRows"] > 0:  # drift adaptation: the scored windows' inputs depend on the gate
+        u_s = adapted_inputs(x, tf, bl, ends[nb:], t)
+        emb_s, cerr_s = heads(u_s)
+        s = bl.score(u_s, emb_s, cerr_s)
+    else:
+        s = bl.score(u[nb:], emb[nb:], cerr[nb:])
+    return ewma(s, bl.p["ewmaAlpha"])
 
 
 def run_protocol(paths: list[str], heads: Heads, t: int, transform_params: dict, scoring: dict,

@@ -20,7 +20,7 @@ from onnx import numpy_helper
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from skab_data import SiteTransform, load_csv, windows_ending  # noqa: E402
 from skab_eval import BASELINE_ROWS  # noqa: E402
-from skab_score import Baseline, ewma  # noqa: E402
+from skab_score import Baseline, adapted_inputs, ewma  # noqa: E402
 from train_pump_skab import heads_fn  # noqa: E402
 from vigil_tst import VigilTST  # noqa: E402
 
@@ -41,7 +41,9 @@ def main() -> None:
     emb, cerr = heads_fn(model)(u)
     nb = BASELINE_ROWS - (t - 1)
     bl = Baseline(sc, tf.slow).fit(u[:nb], emb[:nb], cerr[:nb])
-    scores = ewma(bl.score(u[nb:], emb[nb:], cerr[nb:]), sc["ewmaAlpha"])
+    u_s = adapted_inputs(x, tf, bl, np.arange(BASELINE_ROWS, len(x)), t)  # = u[nb:] without adaptation
+    emb_s, cerr_s = heads_fn(model)(u_s)
+    scores = ewma(bl.score(u_s, emb_s, cerr_s), sc["ewmaAlpha"])
     json.dump({
         "file": os.path.basename(os.path.dirname(csv_path)) + "/" + os.path.basename(csv_path),
         "slow": tf.slow.tolist(),

@@ -25,7 +25,7 @@ from onnx import numpy_helper
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from skab_data import CHANNELS, SiteTransform, load_csv, windows_ending  # noqa: E402
-from skab_score import Baseline, ewma  # noqa: E402
+from skab_score import Baseline, adapted_inputs, ewma  # noqa: E402
 from train_pump_skab import heads_fn  # noqa: E402
 from vigil_tst import VigilTST  # noqa: E402
 
@@ -47,7 +47,9 @@ def scores(x, heads, rec):
     emb, cerr = heads(u)
     nb = N0 - (t - 1)
     bl = Baseline(sc, tf.slow).fit(u[:nb], emb[:nb], cerr[:nb])
-    return ewma(bl.score(u[nb:], emb[nb:], cerr[nb:]), sc["ewmaAlpha"]) > 1, tf
+    u_s = adapted_inputs(x, tf, bl, np.arange(N0, len(x)), t)  # drift adaptation (if adaptRows > 0)
+    emb_s, cerr_s = heads(u_s)
+    return ewma(bl.score(u_s, emb_s, cerr_s), sc["ewmaAlpha"]) > 1, tf
 
 
 def main() -> None:
@@ -56,9 +58,12 @@ def main() -> None:
     ap.add_argument("--model-dir", default="models/pump-skab")
     ap.add_argument("--k", type=float, default=3.0)
     ap.add_argument("--stride", type=int, default=1400, help="rows between commissioning segments")
+    ap.add_argument("--no-adapt", action="store_true", help="score without the drift adaptation (adaptRows 0)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     model, rec = load_model(a.model_dir)
+    if a.no_adapt:
+        rec["scoring"]["adaptRows"] = 0
     heads = heads_fn(model)
     x, _ = load_csv(os.path.join(a.data, "anomaly-free", "anomaly-free.csv"))
     starts = list(range(0, len(x) - N0 - SCORED, a.stride))

@@ -11,6 +11,12 @@ the commissioning rows) gives, per component, its mean/spread; the window's scor
 each divided by its threshold (quantile q of the component over the baseline windows) * margin;
 the window score is the max of the enabled components, smoothed by a causal EWMA (alpha), and the
 row is anomalous when the smoothed score exceeds 1.
+
+Drift adaptation (agent/diagnosis/baseline-adaptation.ts, docs/anomaly.md): with adaptRows > 0 the
+site transform's reference of the non-slow channels follows slow drift, gated by the smoothed
+level score; adapted_inputs() computes the model inputs of the scored windows exactly as the
+agent's SiteAdapter does (the gate needs no model output, so the inputs come first, then one
+batched model call).
 """
 from __future__ import annotations
 
@@ -24,6 +30,9 @@ SCORING_DEFAULTS = {
     "shrinkage": 0.1,
     "sdFloor": 0.05,
     "components": ["level", "recon", "t2"],
+    "adaptRows": 0,
+    "adaptGate": 0.7,
+    "adaptHoldRows": 60,
 }
 
 
@@ -65,9 +74,50 @@ class Baseline:
         t2 = np.einsum("nd,de,ne->n", de, self.prec, de)
         return {"level": zl.max(-1), "recon": zr.max(-1), "t2": t2}
 
+    def level_score(self, u: np.ndarray) -> np.ndarray:
+        """The level component over its threshold (no model output needed)."""
+        zl = ((self.level_stat(u) - self.mu_m) / self.sd_m) ** 2 * (~self.slow)
+        return zl.max(-1) / self.thr["level"]
+
     def score(self, u, emb, cerr) -> np.ndarray:
         comps = self.components(u, emb, cerr)
         return np.max([comps[k] / self.thr[k] for k in self.p["components"]], axis=0)
+
+
+def adaptation_weights(tf) -> np.ndarray:
+    """sqrt(clamp((slowness - 2/W) / (slowThreshold - 2/W), 0, 1)); 0 for slow channels."""
+    floor = 2.0 / tf.sw
+    w = np.sqrt(np.clip((tf.slowness - floor) / (tf.thr - floor), 0.0, 1.0))
+    return np.where(tf.slow, 0.0, w)
+
+
+def adapted_inputs(x: np.ndarray, tf, bl: "Baseline", ends: np.ndarray, t: int, hop: int = 1) -> np.ndarray:
+    """Model inputs [n, T, C] of the windows ending at `ends` (consecutive, hop rows apart), with
+    the gated drift adaptation of the reference (SiteAdapter). Without adaptation: tf.apply."""
+    from skab_data import windows_ending
+    p = bl.p
+    if p["adaptRows"] <= 0:
+        return tf.apply(windows_ending(x, ends, t))
+    center = tf.center.astype(np.float64).copy()
+    w = adaptation_weights(tf)
+    rate = 1.0 - np.exp(-hop / p["adaptRows"])
+    gate, frozen, quiet = None, False, 0
+    out = np.empty((len(ends), t, x.shape[1]), np.float32)
+    for i, end in enumerate(ends):
+        win = x[end - t + 1:end + 1]
+        u = tf.apply_with(win, center)
+        out[i] = u
+        lv = float(bl.level_score(u[None])[0])
+        gate = lv if gate is None else p["ewmaAlpha"] * lv + (1 - p["ewmaAlpha"]) * gate
+        if gate > 1:
+            frozen = True
+        quiet = quiet + hop if gate < p["adaptGate"] else 0
+        if frozen and quiet >= p["adaptHoldRows"]:
+            frozen = False
+        if not frozen and gate < p["adaptGate"]:
+            fresh = min(hop, t)
+            center = center + w * rate * (win[t - fresh:].mean(0) - center)
+    return out
 
 
 def ewma(s: np.ndarray, alpha: float) -> np.ndarray:

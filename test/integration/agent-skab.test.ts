@@ -19,6 +19,7 @@ import { encodeSparkplug } from '../../agent/ingest/codecs/index.js';
 import { loadAddon } from '../../agent/inference/addon-loader.js';
 import type { Manifest } from '../../agent/model/manifest-types.js';
 import { startAgent, type RunningAgent } from '../../agent/pipeline/agent.js';
+import { scoringParams } from '../../agent/pipeline/anomaly-monitor.js';
 import { testConfig } from '../helpers/agent-config.js';
 import { collect, type Collected } from '../helpers/mqtt-collector.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
@@ -28,6 +29,7 @@ import { SKAB_CHANNELS } from '../fixtures/skab/channels.js';
 // VIGIL_TEST_PUMP_BUNDLE points at another bundle directory (e.g. a converter output under test).
 const BUNDLE = process.env.VIGIL_TEST_PUMP_BUNDLE ?? 'models/pump-skab';
 const BASELINE_ROWS = 400; // the SKAB protocol's normal-operation prefix
+const PUMP_CLOSE_WINDOWS = 60; // as configs/example.yaml's pump assets
 const manifest = JSON.parse(readFileSync(`${BUNDLE}/manifest.json`, 'utf8')) as Manifest;
 const addon = await loadAddon().catch(() => null);
 const backends = (['native', 'onnx'] as const).filter((b) =>
@@ -90,7 +92,14 @@ async function replay(
           model: 'pump-skab',
           inputs,
           hop: 1, // every row ends a window, as in the SKAB protocol
-          anomaly: { enabled: true, baselineWindows: BASELINE_ROWS - m.input.windowLength + 1 },
+          // closeWindows: the pump assets' event off-delay (configs/example.yaml): an event closes
+          // after 60 windows (60 s at hop 1) below the close level, so dips inside one anomaly
+          // do not split it into several events.
+          anomaly: {
+            enabled: true,
+            baselineWindows: BASELINE_ROWS - m.input.windowLength + 1,
+            closeWindows: PUMP_CLOSE_WINDOWS,
+          },
         },
       ],
       inference: { queueDepth: 4096 },
@@ -203,7 +212,14 @@ async function offlineOpens(
       anomaly: table.anomaly ?? new Uint8Array(table.rows),
     },
     run,
-    { model: m.name, modelVersion: m.version, channels: m.input.channels, windowLength: t },
+    {
+      model: m.name,
+      modelVersion: m.version,
+      channels: m.input.channels,
+      windowLength: t,
+      // the bundle's scoring parameters (drift adaptation included), as the agent reads them
+      scoring: scoringParams(m),
+    },
   );
   await session.release();
   const opens: number[] = [];
@@ -241,13 +257,11 @@ describe('SKAB replayed over MQTT into a pump asset (models/pump-skab)', () => {
     120_000,
   );
 
-  // KNOWN ISSUE (model/scoring, not the pipeline): the brief asks that the event close *after*
-  // the labelled anomaly; with pump-skab 0.1.0 the smoothed score falls below the close level
-  // inside the episode (valve1: events 577-632, 674-741, 847-888, 916-949 for 574-974), so the
-  // last close precedes the end. The offline protocol shows the same dips. it.fails turns green
-  // into red once the scoring holds the event open to the end: then make this a plain it().
-  it.fails.each(backends)(
-    'valve1: the event stays open to the end of the labelled anomaly (%s) [known issue]',
+  // Dips of the score inside the episode (valve1/0: below the close level around rows 736-847)
+  // are bridged or followed by a later event: with the 60-window off-delay the last event closes
+  // after the labelled end (974), not inside the episode.
+  it.each(backends)(
+    'valve1: the last event closes after the end of the labelled anomaly (%s)',
     async (backend) => {
       const { events, anomaly } = await replay('test/fixtures/skab/valve1/0.csv', backend);
       const closes = events.filter((e) => e.state === 'close');
@@ -271,12 +285,11 @@ describe('SKAB replayed over MQTT into a pump asset (models/pump-skab)', () => {
     }
   }, 120_000);
 
-  // KNOWN ISSUE (model/scoring, not the pipeline): on anomaly-free.csv the offline protocol
-  // itself puts 406 of the 600 rows after the 400-row baseline above the alarm level (drift of
-  // the later rows), and the agent, which reproduces it exactly, opens events (since rows 525
-  // and 603). it.fails flips to red when the scoring stops false-alarming: then make it a plain it().
-  it.fails.each(backends)(
-    'anomaly-free data opens no event (%s) [known issue]',
+  // anomaly-free.csv drifts after the 400-row baseline (accelerometers and flow by 1-3 baseline
+  // std): without the drift adaptation (SiteAdapter) the offline protocol put 406 of its 600
+  // scored rows over the alarm level and the agent opened events (rows 525 and 603).
+  it.each(backends)(
+    'anomaly-free data opens no event (%s)',
     async (backend) => {
       const { events } = await replay('test/fixtures/skab/anomaly-free/anomaly-free.csv', backend);
       expect(events.filter((e) => e.state === 'open')).toEqual([]);

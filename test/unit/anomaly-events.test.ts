@@ -52,6 +52,23 @@ describe('AnomalyTracker hysteresis', () => {
     expect(t.isOpen).toBe(false);
   });
 
+  it('closeWindows is the off-delay: dips shorter than it inside an episode do not split the event', () => {
+    // as configured for pump assets: 60 windows (60 s at 1 Hz, hop 1) below the close level
+    const t = new AnomalyTracker({ ...base, closeWindows: 60, updateEveryWindows: 1000 });
+    const scores = [
+      ...Array<number>(3).fill(12), // open@2
+      ...Array<number>(59).fill(2), // a 59-window dip: not enough to close
+      ...Array<number>(5).fill(11), // the episode goes on
+      ...Array<number>(59).fill(2), // below again ...
+      8, // at the close level (8 = 0.8 * 10) is not below it: the count restarts
+      ...Array<number>(60).fill(2), // 60 windows below: closes on the 60th
+    ];
+    const { events, details } = feed(t, scores);
+    const closeAt = 3 + 59 + 5 + 59 + 1 + 59;
+    expect(events).toEqual(['open@2', `close@${closeAt}`]);
+    expect(details[1]).toMatchObject({ state: 'close', sinceMs: 0, peakScore: 12 });
+  });
+
   it('updates on a new peak beyond peakStep and every K windows, not every window', () => {
     const t = new AnomalyTracker(base); // K = 4, peakStep = 10 %
     const { events, details } = feed(t, [11, 11, 11, 12.5, 12.6, 14, 14, 14, 14, 14, 14]);

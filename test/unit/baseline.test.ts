@@ -161,6 +161,49 @@ describe('BaselineLearner', () => {
     );
   });
 
+  it('migrates a vigil.baseline/2 file: scoring parameters it predates come from the caller', async () => {
+    const { b } = await learn(40);
+    const j = JSON.parse(serializeBaseline(b)) as Record<string, unknown> & {
+      params: Record<string, unknown>;
+    };
+    const { adaptRows: _r, adaptGate: _g, adaptHoldRows: _h, ...oldParams } = j.params;
+    const v2 = JSON.stringify({ ...j, format: 'vigil.baseline/2', params: oldParams });
+    const r = restoreBaseline(v2, { adaptRows: 100, adaptGate: 0.6 });
+    expect(r.format).toBe('vigil.baseline/3');
+    expect(r.params).toMatchObject({
+      adaptRows: 100,
+      adaptGate: 0.6,
+      adaptHoldRows: DEFAULT_SCORING.adaptHoldRows,
+    });
+    expect(r.adaptation).toBeUndefined(); // starts from the commissioning reference
+    expect(r.thresholds).toEqual(b.thresholds);
+    // without a caller's parameters: the defaults (adaptation off)
+    expect(restoreBaseline(v2).params.adaptRows).toBe(0);
+  });
+
+  it('restores a persisted adaptation state and rejects a broken one naming the field', async () => {
+    const { b } = await learn(40);
+    const adaptation = {
+      center: [1, 2, 3],
+      gate: 0.2,
+      frozen: false,
+      quietRows: 5,
+      rows: 50,
+      adaptedRows: 40,
+    };
+    const r = restoreBaseline(serializeBaseline({ ...b, adaptation }));
+    expect(r.adaptation).toEqual(adaptation);
+    const j = JSON.parse(serializeBaseline({ ...b, adaptation })) as Record<string, unknown>;
+    expect(() =>
+      restoreBaseline(JSON.stringify({ ...j, adaptation: { ...adaptation, center: [1] } })),
+    ).toThrow(/baseline\.adaptation\.center/);
+    expect(() => restoreBaseline(JSON.stringify({ ...j, adaptation: { ...adaptation, frozen: 1 } }))).toThrow(
+      /baseline\.adaptation\.frozen/,
+    );
+    const params = { ...(j.params as object), adaptGate: 2 };
+    expect(() => restoreBaseline(JSON.stringify({ ...j, params }))).toThrow(/baseline\.params\.adaptGate/);
+  });
+
   it('with a hop, takes the first window whole and then the last hop rows of each window', async () => {
     const l = new BaselineLearner({
       model: 'm',

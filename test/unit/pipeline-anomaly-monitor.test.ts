@@ -83,7 +83,7 @@ describe('AnomalyMonitor', () => {
       format: string;
       windows: number;
     };
-    expect(saved).toMatchObject({ format: 'vigil.baseline/2', windows: 30 });
+    expect(saved).toMatchObject({ format: 'vigil.baseline/3', windows: 30 });
 
     const again = mk();
     expect(again.state).toBe('ready');
