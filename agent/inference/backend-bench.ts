@@ -74,6 +74,8 @@ async function burst(
   const us = Number(process.hrtime.bigint() - t0) / 1000;
   h.disable();
   clearInterval(timer);
+  // A burst shorter than the resolution records no sample: no measurable delay.
+  if (h.count === 0) return { us: us / xs.length, p99: 0, max: 0 };
   return { us: us / xs.length, p99: h.percentile(99) / 1e6, max: h.max / 1e6 };
 }
 

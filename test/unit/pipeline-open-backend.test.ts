@@ -130,4 +130,61 @@ describe('openBackend', () => {
     await expect(r.backend.run(new Float32Array(5))).rejects.toMatchObject({ code: 'ENGINE_SHAPE_MISMATCH' });
     await r.backend.dispose();
   });
+
+  it('onnx runs in a worker thread by default, on the JS thread with onnxThread main', async () => {
+    for (const [onnxThread, state] of [
+      [undefined, 'ready'],
+      ['worker', 'ready'],
+      ['main', 'inline'],
+    ] as const) {
+      const r = await openBackend({
+        ...base,
+        manifest: onnxBundle.manifest,
+        config: { backend: 'onnx', threads: 1 },
+        addon: null,
+        onnxThread,
+      });
+      expect(r.backend.counters?.().state).toBe(state);
+      const [a, b] = await r.backend.runBatch!([
+        new Float32Array(48).fill(0.1),
+        new Float32Array(48).fill(0.2),
+      ]);
+      expect(a!.probs).toHaveLength(3);
+      expect(Array.from(a!.probs)).not.toEqual(Array.from(b!.probs));
+      await r.backend.dispose();
+    }
+  });
+
+  it('native: runBatch when the addon has Model.runBatch, none when it does not', async () => {
+    const plain = await openBackend({
+      ...base,
+      manifest: withGguf,
+      config: { backend: 'native', threads: 1 },
+      addon: fakeAddon({}),
+    });
+    expect(plain.backend.runBatch).toBeUndefined();
+    const addon = fakeAddon({});
+    const seen: number[] = [];
+    (addon.Model.prototype as unknown as { runBatch: unknown }).runBatch = async function (
+      xs: Float32Array[],
+    ) {
+      seen.push(xs.length);
+      return xs.map((x) => ({
+        probs: new Float32Array([x[0]!]),
+        embedding: new Float32Array(0),
+        patchError: new Float32Array(0),
+        channelError: new Float32Array(0),
+        inferenceUs: 1,
+      }));
+    };
+    const batched = await openBackend({
+      ...base,
+      manifest: withGguf,
+      config: { backend: 'native', threads: 1 },
+      addon,
+    });
+    const out = await batched.backend.runBatch!([new Float32Array([0.5]), new Float32Array([0.25])]);
+    expect(seen).toEqual([2]);
+    expect(out.map((o) => o.probs[0])).toEqual([0.5, 0.25]);
+  });
 });
