@@ -56,7 +56,8 @@ JS
       --keep-f32 patch_embd --out "$dir" ${created:+--created "$created"}
   fi
   vigil model verify "$dir"
-  vigil eval sim --bundle "$dir" --seed 1 --count 700
+  vigil eval sim --bundle "$dir" --seed 1 --count 700                 # the speed band training held out
+  vigil eval sim --bundle "$dir" --seed 1 --count 700 --rpm 600:3600   # all speeds
 }
 
 build_pump_skab() {
