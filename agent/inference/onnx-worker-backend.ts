@@ -87,6 +87,7 @@ export class OnnxWorkerBackend implements Backend {
   private nextId = 1;
   private st: WorkerState = 'ready';
   private crashesInARow = 0;
+  private failedBecause = '';
   private readonly c = { restarts: 0, crashes: 0, calls: 0, hopUsTotal: 0 };
   private dynamic = false;
   private readonly rawLength: number;
@@ -139,10 +140,7 @@ export class OnnxWorkerBackend implements Backend {
     if (this.st === 'disposed')
       throw codedError('failed to run ONNX model: the backend was disposed', 'BACKEND_DISPOSED');
     if (this.st === 'failed') {
-      throw codedError(
-        `failed to run ONNX model: its worker thread crashed ${this.crashesInARow} times in a row (limit ${this.maxRestarts})`,
-        'BACKEND_FAILED',
-      );
+      throw codedError(`failed to run ONNX model: ${this.failedBecause}`, 'BACKEND_FAILED');
     }
     if (windows.length === 0) return [];
     const raw = packWindows(windows, this.rawLength); // the one copy; its buffer is moved
@@ -160,7 +158,18 @@ export class OnnxWorkerBackend implements Backend {
     return new Promise<InferenceOutputs[]>((resolve, reject) => {
       this.pending.set(id, { count: windows.length, sentAt: process.hrtime.bigint(), resolve, reject });
       if (this.pending.size === 1) w.ref();
-      w.postMessage({ type: 'run', id, count: windows.length, raw }, [raw.buffer as ArrayBuffer]);
+      try {
+        w.postMessage({ type: 'run', id, count: windows.length, raw }, [raw.buffer as ArrayBuffer]);
+      } catch (err) {
+        this.pending.delete(id);
+        if (this.pending.size === 0) w.unref();
+        reject(
+          codedError(
+            `failed to send windows to the ONNX worker: ${(err as Error).message}`,
+            'BACKEND_INTERNAL',
+          ),
+        );
+      }
     });
   }
 
@@ -203,9 +212,12 @@ export class OnnxWorkerBackend implements Backend {
         if (this.st !== 'disposed') this.st = 'ready';
         w.unref();
       },
-      async (err: Error) => {
+      async (err: Error & { code?: string }) => {
         if (this.worker === w) this.worker = null;
-        if (this.st !== 'disposed') this.st = this.c.restarts > 0 ? 'failed' : 'ready';
+        // A crash while opening was counted by onCrash (which set the state); a load error on a
+        // restart (the file changed under us) will not heal by retrying: failed.
+        if (this.st !== 'disposed' && err.code !== 'BACKEND_WORKER_CRASHED')
+          this.fail(`its session could not be reopened after a crash: ${err.message}`);
         await w.terminate().catch(() => undefined);
         throw err;
       },
@@ -250,10 +262,16 @@ export class OnnxWorkerBackend implements Backend {
       this.opening.reject(err);
       this.opening = null;
     }
-    if (this.crashesInARow >= this.maxRestarts) this.st = 'failed';
+    if (this.crashesInARow >= this.maxRestarts)
+      this.fail(`its worker thread crashed ${this.crashesInARow} times in a row (limit ${this.maxRestarts})`);
     else if (this.st !== 'disposed') this.st = 'restarting';
     this.failAll(err);
     void w.terminate().catch(() => undefined);
+  }
+
+  private fail(because: string): void {
+    this.st = 'failed';
+    this.failedBecause = because;
   }
 
   private failAll(err: Error): void {

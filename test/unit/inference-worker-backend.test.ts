@@ -248,4 +248,29 @@ describe('OnnxWorkerBackend (fake worker)', () => {
     expect(w.refs).toBe(-1);
     await b.dispose();
   });
+
+  it('a crash while the restarted worker opens counts toward the streak; a load error on restart fails', async () => {
+    let mode: 'ok' | 'crash' | 'bad' = 'ok';
+    const f = factory((w) => {
+      if (mode === 'ok') w.reply({ type: 'opened', dynamicBatch: true });
+      else if (mode === 'crash') w.emit('exit', 1);
+      else w.reply({ type: 'openFailed', code: 'MODEL_LOAD', message: 'file changed' });
+    });
+    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make, maxRestarts: 3 });
+    const p = b.run(win(1));
+    await tick();
+    f.made[0]!.emit('exit', 1);
+    await expect(p).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
+    mode = 'crash';
+    await expect(b.run(win(2))).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
+    expect(b.counters()).toMatchObject({ state: 'restarting', crashes: 2, restarts: 1 });
+    mode = 'bad';
+    await expect(b.run(win(3))).rejects.toMatchObject({ code: 'MODEL_LOAD', message: 'file changed' });
+    expect(b.state).toBe('failed');
+    await expect(b.run(win(4))).rejects.toMatchObject({
+      code: 'BACKEND_FAILED',
+      message: expect.stringMatching(/could not be reopened after a crash: file changed/),
+    });
+    await b.dispose();
+  });
 });
