@@ -1,6 +1,7 @@
 #include "ops.h"
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 // The float operators are compiled for several x86 levels and picked at load time by the
@@ -154,22 +155,33 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
   }
 }
 
+// max x[j], j < n >= 1 (finite values), through the order-preserving integer image of the
+// floats (negative patterns get their magnitude bits flipped): an integer max reduction
+// vectorizes, a float one does not without fast-math. The same value as a float max (a zero
+// may come back as +0 where a float max kept -0: x - max and exp give the same bits).
+VIGIL_ALWAYS_INLINE inline float max_ordered(const float* x, size_t n) {
+  int32_t m = INT32_MIN;
+  for (size_t j = 0; j < n; ++j) {
+    int32_t b;
+    std::memcpy(&b, x + j, sizeof b);
+    b ^= (b >> 31) & 0x7fffffff;
+    m = b > m ? b : m;
+  }
+  m ^= (m >> 31) & 0x7fffffff;
+  float r;
+  std::memcpy(&r, &m, sizeof r);
+  return r;
+}
+
 // Attention's softmax without the normalization: x[j] = exp(x[j] - max) in place, returns
 // 1 / sum (the caller scales the P V outputs instead of the n probabilities). Max and sum in
 // 16 fixed lanes (the same order at every vector width), combined in a fixed order.
 VIGIL_ALWAYS_INLINE inline float softmax_unnormalized(float* x, size_t n) {
   constexpr size_t kLanes = 16;
   float lane[kLanes];
-  for (size_t l = 0; l < kLanes; ++l) lane[l] = x[0];
-  size_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) lane[l] = x[j + l] > lane[l] ? x[j + l] : lane[l];
-  }
-  float mx = lane[0];
-  for (size_t l = 1; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
-  for (; j < n; ++j) mx = x[j] > mx ? x[j] : mx;
+  const float mx = max_ordered(x, n);
   for (size_t l = 0; l < kLanes; ++l) lane[l] = 0.0f;
-  j = 0;
+  size_t j = 0;
   for (; j + kLanes <= n; j += kLanes) {
     for (size_t l = 0; l < kLanes; ++l) {
       const float e = exp_nonpositive(x[j + l] - mx);
@@ -185,6 +197,22 @@ VIGIL_ALWAYS_INLINE inline float softmax_unnormalized(float* x, size_t n) {
     sum += e;
   }
   return static_cast<float>(1.0 / sum);
+}
+
+// max |x[j]|, j < n, as the max of the sign-cleared bit patterns: for non-NaN floats the
+// same value as a float max, and an integer max reduction vectorizes (a float one does not
+// without fast-math; GCC kept 16 "lanes" in general registers).
+VIGIL_ALWAYS_INLINE inline float abs_max_bits(const float* x, size_t n) {
+  uint32_t m = 0;
+  for (size_t j = 0; j < n; ++j) {
+    uint32_t b;
+    std::memcpy(&b, x + j, sizeof b);
+    b &= 0x7fffffffu;
+    m = b > m ? b : m;
+  }
+  float r;
+  std::memcpy(&r, &m, sizeof r);
+  return r;
 }
 
 }  // namespace
@@ -452,22 +480,7 @@ void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* 
                    float* scale) {
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * ld;
-    // max |x| in 16 fixed lanes (a plain max reduction is not vectorized without fast-math).
-    constexpr size_t kLanes = 16;
-    float lane[kLanes] = {};
-    size_t j0 = 0;
-    for (; j0 + kLanes <= cols; j0 += kLanes) {
-      for (size_t l = 0; l < kLanes; ++l) {
-        const float a = std::fabs(xr[j0 + l]);
-        lane[l] = a > lane[l] ? a : lane[l];
-      }
-    }
-    float mx = 0.0f;
-    for (size_t l = 0; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
-    for (size_t j = j0; j < cols; ++j) {
-      const float a = std::fabs(xr[j]);
-      mx = a > mx ? a : mx;
-    }
+    const float mx = abs_max_bits(xr, cols);
     const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
     scale[r] = mx / 127.0f;
     constexpr size_t kBlock = 64;
@@ -485,14 +498,17 @@ void quantize_cols_transposed(const float* x, size_t rows, size_t cols, size_t l
   float mx[kBlock], inv[kBlock], col[kBlock];
   for (size_t c0 = 0; c0 < cols; c0 += kBlock) {
     const size_t cb = cols - c0 < kBlock ? cols - c0 : kBlock;
-    for (size_t c = 0; c < cb; ++c) mx[c] = 0.0f;
+    uint32_t mb[kBlock] = {};
     for (size_t r = 0; r < rows; ++r) {
       const float* xr = x + r * ld + c0;
       for (size_t c = 0; c < cb; ++c) {
-        const float a = std::fabs(xr[c]);
-        mx[c] = a > mx[c] ? a : mx[c];
+        uint32_t b;
+        std::memcpy(&b, xr + c, sizeof b);
+        b &= 0x7fffffffu;
+        mb[c] = b > mb[c] ? b : mb[c];
       }
     }
+    std::memcpy(mx, mb, cb * sizeof(float));
     for (size_t c = 0; c < cb; ++c) {
       inv[c] = mx[c] > 0.0f ? 127.0f / mx[c] : 0.0f;
       scale[c0 + c] = mx[c] / 127.0f;
@@ -514,17 +530,8 @@ void quantize_cols_transposed(const float* x, size_t rows, size_t cols, size_t l
 VIGIL_FLOAT_CLONES
 int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
                        float* tmp, int8_t* p) {
-  constexpr size_t kLanes = 16;
   for (size_t j = 0; j < n; ++j) tmp[j] = (static_cast<float>(acc[j]) * row_scale) * col_scale[j];
-  float lane[kLanes];
-  for (size_t l = 0; l < kLanes; ++l) lane[l] = tmp[0];
-  size_t j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) lane[l] = tmp[j + l] > lane[l] ? tmp[j + l] : lane[l];
-  }
-  float mx = lane[0];
-  for (size_t l = 1; l < kLanes; ++l) mx = lane[l] > mx ? lane[l] : mx;
-  for (; j < n; ++j) mx = tmp[j] > mx ? tmp[j] : mx;
+  const float mx = max_ordered(tmp, n);
   // e in (0, 1], 255 e in [0, 255]: rounding half away from zero needs no clamp.
   for (size_t k = 0; k < n; ++k) tmp[k] = exp_nonpositive(tmp[k] - mx) * 255.0f;
   int32_t sum = 0;
