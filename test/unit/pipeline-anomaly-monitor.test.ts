@@ -1,6 +1,6 @@
 // AnomalyMonitor on synthetic windows and heads: learning, persistence/restore, scoring, and the
 // input-transform path (nothing inferred while learning, standardized windows afterwards).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
@@ -157,5 +157,92 @@ describe('AnomalyMonitor', () => {
     let mean = 0;
     for (let t = 0; t < T; t++) mean += u[t * C] / T;
     expect(Math.abs(mean)).toBeLessThan(1);
+  });
+
+  it('drift adaptation: the reference follows a wandering channel, is persisted with the baseline and restored', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-baselines-'));
+    // channel a: white noise plus a slow square wave (slowness ~0.3: it wanders, so it adapts);
+    // channel b: white noise only (keeps its commissioning reference)
+    let row = 0;
+    const wander = (level: number) => {
+      const w = new Float32Array(T * C);
+      for (let t = 0; t < T; t++, row++) {
+        w[t * C] = level + 0.6 * Math.sign(Math.sin(row / 100)) + 3.4 * rnd();
+        w[t * C + 1] = 5 + 3.4 * rnd();
+      }
+      return w;
+    };
+    const m = manifest(true);
+    const adaptive: Manifest = {
+      ...m,
+      modelMetadata: { ...m.modelMetadata, 'vigil.scoring': { adaptRows: 4, adaptHoldRows: 0 } },
+    };
+    const mk = () =>
+      new AnomalyMonitor({
+        assetId: 'drift',
+        modelId: 'm',
+        manifest: adaptive,
+        hop: T,
+        baselineWindows: 20,
+        dir,
+        log,
+        run: async (u) => heads(u),
+      });
+    const mon = mk();
+    for (let k = 0; k < 20; k++) mon.prepare(wander(0));
+    await new Promise((r) => setTimeout(r, 0));
+    expect(mon.state).toBe('ready');
+    const start = mon.adaptation!;
+    for (let k = 0; k < 6; k++) mon.prepare(wander(1));
+    const now = mon.adaptation!;
+    expect(now.rows).toBe(6 * T);
+    expect(now.adaptedRows).toBeGreaterThan(0);
+    expect(now.center[0]).toBeGreaterThan(start.center[0] + 0.1); // moving towards the +1 level
+    expect(now.center[1]).toBe(start.center[1]); // white noise: commissioning reference kept
+    // persisted (every 10 time constants = 40 rows = every window here) and restored
+    const saved = JSON.parse(readFileSync(path.join(dir, 'drift.json'), 'utf8')) as {
+      format: string;
+      adaptation: { rows: number; center: number[] };
+      params: { adaptRows: number };
+    };
+    expect(saved.format).toBe('vigil.baseline/3');
+    expect(saved.params.adaptRows).toBe(4);
+    expect(saved.adaptation).toEqual(now);
+    expect(mk().adaptation).toEqual(now);
+  });
+
+  it("a vigil.baseline/2 file is migrated with the bundle's scoring parameters", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-baselines-'));
+    const m = manifest(false);
+    const opts = {
+      assetId: 'old',
+      modelId: 'm',
+      hop: T,
+      baselineWindows: 10,
+      dir,
+      log,
+      run: async (u: Float32Array) => heads(u),
+    };
+    const m1 = new AnomalyMonitor({ ...opts, manifest: m });
+    for (let k = 0; k < 10; k++) {
+      const w = window(0);
+      m1.observe(w, w, heads(w));
+    }
+    await new Promise((r) => setTimeout(r, 0));
+    const file = path.join(dir, 'old.json');
+    const j = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown> & {
+      params: Record<string, unknown>;
+    };
+    const { adaptRows: _r, adaptGate: _g, adaptHoldRows: _h, ...params } = j.params;
+    writeFileSync(file, JSON.stringify({ ...j, format: 'vigil.baseline/2', params }));
+    const m2 = new AnomalyMonitor({
+      ...opts,
+      manifest: { ...m, modelMetadata: { 'vigil.scoring': { adaptRows: 50 } } },
+    });
+    expect(m2.state).toBe('ready'); // restored, not relearned
+    expect(m2.adaptation).toMatchObject({ rows: 0, frozen: false });
+    // an unknown format is refused: learn again
+    writeFileSync(file, JSON.stringify({ ...j, format: 'vigil.baseline/9' }));
+    expect(new AnomalyMonitor({ ...opts, manifest: m }).state).toBe('learning');
   });
 });
