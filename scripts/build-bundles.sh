@@ -45,7 +45,10 @@ writeFileSync(`${stem}.f32`, enc.data);
 writeFileSync(`${stem}.json`, enc.descriptor);
 process.stderr.write(`held-out: 700 windows at ${band.join('..')} rpm (seeds 40000000..) + 700 at 600..3600 rpm (seeds 41000000..)\n`);
 JS
-  local created; created=$(created_of "$dir")
+  # The bundle is as old as the training run that made it (training.json `created`), so a rebuild
+  # with the same inputs changes nothing and a retrained model gets its own time.
+  local created; created=$(node -e 'try{console.log(JSON.parse(require("fs").readFileSync(process.argv[1]+"/training.json","utf8")).created??"")}catch{}' "$dir")
+  [[ -n "$created" ]] || created=$(created_of "$dir")
   # All five encoder linears int8 first; if the int8 vs fp32 gate refuses, keep patch_embd F32
   # (its input, the normalized spectral features, has the widest range; ~3 % of the MACs) and
   # convert again: the provisional 8-epoch model needed this (docs/bundles.md).
