@@ -5,6 +5,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AddonModule, Model } from '../../agent/inference/addon-loader.js';
 import { TINY_SPEC, tinyWindow, type TinyGgufSpec } from '../fixtures/engine/tiny-gguf.js';
+import { NativeBackend } from '../../agent/inference/native-backend.js';
+import type { InferenceOutputs } from '../../agent/inference/backend.js';
+import type { AssembledWindow } from '../../agent/ingest/window-assembler.js';
+import type { Manifest } from '../../agent/model/manifest-types.js';
+import { ModelRuntime } from '../../agent/pipeline/model-runtime.js';
 import { realAddon, rejected, writeModel } from './addon-helpers.js';
 
 const SPECTRAL: TinyGgufSpec = {
@@ -120,5 +125,41 @@ describe('Model.runBatch', () => {
     ]);
     expect(order).toEqual(['run0', 'batch', 'run1']);
     model.dispose();
+  });
+
+  it('through the pipeline: queued windows of a model go out as batches, each result bit-equal to runSync', async () => {
+    const model = new addon.Model(writeModel('batch-runtime.gguf', TINY_SPEC));
+    const backend = new NativeBackend(model);
+    const rt = new ModelRuntime('tiny', { labels: ['a', 'b', 'c'] } as unknown as Manifest, backend, {
+      capacity: 64,
+      policy: 'drop-oldest',
+      now: () => 0,
+      onProgress: () => undefined,
+      batchMax: 8,
+    });
+    const xs = Array.from({ length: 12 }, (_, i) => tinyWindow(TINY_SPEC, 200 + i));
+    const got = new Map<number, InferenceOutputs>();
+    xs.forEach((x, i) =>
+      rt.queue.push({
+        window: {} as AssembledWindow,
+        input: x,
+        enqueuedAt: 0,
+        onResult: (out) => got.set(i, out),
+        onError: (err) => {
+          throw err;
+        },
+        onDrop: () => undefined,
+      }),
+    );
+    await rt.queue.drain();
+    expect(rt.health().batches).toMatchObject({
+      max: 8,
+      calls: 3,
+      windows: 12,
+      maxSize: 8,
+      sizes: { 1: 1, 8: 1, 3: 1 },
+    });
+    for (let i = 0; i < xs.length; i++) expectSame(got.get(i)!, model.runSync(xs[i]!));
+    await backend.dispose();
   });
 });
