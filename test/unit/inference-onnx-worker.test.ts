@@ -16,7 +16,9 @@ import {
   type WorkerLike,
 } from '../../agent/inference/onnx-worker-backend.js';
 import type { Manifest } from '../../agent/model/manifest-types.js';
+import { modelProtoType } from '../../agent/model/onnx-proto.js';
 import { tempDir } from '../helpers/temp-dir.js';
+import { writeTinyBundle } from '../helpers/tiny-bundle.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 
@@ -146,5 +148,31 @@ describe('ORT in a worker thread (real onnxruntime-node)', () => {
     expect(out).toHaveLength(64);
     // The whole batch was one await: ticks can only have fired while the worker was busy.
     expect(during).toBeGreaterThan(2);
+  });
+
+  it('a model whose batch dim is fixed at 1: the windows of a batch loop inside the worker, same results', async () => {
+    const tiny = writeTinyBundle();
+    const file = path.join(tiny.dir, 'model.onnx');
+    const type = modelProtoType();
+    const proto = type.decode(readFileSync(file)) as unknown as {
+      graph: { input: { name: string; type: { tensorType: { shape: { dim: object[] } } } }[] };
+    };
+    const x = proto.graph.input.find((v) => v.name === 'x')!;
+    x.type.tensorType.shape.dim[0] = { dimValue: 1 };
+    const fixed = path.join(tiny.dir, 'fixed.onnx');
+    writeFileSync(fixed, type.encode(proto as unknown as object).finish());
+
+    const worker = await OnnxWorkerBackend.open(fixed, tiny.manifest);
+    const dynamic = await OnnxWorkerBackend.open(file, tiny.manifest);
+    toDispose.push(worker, dynamic);
+    expect(worker.dynamicBatch).toBe(false);
+    expect(dynamic.dynamicBatch).toBe(true);
+    const xs = windows(16 * 3, 4, 11);
+    const batch = await worker.runBatch(xs);
+    expect(batch).toHaveLength(4);
+    for (let i = 0; i < xs.length; i++) {
+      same(batch[i]!, await worker.run(xs[i]!)); // each is a batch-1 run: identical
+      close(batch[i]!, await dynamic.run(xs[i]!), 1e-5); // same weights; ORT optimizes static shapes differently
+    }
   });
 });
