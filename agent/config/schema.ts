@@ -56,14 +56,31 @@ const assetSchema = {
       default: assetDefaults.anomaly,
       properties: {
         enabled: { type: 'boolean', default: assetDefaults.anomaly.enabled },
-        baselineWindows: { type: 'integer', minimum: 1, default: assetDefaults.anomaly.baselineWindows },
-        openWindows: { type: 'integer', minimum: 1, default: assetDefaults.anomaly.openWindows },
-        closeWindows: { type: 'integer', minimum: 1, default: assetDefaults.anomaly.closeWindows },
+        baselineWindows: {
+          type: 'integer',
+          minimum: 1,
+          default: assetDefaults.anomaly.baselineWindows,
+          description: "windows learned as the asset's normal behaviour after commissioning",
+        },
+        openWindows: {
+          type: 'integer',
+          minimum: 1,
+          default: assetDefaults.anomaly.openWindows,
+          description: 'an event opens after this many consecutive windows above the alarm level',
+        },
+        closeWindows: {
+          type: 'integer',
+          minimum: 1,
+          default: assetDefaults.anomaly.closeWindows,
+          description:
+            'off-delay: an event closes after this many consecutive windows below closeRatio x the alarm level (pump assets: 60)',
+        },
         closeRatio: {
           type: 'number',
           exclusiveMinimum: 0,
           maximum: 1,
           default: assetDefaults.anomaly.closeRatio,
+          description: 'close level as a fraction of the alarm level',
         },
       },
     },

@@ -34,6 +34,7 @@ export interface AssetConfig {
     baselineWindows: number;
     /** Open above threshold for openWindows windows, close below closeRatio*threshold for closeWindows. */
     openWindows: number;
+    /** The event's off-delay in windows (closeWindows x hop / sampleRateHz seconds; pump assets 60). */
     closeWindows: number;
     closeRatio: number;
   };
