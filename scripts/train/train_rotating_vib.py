@@ -119,6 +119,10 @@ def main() -> None:
     ap.add_argument("--init", default="", help="start from a state_dict saved by an earlier run (DATA/rotating-vib.pt)")
     ap.add_argument("--train-splits", default="train",
                     help="comma-separated training splits in DATA (e.g. train,train_b: more assets, another severity range)")
+    ap.add_argument("--noise-prob", type=float, default=0.0,
+                    help="fraction of training windows given extra white sensor noise (0 = off)")
+    ap.add_argument("--noise-rms", default="0.01:0.12",
+                    help="extra noise RMS range lo:hi, m/s^2 at sensor gain 1 (log-uniform)")
     ap.add_argument("--class-weights", default="",
                     help="cross-entropy weight per label, e.g. misalignment=1.5,bearing_ball=1.5 (others 1)")
     args = ap.parse_args()
@@ -145,6 +149,9 @@ def main() -> None:
             raise SystemExit(f"--class-weights: expected a label of {LABELS} but received {name!r}")
         class_w[LABELS.index(name)] = float(val)
 
+    gain_tr = np.concatenate([np.array([w["sensorGain"] for w in v[2]["windows"]]) for v in trs.values()])
+    noise_lo, noise_hi = (float(v) for v in args.noise_rms.split(":"))
+
     def raw_window(i: int) -> np.ndarray:
         return raw_parts[part_of[i]][local_of[i], :, 0]
     t_raw = cfg["windowLength"]
@@ -153,22 +160,34 @@ def main() -> None:
     def batch_features(idx: np.ndarray) -> np.ndarray:
         """Cached features, with a random subset recomputed from speed-warped raw windows: x'(t) =
         x(s t) scales every frequency (shaft orders, bearing lines, resonance) by s, so the model
-        sees a continuum of speeds instead of memorizing the speeds of the training seeds."""
+        sees a continuum of speeds instead of memorizing the speeds of the training seeds.
+        Optionally (--noise-prob) another subset gets extra white sensor noise, its RMS drawn
+        log-uniform in --noise-rms (m/s^2) and scaled by the window's sensor gain, as the
+        simulator's own sensor noise is."""
         f = xtr[idx]
-        if args.warp <= 1 or args.warp_prob <= 0:
+        warp_on = args.warp > 1 and args.warp_prob > 0
+        noise_on = args.noise_prob > 0
+        if not warp_on and not noise_on:
             return f
-        aug = rng.random(len(idx)) < args.warp_prob
-        if not aug.any():
+        aug = rng.random(len(idx)) < args.warp_prob if warp_on else np.zeros(len(idx), dtype=bool)
+        noisy = rng.random(len(idx)) < args.noise_prob if noise_on else np.zeros(len(idx), dtype=bool)
+        redo = aug | noisy
+        if not redo.any():
             return f
         f = f.copy()
-        ii = idx[aug]
-        s = np.exp(rng.uniform(-np.log(args.warp), np.log(args.warp), len(ii)))
+        ii = idx[redo]
+        s = np.exp(rng.uniform(-np.log(args.warp), np.log(args.warp), len(ii))) if warp_on else np.ones(len(ii))
+        s = np.where(aug[redo], s, 1.0)
         s = np.where(has_next[ii], s, np.minimum(s, 1.0))  # s > 1 reads past the window end
         warped = np.empty((len(ii), t_raw, 1), dtype=np.float32)
         for j, (i, sj) in enumerate(zip(ii, s)):
             src = raw_window(i) if sj <= 1 else np.concatenate([raw_window(i), raw_window(i + 1)])
-            warped[j, :, 0] = np.interp(grid * sj, np.arange(len(src)), src)
-        f[aug] = frontend.spectral(warped, cfg["sampleRateHz"], cfg["frontend"])
+            warped[j, :, 0] = src[:t_raw] if sj == 1 else np.interp(grid * sj, np.arange(len(src)), src)
+        if noise_on:
+            nz = noisy[redo]
+            rms = np.exp(rng.uniform(np.log(noise_lo), np.log(noise_hi), int(nz.sum()))) * gain_tr[ii[nz]]
+            warped[nz, :, 0] += (rms[:, None] * rng.standard_normal((int(nz.sum()), t_raw))).astype(np.float32)
+        f[redo] = frontend.spectral(warped, cfg["sampleRateHz"], cfg["frontend"])
         return f
 
     vals = {s: load_split(args.data, s, cfg) for s in ("val_band", "val_seeds")}
@@ -266,7 +285,8 @@ def main() -> None:
         "training": {"init": args.init or None, "epochs": args.epochs, "samplesPerEpoch": per_epoch, "batch": args.batch, "optimizer": "AdamW(wd=0.01) + OneCycle",
                      "lr": args.lr, "labelSmoothing": 0.05, "trainSplits": train_splits,
                      "classWeights": {l: float(w) for l, w in zip(LABELS, class_w)},
-                     "speedWarp": {"factor": args.warp, "prob": args.warp_prob}, "reconWeight": args.recon_weight,
+                     "speedWarp": {"factor": args.warp, "prob": args.warp_prob},
+                     "noiseAug": {"prob": args.noise_prob, "rms": [noise_lo, noise_hi]} if args.noise_prob > 0 else None, "reconWeight": args.recon_weight,
                      "threads": args.threads, "seconds": round(time.time() - t_start), "history": history},
         "norm": {"mean": mean.tolist(), "std": std.tolist()},
         "validation": results,
