@@ -10,6 +10,10 @@ files it is scored on:
   tuned-v1    scoring parameters chosen by grid search on valve1 alone (model without valve2
               rows), then applied unchanged to valve2
 
+All of these score without the drift adaptation (SCORING_DEFAULTS has adaptRows 0: the heads are
+computed once per file and cached); the shipped scoring with adaptation is what skab_eval.py and
+`vigil eval skab` report (docs/anomaly.md section 6).
+
 Usage: /usr/bin/python3 scripts/train/skab_report.py --data /work/shared/data/skab [--cache DIR] [--json OUT]
 """
 from __future__ import annotations
