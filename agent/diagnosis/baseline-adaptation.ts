@@ -93,6 +93,11 @@ export class SiteAdapter {
     return this.b.params.adaptRows > 0;
   }
 
+  /** True while a level alarm holds the reference (until adaptHoldRows quiet rows). */
+  get frozen(): boolean {
+    return this.s.frozen;
+  }
+
   /** A copy of the adapted state (what the baseline persists). */
   get state(): AdaptationState {
     return { ...this.s, center: this.s.center.slice() };

@@ -163,9 +163,16 @@ export class AnomalyMonitor {
   /** The site-transformed window (current reference), advancing the drift adaptation. */
   private adapt(raw: Float32Array): Float32Array {
     const a = this.adapter as SiteAdapter;
+    const wasFrozen = a.frozen;
     const u = a.next(raw);
     const b = this.baseline as Baseline;
-    const rows = a.state.rows;
+    const st = a.state;
+    const rows = st.rows;
+    if (a.frozen !== wasFrozen)
+      this.o.log.info(
+        { asset: this.o.assetId, rows, adaptedRows: st.adaptedRows },
+        a.frozen ? 'drift adaptation frozen (level alarm)' : 'drift adaptation resumed',
+      );
     if (a.enabled && rows - this.persistedAtRows >= ADAPT_PERSIST_TIME_CONSTANTS * b.params.adaptRows) {
       this.persistedAtRows = rows;
       this.persist({ ...b, adaptation: a.state });

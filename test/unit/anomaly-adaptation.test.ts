@@ -104,6 +104,7 @@ describe('SiteAdapter', () => {
     const a = new SiteAdapter(baseline({ ewmaAlpha: 1 }), 1); // no smoothing: the gate is the window's level score
     a.next(flat(12)); // 1.44 > 1: frozen
     expect(a.state.frozen).toBe(true);
+    expect(a.frozen).toBe(true);
     for (let k = 1; k <= 5; k++) {
       a.next(flat(1)); // quiet, but not for long enough
       expect(a.state).toMatchObject({ frozen: true, quietRows: k, adaptedRows: 0 });
