@@ -55,5 +55,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     return 0;
   }
   if (size > 0) check_run(*m, data, size);
+  // Models with an int8 linear also run the optional int8 attention (run-time packing and
+  // dynamic scales on whatever shapes the input describes).
+  if (size > 0 && m->info().int8_linears > 0) {
+    std::unique_ptr<vigil::Model> mi;
+    o.attention = "int8";
+    if (!vigil::Model::load_buffer(data, size, o, &mi).ok() || mi->info().attention != "int8") __builtin_trap();
+    check_run(*mi, data, size);
+  }
   return 0;
 }
