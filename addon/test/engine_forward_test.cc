@@ -251,6 +251,32 @@ TEST(int8_attention_close_to_float_attention) {
   }
 }
 
+// A model mixing int8 and F32 feed-forward linears runs both schedules in one pass (the int8
+// pair hands over int8 in q_ffn, a mixed pair goes through the float ffn buffer, which only
+// such a model allocates). Outputs stay close to the all-int8 model's.
+TEST(mixed_int8_f32_feed_forward) {
+  test::TinySpec s = spec_none();
+  test::RefModel q8 = test::random_model(s);
+  test::quantize_encoder(&q8, {});
+  test::RefModel mixed = q8;
+  mixed.blocks[0].down.int8 = false;  // int8 ffn_up -> F32 ffn_down (weights: the dequantized ones)
+  mixed.blocks[1].up.int8 = false;    // F32 ffn_up -> int8 ffn_down
+  auto a = load(test::write_gguf(q8));
+  auto b = load(test::write_gguf(mixed));
+  if (!a || !b) return;
+  EXPECT(b->info().int8_linears + 2 == a->info().int8_linears) << b->info().int8_linears;
+  double worst = 0;
+  for (uint64_t seed = 1; seed <= 8; ++seed) {
+    const auto x = test::random_window(s, seed);
+    Out oa(*a), ob(*b);
+    EXPECT(a->run(x.data(), x.size(), oa.bufs()).ok());
+    EXPECT(b->run(x.data(), x.size(), ob.bufs()).ok());
+    for (size_t k = 0; k < oa.probs.size(); ++k) worst = std::max(worst, double(std::fabs(oa.probs[k] - ob.probs[k])));
+    EXPECT(oa.emb != ob.emb);  // the mixed linears really ran in float
+  }
+  EXPECT(worst <= 0.05) << worst;
+}
+
 TEST(attention_option) {
   const auto q8 = [] {
     test::RefModel rm = test::random_model(spec_none());

@@ -56,7 +56,7 @@ struct Buffers {
   float* a = nullptr;         // [N][d] LN output (also z, the output norm)
   float* qkv = nullptr;       // [N][3d]
   float* attn = nullptr;      // [N][d] concatenated heads
-  float* ffn = nullptr;       // [N][F]
+  float* ffn = nullptr;       // [N][F] (null when every block's ffn_up -> ffn_down is int8 -> int8)
   float* attn_scratch = nullptr;  // [H][attention_scratch_floats]: one slice per head (heads run in parallel)
   float* logits = nullptr;    // [K]
   float* recon = nullptr;     // [N][P*C'] (reconstruction only)

@@ -526,7 +526,11 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   const size_t o_a = add(n * d * sizeof(float));
   const size_t o_qkv = add(n * 3 * d * sizeof(float));
   const size_t o_attn = add(n * d * sizeof(float));
-  const size_t o_ffn = add(n * f * sizeof(float));
+  // The float FFN buffer is only needed by a block whose ffn_up -> ffn_down is not int8 -> int8
+  // (that pair hands over int8 in q_ffn).
+  bool need_ffn = false;
+  for (const Block& b : m->blocks) need_ffn = need_ffn || !(b.ffn_up.int8 && b.ffn_down.int8);
+  const size_t o_ffn = add(need_ffn ? n * f * sizeof(float) : 0);
   const size_t o_scr = add(hp.head_count * ops::attention_scratch_floats(n, dh) * sizeof(float));
   const size_t o_logits = add(k * sizeof(float));
   const size_t o_recon = add(hp.has_reconstruction ? n * pw * sizeof(float) : 0);
@@ -550,7 +554,7 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   bf.a = reinterpret_cast<float*>(base + o_a);
   bf.qkv = reinterpret_cast<float*>(base + o_qkv);
   bf.attn = reinterpret_cast<float*>(base + o_attn);
-  bf.ffn = reinterpret_cast<float*>(base + o_ffn);
+  bf.ffn = need_ffn ? reinterpret_cast<float*>(base + o_ffn) : nullptr;
   bf.attn_scratch = reinterpret_cast<float*>(base + o_scr);
   bf.logits = reinterpret_cast<float*>(base + o_logits);
   bf.recon = hp.has_reconstruction ? reinterpret_cast<float*>(base + o_recon) : nullptr;
