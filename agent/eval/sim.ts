@@ -129,6 +129,7 @@ export function usedSeedRanges(splits: Record<string, TrainingSplit>, classes: n
 }
 
 export const WARMUP_SAMPLES = 2048;
+const EVAL_BATCH = 8;
 
 /** Balanced windows, class-interleaved, one asset (seed) per window. */
 export function simulateWindows(opts: {
@@ -244,10 +245,16 @@ export async function runEvalSim(o: EvalSimOptions): Promise<EvalSimReport> {
   const truth: number[] = [];
   const pred: number[] = [];
   try {
-    for (const w of windows) {
-      const r = await backend.run(w.x);
-      truth.push(w.label);
-      pred.push(argmax(r.probs));
+    // Batches of EVAL_BATCH windows where the backend batches (one native work item or one ORT
+    // worker round trip each); results equal one-by-one runs (test/binding/engine-batch.test.ts).
+    for (let i = 0; i < windows.length; i += EVAL_BATCH) {
+      const part = windows.slice(i, i + EVAL_BATCH);
+      const outs = backend.runBatch ? await backend.runBatch(part.map((w) => w.x)) : [];
+      for (const w of part.slice(outs.length)) outs.push(await backend.run(w.x));
+      part.forEach((w, j) => {
+        truth.push(w.label);
+        pred.push(argmax(outs[j].probs));
+      });
       o.onProgress?.('infer', truth.length, windows.length);
     }
   } finally {
