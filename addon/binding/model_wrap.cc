@@ -11,6 +11,7 @@ namespace vigil::binding {
 namespace {
 
 const char* const kIsaNames[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni"};
+const char* const kAttentionNames[] = {"f32", "int8"};
 
 Napi::Array strings_to_js(Napi::Env env, const std::vector<std::string>& v) {
   Napi::Array a = Napi::Array::New(env, v.size());
@@ -63,21 +64,28 @@ Napi::Object info_to_js(Napi::Env env, const ModelInfo& i) {
   o.Set("inputShape", shape);
   o.Set("metadata", meta);
   o.Set("isa", i.isa);
+  o.Set("attention", i.attention);
   o.Set("memoryBytes", static_cast<double>(i.memory_bytes));
   return o;
 }
 
-// The raw window at the boundary: a Float32Array of exactly T*C finite values.
-Napi::Float32Array check_window(Napi::Env env, const Napi::Value& v, size_t expected, const char* verb) {
+// The raw window at the boundary: a Float32Array (its length and values: check_input()).
+Napi::Float32Array check_window_type(Napi::Env env, const Napi::Value& v, size_t expected, const char* verb) {
   if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
     throw coded_type_error(env, "ENGINE_INPUT_TYPE",
                            std::string("failed to ") + verb + " input window with " + describe(v) +
                                ": expected a Float32Array of windowLength * channelCount = " +
                                std::to_string(expected) + " values");
   }
-  Napi::Float32Array a = v.As<Napi::Float32Array>();
-  Status s = check_input(a.Data(), a.ElementLength(), expected);
-  if (!s.ok()) throw status_error(env, s);
+  return v.As<Napi::Float32Array>();
+}
+
+// The whole window: a Float32Array of exactly T*C finite values.
+Napi::Float32Array check_window(Napi::Env env, const Napi::Value& v, size_t expected, const char* verb) {
+  Napi::Float32Array a = check_window_type(env, v, expected, verb);
+  if (a.ElementLength() != expected || !copy_finite(a.Data(), expected, nullptr)) {
+    throw status_error(env, check_input(a.Data(), a.ElementLength(), expected));
+  }
   return a;
 }
 
@@ -87,7 +95,7 @@ LoadOptions parse_options(Napi::Env env, const Napi::Value& v) {
   if (!v.IsObject() || v.IsArray() || v.IsFunction()) {
     throw coded_type_error(env, "ENGINE_INVALID_ARGUMENT",
                            "failed to load model with options " + describe(v) +
-                               ": expected an object { isa?, threads? }");
+                               ": expected an object { isa?, threads?, attention? }");
   }
   Napi::Object obj = v.As<Napi::Object>();
   Napi::Value isa = obj.Get("isa");
@@ -113,6 +121,20 @@ LoadOptions parse_options(Napi::Env env, const Napi::Value& v) {
                                  ": expected an integer in 1..64");
     }
     o.threads = static_cast<int>(t);
+  }
+  Napi::Value attention = obj.Get("attention");
+  if (!attention.IsUndefined()) {
+    bool known = false;
+    if (attention.IsString()) {
+      o.attention = attention.As<Napi::String>().Utf8Value();
+      for (const char* n : kAttentionNames) known = known || o.attention == n;
+    }
+    if (!known) {
+      throw coded_type_error(env, "ENGINE_INVALID_ARGUMENT",
+                             "failed to load model with options.attention " +
+                                 (attention.IsString() ? "\"" + o.attention + "\"" : describe(attention)) +
+                                 ": expected one of f32, int8");
+    }
   }
   return o;
 }
@@ -184,9 +206,15 @@ Napi::Value ModelWrap::Run(const Napi::CallbackInfo& info) {
   // Every failure, including argument errors, rejects the promise: callers handle one path.
   try {
     ModelState& st = live(env, "run");
-    Napi::Float32Array x = check_window(env, info[0], st.model->input_length(), "run");
-    std::vector<float> input(x.Data(), x.Data() + x.ElementLength());
-    RunWorker* w = new RunWorker(env, state_, queue_, std::move(input));
+    const size_t len = st.model->input_length();
+    Napi::Float32Array x = check_window_type(env, info[0], len, "run");
+    const OutputLayout layout = output_layout(*st.model);
+    // One allocation: the window copy, then the output block (written on the pool).
+    std::vector<float> storage(len + layout.total());
+    if (x.ElementLength() != len || !copy_finite(x.Data(), len, storage.data())) {
+      throw status_error(env, check_input(x.Data(), x.ElementLength(), len));
+    }
+    RunWorker* w = new RunWorker(env, state_, queue_, std::move(storage), 1, len, layout, false);
     Napi::Promise p = w->promise();
     queue_->submit(w);  // once queued, the worker deletes itself after OnOK/OnError
     return p;
@@ -225,12 +253,15 @@ Napi::Value ModelWrap::RunBatch(const Napi::CallbackInfo& info) {
                                  " inputs: expected at most " + std::to_string(kMaxBatch));
     }
     const size_t len = st.model->input_length();
-    std::vector<float> inputs;
-    inputs.reserve(n * len);
+    const OutputLayout layout = output_layout(*st.model);
+    // One allocation: the n windows back to back, then n output blocks (written on the pool).
+    std::vector<float> storage(n * (len + layout.total()));
     for (size_t i = 0; i < n; ++i) {
-      Napi::Float32Array x;
       try {
-        x = check_window(env, arr.Get(static_cast<uint32_t>(i)), len, "run");
+        Napi::Float32Array x = check_window_type(env, arr.Get(static_cast<uint32_t>(i)), len, "run");
+        if (x.ElementLength() != len || !copy_finite(x.Data(), len, storage.data() + i * len)) {
+          throw status_error(env, check_input(x.Data(), x.ElementLength(), len));
+        }
       } catch (Napi::Error& e) {
         const std::string code = e.Get("code").ToString().Utf8Value();
         Napi::Error indexed = Napi::TypeError::New(env, "failed to run batch input " + std::to_string(i) +
@@ -240,9 +271,8 @@ Napi::Value ModelWrap::RunBatch(const Napi::CallbackInfo& info) {
         indexed.Set("index", Napi::Number::New(env, static_cast<double>(i)));
         throw indexed;
       }
-      inputs.insert(inputs.end(), x.Data(), x.Data() + x.ElementLength());
     }
-    BatchWorker* w = new BatchWorker(env, state_, queue_, std::move(inputs), n);
+    RunWorker* w = new RunWorker(env, state_, queue_, std::move(storage), n, len, layout, true);
     Napi::Promise p = w->promise();
     queue_->submit(w);  // once queued, the worker deletes itself after OnOK/OnError
     return p;
@@ -257,16 +287,15 @@ Napi::Value ModelWrap::RunBatch(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::RunSync(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelState& st = live(env, "run");
-  Napi::Float32Array x = check_window(env, info[0], st.model->input_length(), "run");
-  RunResult r;
-  Status s;
-  try {
-    s = run_locked(st, x.Data(), x.ElementLength(), &r);
-  } catch (const std::exception& e) {  // bad_alloc sizing the result vectors
-    throw coded_error(env, "ENGINE_OUT_OF_MEMORY", std::string("failed to run model with the result buffers: ") + e.what());
-  }
+  // The type here; length and finiteness in the engine's run() (the same check_input, so the
+  // same codes and messages), which writes straight into the outputs' one ArrayBuffer.
+  Napi::Float32Array x = check_window_type(env, info[0], st.model->input_length(), "run");
+  const OutputLayout layout = output_layout(*st.model);
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, layout.total() * sizeof(float));
+  double inference_us = 0.0;
+  Status s = run_locked(st, x.Data(), x.ElementLength(), static_cast<float*>(buffer.Data()), &inference_us);
   if (!s.ok()) throw status_error(env, s);
-  return result_to_js(env, r);
+  return result_to_js(env, layout, buffer, 0, inference_us);
 }
 
 Napi::Value ModelWrap::Features(const Napi::CallbackInfo& info) {
