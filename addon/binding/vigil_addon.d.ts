@@ -59,10 +59,20 @@ export interface ModelInfo {
   /** Every string metadata key of the GGUF (general.*, vigil-tst.*), for display. */
   metadata: Record<string, string | number | boolean>;
   isa: IsaName;
+  /**
+   * Attention arithmetic that runs: 'int8' only when requested (LoadOptions.attention, else
+   * $VIGIL_ATTENTION) and the model has at least one int8 linear; otherwise 'f32'.
+   */
+  attention: AttentionMode;
   /** Bytes of packed weights + arena owned by this model. */
   memoryBytes: number;
 }
 
+/**
+ * One call's outputs. The four arrays are views on ONE fresh ArrayBuffer per window
+ * (probs | embedding | patchError | channelError, back to back); a later call never writes
+ * into it. runBatch() results share one buffer for the whole batch, each window its own range.
+ */
 export interface RunOutputs {
   probs: Float32Array; // [K]
   embedding: Float32Array; // [d]
@@ -72,11 +82,19 @@ export interface RunOutputs {
   inferenceUs: number;
 }
 
+export type AttentionMode = 'f32' | 'int8';
+
 export interface LoadOptions {
   /** Force a kernel path for this model (like VIGIL_ISA); an unavailable one is an error. */
   isa?: IsaName;
   /** Worker threads for large models (default 1: the calling thread only). */
   threads?: number;
+  /**
+   * 'f32' (the model-format reference) or 'int8' (QK^T and PV on the int8 GEMM, dynamic scales;
+   * used on models with an int8 linear; docs/engine.md "int8 attention"). Default: $VIGIL_ATTENTION
+   * when set, else 'f32'. Anything else: ENGINE_INVALID_ARGUMENT naming options.attention.
+   */
+  attention?: AttentionMode;
 }
 
 export interface CalibrationStats {
