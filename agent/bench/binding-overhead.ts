@@ -2,12 +2,15 @@
 // awaited `run()` against the engine time the binding reports (`inferenceUs`), interleaved in
 // rounds so that the machine's noise hits every variant alike. Models: the benchmark's tiny
 // q8 model (built in memory like `vigil bench`) and the pump-skab bundle's GGUF. runBatch8 rows
-// are per window of an 8-window runBatch() (one libuv hop shared by the 8).
+// are per window of an 8-window runBatch() (one libuv hop shared by the 8); the libuv/hop row is
+// Node's own empty threadpool round trip, the floor of any async call. cpu = process CPU time
+// (all threads) per window.
 //
 //   node dist/agent/bench/binding-overhead.js [--addon FILE] [--rounds N] [--calls N] [--json]
 //
 // --addon loads another build of the module (A/B: run two builds back to back in separate
 // processes; two copies of the module in one process would share symbols).
+import { randomFill } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultAddonPath, loadAddon, type AddonModule } from '../inference/addon-loader.js';
@@ -54,14 +57,23 @@ function parseArgs(argv: string[]): Args {
 interface Samples {
   wallUs: number[];
   engineUs: number[];
+  /** Process CPU time (every thread: JS, libuv pool, V8 helpers), per window. */
+  cpuUs: number[];
+}
+
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
 }
 
 function timeSync(model: Model, windows: Float32Array[], calls: number, s: Samples): void {
   for (let i = 0; i < calls; i++) {
     const x = windows[i % windows.length];
+    const c0 = cpuNow();
     const t0 = process.hrtime.bigint();
     const r = model.runSync(x);
     const t1 = process.hrtime.bigint();
+    s.cpuUs.push(cpuNow() - c0);
     s.wallUs.push(Number(t1 - t0) / 1000);
     s.engineUs.push(r.inferenceUs);
   }
@@ -70,9 +82,11 @@ function timeSync(model: Model, windows: Float32Array[], calls: number, s: Sampl
 async function timeAsync(model: Model, windows: Float32Array[], calls: number, s: Samples): Promise<void> {
   for (let i = 0; i < calls; i++) {
     const x = windows[i % windows.length];
+    const c0 = cpuNow();
     const t0 = process.hrtime.bigint();
     const r = await model.run(x);
     const t1 = process.hrtime.bigint();
+    s.cpuUs.push(cpuNow() - c0);
     s.wallUs.push(Number(t1 - t0) / 1000);
     s.engineUs.push(r.inferenceUs);
   }
@@ -88,11 +102,30 @@ async function timeBatch(
 ): Promise<void> {
   for (let i = 0; i < calls; i++) {
     const xs = Array.from({ length: batch }, (_, j) => windows[(i + j) % windows.length]);
+    const c0 = cpuNow();
     const t0 = process.hrtime.bigint();
     const rs = await model.runBatch(xs);
     const t1 = process.hrtime.bigint();
+    s.cpuUs.push((cpuNow() - c0) / batch);
     s.wallUs.push(Number(t1 - t0) / 1000 / batch);
     s.engineUs.push(rs.reduce((a, r) => a + r.inferenceUs, 0) / batch);
+  }
+}
+
+/**
+ * The libuv hop floor: Node's own threadpool round trip with no work (crypto.randomFill of one
+ * byte), what any off-thread call pays; reported as overhead with engine time 0.
+ */
+async function timeHop(calls: number, s: Samples): Promise<void> {
+  const b = new Uint8Array(1);
+  for (let i = 0; i < calls; i++) {
+    const c0 = cpuNow();
+    const t0 = process.hrtime.bigint();
+    await new Promise<void>((resolve, reject) => randomFill(b, (err) => (err ? reject(err) : resolve())));
+    const t1 = process.hrtime.bigint();
+    s.cpuUs.push(cpuNow() - c0);
+    s.wallUs.push(Number(t1 - t0) / 1000);
+    s.engineUs.push(0);
   }
 }
 
@@ -100,11 +133,12 @@ const BATCH = 8;
 
 interface Row {
   model: string;
-  call: 'runSync' | 'run' | 'runBatch8';
+  call: 'runSync' | 'run' | 'runBatch8' | 'hop';
   calls: number;
   wallMedianUs: number;
   engineMedianUs: number;
   overheadMedianUs: number;
+  cpuMedianUs: number;
 }
 
 async function main(): Promise<void> {
@@ -131,15 +165,16 @@ async function main(): Promise<void> {
   const samples = new Map<string, Samples>();
   const get = (k: string): Samples => {
     let s = samples.get(k);
-    if (s === undefined) samples.set(k, (s = { wallUs: [], engineUs: [] }));
+    if (s === undefined) samples.set(k, (s = { wallUs: [], engineUs: [], cpuUs: [] }));
     return s;
   };
   // Warm-up: first calls page in code and grow V8's heap.
   for (const m of models) {
-    timeSync(m.model, m.windows, 50, { wallUs: [], engineUs: [] });
-    await timeAsync(m.model, m.windows, 50, { wallUs: [], engineUs: [] });
+    timeSync(m.model, m.windows, 50, { wallUs: [], engineUs: [], cpuUs: [] });
+    await timeAsync(m.model, m.windows, 50, { wallUs: [], engineUs: [], cpuUs: [] });
   }
   for (let r = 0; r < args.rounds; r++) {
+    await timeHop(args.calls, get('libuv|hop'));
     for (const m of models) {
       timeSync(m.model, m.windows, args.calls, get(`${m.name}|runSync`));
       await timeAsync(m.model, m.windows, args.calls, get(`${m.name}|run`));
@@ -157,6 +192,7 @@ async function main(): Promise<void> {
       wallMedianUs: median(s.wallUs),
       engineMedianUs: median(s.engineUs),
       overheadMedianUs: median(over),
+      cpuMedianUs: median(s.cpuUs),
     });
   }
   for (const m of models) m.model.dispose();
@@ -165,11 +201,11 @@ async function main(): Promise<void> {
     return;
   }
   process.stdout.write(`addon ${args.addon}\n`);
-  process.stdout.write('model      call      calls  wall(us)  engine(us)  overhead(us)\n');
+  process.stdout.write('model      call      calls  wall(us)  engine(us)  overhead(us)  cpu(us)\n');
   for (const r of rows) {
     process.stdout.write(
       `${r.model.padEnd(10)} ${r.call.padEnd(9)} ${String(r.calls).padStart(5)} ${r.wallMedianUs.toFixed(1).padStart(9)} ` +
-        `${r.engineMedianUs.toFixed(1).padStart(11)} ${r.overheadMedianUs.toFixed(1).padStart(13)}\n`,
+        `${r.engineMedianUs.toFixed(1).padStart(11)} ${r.overheadMedianUs.toFixed(1).padStart(13)} ${r.cpuMedianUs.toFixed(0).padStart(8)}\n`,
     );
   }
 }
