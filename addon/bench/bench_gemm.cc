@@ -1,6 +1,7 @@
 // vigil_bench_gemm: int8 GEMM throughput per available ISA vs the core's int8 peak.
 //
-//   vigil_bench_gemm [--quick] [--isa NAME] [--json]
+//   vigil_bench_gemm [--quick] [--model] [--epilogue f32|acc|gelu_i8] [--isa NAME] [--json]
+// (--model: the benchmark models' linear shapes; --epilogue: the output mode timed, default f32.)
 //
 // Times are thread CPU time (robust on a shared machine). For each ISA and shape: median of 7 repeats (each repeat runs the GEMM enough times to last
 // >= 20 ms), reported as GOPS (2 ops per MAC) and MAC/cycle. The clock is measured with a
@@ -162,7 +163,8 @@ struct Shape {
 }  // namespace
 
 int main(int argc, char** argv) {
-  bool quick = false, json = false;
+  bool quick = false, json = false, model = false;
+  std::string mode = "f32";
   std::string only;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
@@ -171,8 +173,13 @@ int main(int argc, char** argv) {
       json = true;
     } else if (std::strcmp(argv[i], "--isa") == 0 && i + 1 < argc) {
       only = argv[++i];
+    } else if (std::strcmp(argv[i], "--model") == 0) {
+      model = true;
+    } else if (std::strcmp(argv[i], "--epilogue") == 0 && i + 1 < argc) {
+      mode = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--isa NAME] [--json]\n", argv[0]);
+      std::fprintf(stderr, "usage: %s [--quick] [--model] [--epilogue f32|acc|gelu_i8] [--isa NAME] [--json]\n",
+                   argv[0]);
       return 2;
     }
   }
@@ -180,6 +187,17 @@ int main(int argc, char** argv) {
                                {64, 192, 64},    {128, 512, 128},  {256, 256, 256},
                                {256, 1024, 1024}};
   if (quick) shapes = {{1, 256, 256}, {64, 64, 64}, {128, 512, 128}};
+  // --model: the linears of the benchmark models (docs/benchmarks.md), M = tokens:
+  // qkv [3d x d], attn_output [d x d], ffn_up [ff x d], ffn_down [d x ff].
+  if (model) {
+    shapes = {{64, 192, 64},   {64, 64, 64},    {64, 256, 64},    {64, 64, 256},
+              {128, 384, 128}, {128, 128, 128}, {128, 512, 128},  {128, 128, 512},
+              {256, 768, 256}, {256, 256, 256}, {256, 1024, 256}, {256, 256, 1024}};
+  }
+  if (mode != "f32" && mode != "acc" && mode != "gelu_i8") {
+    std::fprintf(stderr, "--epilogue: expected f32, acc or gelu_i8, got %s\n", mode.c_str());
+    return 2;
+  }
   const int repeats = quick ? 3 : 7;
   const double min_seconds = quick ? 0.005 : 0.02;
 
@@ -207,11 +225,19 @@ int main(int argc, char** argv) {
       void* p = packed.data() + (64 - reinterpret_cast<uintptr_t>(packed.data()) % 64) % 64;
       t->pack(w.data(), s.n, s.k, p);
       std::vector<float> scale(s.n, 0.001f), bias(s.n, 0.5f), out(s.m * s.n);
+      std::vector<int8_t> out_i8(s.m * s.n);
       Epilogue ep;
       ep.scale = scale.data();
       ep.bias = bias.data();
-      ep.out_f32 = out.data();
       ep.ldo = s.n;
+      if (mode == "gelu_i8") {  // ffn_up: GELU, requantized to int8
+        ep.act = Activation::kGelu;
+        ep.out_i8 = out_i8.data();
+        ep.out_inv_scale = 20.0f;
+      } else {  // f32: plain store; acc: the residual add
+        ep.out_f32 = out.data();
+        ep.accumulate = mode == "acc";
+      }
       t->gemm(s.m, s.n, s.k, a.data(), s.k, p, ep);  // warm up
       // Calibrate the inner count so one repeat lasts >= min_seconds.
       size_t inner = 1;

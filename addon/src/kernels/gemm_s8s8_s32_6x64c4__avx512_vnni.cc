@@ -4,6 +4,10 @@
 // Exact: A is fed as u8 = A + 128 (xor 0x80), so acc = A.W + 128*sum_k W[n,k]; the second
 // term is computed once at pack time and subtracted before the epilogue. vpdpbusd does not
 // saturate, and |acc| stays far below 2^31 for any K the engine uses.
+// Uses gemm_driver.h's packing only: the GEMM below is its own loop nest, A prepared once per
+// row block for all of K (chunks of kAChunk beyond), the column-sum correction and the whole
+// epilogue applied to the accumulators in registers and the output stored once (no int32 tile,
+// no separate fix-up or epilogue pass).
 #include <immintrin.h>
 
 #include "kernels/gemm_driver.h"
@@ -41,59 +45,248 @@ struct Avx512Vnni {
       for (size_t j = kc; j < kcpad; ++j) dst[j] = 0;
     }
   }
-
-  static void fix_row(int32_t* row, size_t n0, size_t cols, const uint8_t* packed) {
-    const uint8_t* h = packed + n0 * 4;
-    size_t j = 0;
-    for (; j + 16 <= cols; j += 16) {
-      const __m512i v = _mm512_loadu_si512(row + j);
-      const __m512i s = _mm512_loadu_si512(h + j * 4);
-      _mm512_storeu_si512(row + j, _mm512_sub_epi32(v, s));
-    }
-    for (; j < cols; ++j) {
-      int32_t s;
-      std::memcpy(&s, h + j * 4, 4);
-      row[j] -= s;
-    }
-  }
-
-  // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
-  // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
-  template <int MR, int NRV>
-  __attribute__((noipa)) static void micro(const uint8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
-                    size_t ldc, bool accumulate) {
-    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
-    __m512i acc[MR * NRV];
-#pragma GCC unroll 32
-    for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm512_setzero_si512();
-    for (size_t g = 0; g < kgroups; ++g) {
-      __m512i wv[NRV];
-#pragma GCC unroll 8
-      for (int v = 0; v < NRV; ++v) wv[v] = _mm512_loadu_si512(w + v * pbytes + g * 64);
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) {
-        int32_t a4;
-        std::memcpy(&a4, abuf + r * kKC + g * 4, 4);
-        const __m512i av = _mm512_set1_epi32(a4);
-#pragma GCC unroll 8
-        for (int v = 0; v < NRV; ++v) acc[r * NRV + v] = _mm512_dpbusd_epi32(acc[r * NRV + v], av, wv[v]);
-      }
-    }
-#pragma GCC unroll 32
-    for (int i = 0; i < MR * NRV; ++i) {  // flat: a nested loop here makes GCC spill acc
-      const int r = i / NRV, v = i % NRV;
-      {
-        int32_t* dst = c + r * ldc + v * 16;
-        __m512i x = acc[r * NRV + v];
-        if (accumulate) x = _mm512_add_epi32(x, _mm512_loadu_si512(dst));
-        _mm512_storeu_si512(dst, x);
-      }
-    }
-  }
 };
 
+// ---- Fused path: the column-sum correction and the whole Epilogue applied to each
+// accumulator vector while it is in a register, the final output stored once. The float
+// steps are the scalar spec's, element-wise in the same order (kernels.h):
+//   v = (float)acc * scale; v = v + bias; GELU (epilogue_impl.h's sequence, in double lanes);
+//   f32: store or o + v;  i8: t = v * inv, clamp (max/min keep the spec's NaN -> -127),
+//   truncate, +-1 by the exact fraction.  -ffp-contract=off keeps mul and add separate.
+struct Tile {
+  const uint8_t* colsum;  // packed header at column n0 (int32 128*colsum)
+  const float* scale;     // at n0
+  const float* bias;      // at n0 or nullptr
+  bool gelu;
+  float* out_f32;         // at (row0, n0) or nullptr
+  bool accumulate;
+  int8_t* out_i8;         // at (row0, n0) or nullptr
+  float inv;
+  int32_t* out_i32;       // at (row0, n0) or nullptr
+  size_t ldo;
+  int32_t* part;          // partial sums of earlier K chunks (row stride kNC) or nullptr
+  int32_t* part_out;      // non-null: store raw sums here (not the last K chunk), nothing else
+};
+
+inline __m512 gelu_vec(__m512 x) {
+  const __m512 z0 = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f));
+  const __m512 z = _mm512_min_ps(_mm512_max_ps(z0, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+  __m256 e2[2];
+#pragma GCC unroll 2
+  for (int h = 0; h < 2; ++h) {
+    const __m512d zd = _mm512_cvtps_pd(h == 0 ? _mm512_castps512_ps256(z) : _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
+    const __m512d z2 = _mm512_mul_pd(zd, zd);
+    __m512d p = _mm512_set1_pd(-2.72614225801306e-10);
+    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(2.77068142495902e-08));
+    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-2.10102402082508e-06));
+    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-5.69250639462346e-05));
+    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-7.34990630326855e-04));
+    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-2.95459980854025e-03));
+    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-1.60960333262415e-02));
+    __m512d q = _mm512_set1_pd(-1.45660718464996e-05);
+    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-2.13374055278905e-04));
+    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-1.68282697438203e-03));
+    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-7.37332916720468e-03));
+    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-1.42647390514189e-02));
+    e2[h] = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_mul_pd(zd, p), q));
+  }
+  const __m512 e = _mm512_castpd_ps(
+      _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(e2[0])), _mm256_castps_pd(e2[1]), 1));
+  const __m512 one_plus = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
+  const __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x);
+  return _mm512_mul_ps(half_x, one_plus);
+}
+
+// The int32 -> float steps of one accumulator vector (row r, columns [16 v, 16 v + 16) of the
+// tile, lanes in mask): earlier K chunks added, the column-sum correction, scale, bias.
+__attribute__((always_inline)) inline __m512 to_float(__m512i x, int r, int v, __mmask16 mask, const Tile& t) {
+  const size_t col = static_cast<size_t>(v) * 16;
+  if (t.part != nullptr) x = _mm512_add_epi32(x, _mm512_loadu_si512(t.part + r * Avx512Vnni::kNC + col));
+  x = _mm512_sub_epi32(x, _mm512_maskz_loadu_epi32(mask, t.colsum + col * 4));
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), _mm512_maskz_loadu_ps(mask, t.scale + col));
+  if (t.bias != nullptr) f = _mm512_add_ps(f, _mm512_maskz_loadu_ps(mask, t.bias + col));
+  return f;
+}
+
+// Stores one finished float vector (after the activation) in the Epilogue's output mode.
+__attribute__((always_inline)) inline void store_vec(__m512 f, int r, int v, __mmask16 mask, const Tile& t) {
+  const size_t o = static_cast<size_t>(r) * t.ldo + static_cast<size_t>(v) * 16;
+  if (t.out_f32 != nullptr) {
+    float* dst = t.out_f32 + o;
+    if (t.accumulate) f = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, dst), f);
+    _mm512_mask_storeu_ps(dst, mask, f);
+    return;
+  }
+  __m512 q = _mm512_mul_ps(f, _mm512_set1_ps(t.inv));
+  q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+  __m512i i = _mm512_cvttps_epi32(q);
+  const __m512 fr = _mm512_sub_ps(q, _mm512_cvtepi32_ps(i));
+  const __mmask16 up = _mm512_cmp_ps_mask(fr, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
+  const __mmask16 dn = _mm512_cmp_ps_mask(fr, _mm512_set1_ps(-0.5f), _CMP_LE_OQ);
+  i = _mm512_mask_add_epi32(i, up, i, _mm512_set1_epi32(1));
+  i = _mm512_mask_sub_epi32(i, dn, i, _mm512_set1_epi32(1));
+  _mm512_mask_cvtepi32_storeu_epi8(t.out_i8 + o, mask, i);
+}
+
+// Finishes one accumulator vector without an activation: raw partial sums (not the last K
+// chunk), int32 output, or scale/bias and the float/int8 store, all in registers.
+__attribute__((always_inline)) inline void finish_vec(__m512i x, int r, int v, __mmask16 mask, const Tile& t) {
+  const size_t col = static_cast<size_t>(v) * 16;
+  if (t.part_out != nullptr) {
+    int32_t* dst = t.part_out + r * Avx512Vnni::kNC + col;
+    if (t.part != nullptr) x = _mm512_add_epi32(x, _mm512_loadu_si512(dst));
+    _mm512_storeu_si512(dst, x);
+    return;
+  }
+  if (t.out_i32 != nullptr) {
+    if (t.part != nullptr) x = _mm512_add_epi32(x, _mm512_loadu_si512(t.part + r * Avx512Vnni::kNC + col));
+    x = _mm512_sub_epi32(x, _mm512_maskz_loadu_epi32(mask, t.colsum + col * 4));
+    _mm512_mask_storeu_epi32(t.out_i32 + static_cast<size_t>(r) * t.ldo + col, mask, x);
+    return;
+  }
+  store_vec(to_float(x, r, v, mask, t), r, v, mask, t);
+}
+
+// MR rows x NRV panels over kgroups K groups of the prepared A (row stride astride), then the
+// fused finish. cols: valid columns of this tile (<= 16 NRV).
+template <int MR, int NRV>
+__attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, size_t kgroups, const uint8_t* w,
+                                        size_t pbytes, size_t cols, const Tile& t) {
+  __m512i acc[MR * NRV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm512_setzero_si512();
+  for (size_t g = 0; g < kgroups; ++g) {
+    __m512i wv[NRV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NRV; ++v) wv[v] = _mm512_loadu_si512(w + v * pbytes + g * 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      int32_t a4;
+      std::memcpy(&a4, abuf + r * astride + g * 4, 4);
+      const __m512i av = _mm512_set1_epi32(a4);
+#pragma GCC unroll 8
+      for (int v = 0; v < NRV; ++v) acc[r * NRV + v] = _mm512_dpbusd_epi32(acc[r * NRV + v], av, wv[v]);
+    }
+  }
+  __mmask16 masks[NRV];
+#pragma GCC unroll 8
+  for (int v = 0; v < NRV; ++v) {
+    const size_t c0 = static_cast<size_t>(v) * 16;
+    const size_t nv = cols > c0 ? (cols - c0 < 16 ? cols - c0 : 16) : 0;
+    masks[v] = static_cast<__mmask16>((1u << nv) - 1u);
+  }
+  if (t.gelu && t.part_out == nullptr) {
+    // GELU (a long double-precision sequence) in a rolled loop over the tile, one copy of its
+    // code: unrolled 24 times it overflows the op cache and runs slower.
+    alignas(64) float buf[MR * NRV * 16];
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NRV; ++i) {
+      _mm512_store_ps(buf + i * 16, to_float(acc[i], i / NRV, i % NRV, masks[i % NRV], t));
+    }
+#pragma GCC unroll 1
+    for (int i = 0; i < MR * NRV; ++i) {
+      store_vec(gelu_vec(_mm512_load_ps(buf + i * 16)), i / NRV, i % NRV, masks[i % NRV], t);
+    }
+    return;
+  }
+#pragma GCC unroll 32
+  for (int i = 0; i < MR * NRV; ++i) finish_vec(acc[i], i / NRV, i % NRV, masks[i % NRV], t);
+}
+
+// Prepared A for up to kMR rows of one K chunk: u8 = A ^ 0x80, zero padded to the K group.
+constexpr size_t kAChunk = 1024;  // K per chunk (bytes per prepared row)
+
+template <int MR, int NRV>
+void run_rows(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, const uint8_t* packed,
+              const Epilogue& ep) {
+  using T = Avx512Vnni;
+  alignas(64) uint8_t abuf[MR * kAChunk];
+  alignas(64) int32_t part[MR * T::kNC];
+  const size_t pbytes = Driver<T>::panel_bytes(k);
+  const uint8_t* panels_base = packed + Driver<T>::header_bytes(n);
+  const bool chunked = k > kAChunk;
+  if (!chunked) {
+    const size_t kpad = round_up(k, 4);
+    T::prep_a(a, lda, MR, k, kpad, abuf, kAChunk);
+  }
+  const size_t nblock = chunked ? T::kNC : n;  // unchunked: one pass over all columns
+  for (size_t n0 = 0; n0 < n; n0 += nblock) {
+    const size_t nc = min_sz(nblock, n - n0);
+    Tile t;
+    for (size_t k0 = 0; k0 < k || k0 == 0; k0 += kAChunk) {
+      const size_t kc = min_sz(kAChunk, k - k0);
+      const bool last = k0 + kAChunk >= k;
+      if (chunked) T::prep_a(a + k0, lda, MR, kc, round_up(kc, 4), abuf, kAChunk);
+      const size_t kgroups = round_up(kc, 4) / 4;
+      const uint8_t* wk = panels_base + (n0 / 16) * pbytes + k0 / 4 * 64;
+      for (size_t c0 = 0; c0 < nc; c0 += NRV * 16) {
+        const size_t cols = min_sz(NRV * 16, nc - c0);
+        const size_t col = n0 + c0;
+        t.colsum = packed + col * 4;
+        t.scale = ep.scale != nullptr ? ep.scale + col : nullptr;
+        t.bias = ep.bias != nullptr ? ep.bias + col : nullptr;
+        t.gelu = ep.act == Activation::kGelu;
+        const size_t o = row0 * ep.ldo + col;
+        t.out_f32 = ep.out_f32 != nullptr ? ep.out_f32 + o : nullptr;
+        t.accumulate = ep.accumulate;
+        t.out_i8 = ep.out_i8 != nullptr ? ep.out_i8 + o : nullptr;
+        t.inv = ep.out_inv_scale;
+        t.out_i32 = ep.out_i32 != nullptr ? ep.out_i32 + o : nullptr;
+        t.ldo = ep.ldo;
+        t.part = k0 != 0 ? part + c0 : nullptr;
+        t.part_out = last ? nullptr : part + c0;
+        const uint8_t* wp = wk + (c0 / 16) * pbytes;
+        if (cols > (NRV - 1) * 16) {
+          micro_fused<MR, NRV>(abuf, kAChunk, kgroups, wp, pbytes, cols, t);
+        } else if constexpr (NRV > 1) {
+          // Tail narrower than the full tile: one panel at a time.
+          for (size_t p = 0; p * 16 < cols; ++p) {
+            Tile tp = t;
+            const size_t pc = p * 16;
+            tp.colsum += pc * 4;
+            if (tp.scale) tp.scale += pc;
+            if (tp.bias) tp.bias += pc;
+            if (tp.out_f32) tp.out_f32 += pc;
+            if (tp.out_i8) tp.out_i8 += pc;
+            if (tp.out_i32) tp.out_i32 += pc;
+            if (tp.part) tp.part += pc;
+            if (tp.part_out) tp.part_out += pc;
+            micro_fused<MR, 1>(abuf, kAChunk, kgroups, wp + p * pbytes, pbytes, min_sz(16, cols - pc), tp);
+          }
+        }
+      }
+      if (k == 0) break;
+    }
+  }
+}
+
+template <int MR>
+void rows_dispatch(size_t mr, size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, const uint8_t* packed,
+                   const Epilogue& ep) {
+  if constexpr (MR > 1) {
+    if (mr < static_cast<size_t>(MR)) return rows_dispatch<MR - 1>(mr, n, k, a, lda, row0, packed, ep);
+  }
+  run_rows<MR, Avx512Vnni::kNRV>(n, k, a, lda, row0, packed, ep);
+}
+
+void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const void* packed, const Epilogue& ep) {
+  assert(epilogue_valid(ep, n));
+  assert(m == 0 || lda >= k);
+  assert(packed != nullptr || n == 0);
+  if (m == 0 || n == 0) return;
+  const uint8_t* p = static_cast<const uint8_t*>(packed);
+  if (m == 1) {
+    run_rows<1, Avx512Vnni::kNRVGemv>(n, k, a, lda, 0, p, ep);
+    return;
+  }
+  for (size_t m0 = 0; m0 < m; m0 += Avx512Vnni::kMR) {
+    const size_t mr = min_sz(Avx512Vnni::kMR, m - m0);
+    rows_dispatch<Avx512Vnni::kMR>(mr, n, k, a + m0 * lda, lda, m0, p, ep);
+  }
+}
+
 using D = Driver<Avx512Vnni>;
-const KernelTable kTable = {Isa::kAvx512Vnni, "avx512_vnni", D::packed_size, D::pack, D::gemm};
+const KernelTable kTable = {Isa::kAvx512Vnni, "avx512_vnni", D::packed_size, D::pack, gemm_fused};
 
 }  // namespace
 
