@@ -68,33 +68,49 @@ struct Tile {
   int32_t* part_out;      // non-null: store raw sums here (not the last K chunk), nothing else
 };
 
-inline __m512 gelu_vec(__m512 x) {
-  const __m512 z0 = _mm512_mul_ps(x, _mm512_set1_ps(0.70710678118654752440f));
-  const __m512 z = _mm512_min_ps(_mm512_max_ps(z0, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
-  __m256 e2[2];
-#pragma GCC unroll 2
-  for (int h = 0; h < 2; ++h) {
-    const __m512d zd = _mm512_cvtps_pd(h == 0 ? _mm512_castps512_ps256(z) : _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
-    const __m512d z2 = _mm512_mul_pd(zd, zd);
-    __m512d p = _mm512_set1_pd(-2.72614225801306e-10);
-    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(2.77068142495902e-08));
-    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-2.10102402082508e-06));
-    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-5.69250639462346e-05));
-    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-7.34990630326855e-04));
-    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-2.95459980854025e-03));
-    p = _mm512_add_pd(_mm512_mul_pd(p, z2), _mm512_set1_pd(-1.60960333262415e-02));
-    __m512d q = _mm512_set1_pd(-1.45660718464996e-05);
-    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-2.13374055278905e-04));
-    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-1.68282697438203e-03));
-    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-7.37332916720468e-03));
-    q = _mm512_add_pd(_mm512_mul_pd(q, z2), _mm512_set1_pd(-1.42647390514189e-02));
-    e2[h] = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_mul_pd(zd, p), q));
+// GELU of NV float vectors, epilogue_impl.h's exact sequence per lane; the 2 NV double halves
+// advance in lockstep (independent chains side by side: one vector at a time leaves the long
+// polynomial/division chain latency-bound).
+template <int NV>
+__attribute__((always_inline)) inline void gelu_vecs(__m512* x) {
+  constexpr int kH = 2 * NV;
+  __m512d zd[kH], z2[kH], p[kH], q[kH];
+#pragma GCC unroll 8
+  for (int i = 0; i < NV; ++i) {
+    __m512 z = _mm512_mul_ps(x[i], _mm512_set1_ps(0.70710678118654752440f));
+    z = _mm512_min_ps(_mm512_max_ps(z, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+    zd[2 * i] = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
+    zd[2 * i + 1] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
   }
-  const __m512 e = _mm512_castpd_ps(
-      _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(e2[0])), _mm256_castps_pd(e2[1]), 1));
-  const __m512 one_plus = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
-  const __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x);
-  return _mm512_mul_ps(half_x, one_plus);
+#pragma GCC unroll 8
+  for (int h = 0; h < kH; ++h) z2[h] = _mm512_mul_pd(zd[h], zd[h]);
+#pragma GCC unroll 8
+  for (int h = 0; h < kH; ++h) p[h] = _mm512_set1_pd(-2.72614225801306e-10);
+#pragma GCC unroll 8
+  for (int h = 0; h < kH; ++h) q[h] = _mm512_set1_pd(-1.45660718464996e-05);
+  static constexpr double kP[6] = {2.77068142495902e-08,  -2.10102402082508e-06, -5.69250639462346e-05,
+                                   -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02};
+  static constexpr double kQ[4] = {-2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+                                   -1.42647390514189e-02};
+#pragma GCC unroll 6
+  for (int s = 0; s < 6; ++s) {
+#pragma GCC unroll 8
+    for (int h = 0; h < kH; ++h) p[h] = _mm512_add_pd(_mm512_mul_pd(p[h], z2[h]), _mm512_set1_pd(kP[s]));
+    if (s < 4) {
+#pragma GCC unroll 8
+      for (int h = 0; h < kH; ++h) q[h] = _mm512_add_pd(_mm512_mul_pd(q[h], z2[h]), _mm512_set1_pd(kQ[s]));
+    }
+  }
+#pragma GCC unroll 8
+  for (int i = 0; i < NV; ++i) {
+    const __m256 e0 = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_mul_pd(zd[2 * i], p[2 * i]), q[2 * i]));
+    const __m256 e1 = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_mul_pd(zd[2 * i + 1], p[2 * i + 1]), q[2 * i + 1]));
+    const __m512 e = _mm512_castpd_ps(
+        _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(e0)), _mm256_castps_pd(e1), 1));
+    const __m512 one_plus = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
+    const __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x[i]);
+    x[i] = _mm512_mul_ps(half_x, one_plus);
+  }
 }
 
 // The int32 -> float steps of one accumulator vector (row r, columns [16 v, 16 v + 16) of the
@@ -183,9 +199,24 @@ __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, siz
     for (int i = 0; i < MR * NRV; ++i) {
       _mm512_store_ps(buf + i * 16, to_float(acc[i], i / NRV, i % NRV, masks[i % NRV], t));
     }
+    constexpr int kG = 4;  // vectors per GELU step
+    if constexpr ((MR * NRV) % kG == 0) {
 #pragma GCC unroll 1
-    for (int i = 0; i < MR * NRV; ++i) {
-      store_vec(gelu_vec(_mm512_load_ps(buf + i * 16)), i / NRV, i % NRV, masks[i % NRV], t);
+      for (int i = 0; i < MR * NRV; i += kG) {
+        __m512 x[kG];
+#pragma GCC unroll 4
+        for (int j = 0; j < kG; ++j) x[j] = _mm512_load_ps(buf + (i + j) * 16);
+        gelu_vecs<kG>(x);
+#pragma GCC unroll 4
+        for (int j = 0; j < kG; ++j) store_vec(x[j], (i + j) / NRV, (i + j) % NRV, masks[(i + j) % NRV], t);
+      }
+    } else {
+#pragma GCC unroll 1
+      for (int i = 0; i < MR * NRV; ++i) {
+        __m512 x[1] = {_mm512_load_ps(buf + i * 16)};
+        gelu_vecs<1>(x);
+        store_vec(x[0], i / NRV, i % NRV, masks[i % NRV], t);
+      }
     }
     return;
   }
