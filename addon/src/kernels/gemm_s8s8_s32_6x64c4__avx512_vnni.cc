@@ -167,7 +167,10 @@ __attribute__((always_inline)) inline void finish_vec(__m512i x, int r, int v, _
 // fused finish. cols: valid columns of this tile (<= 16 NRV).
 template <int MR, int NRV>
 __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, size_t kgroups, const uint8_t* w,
-                                        size_t pbytes, size_t cols, const Tile& t) {
+                                        size_t pbytes, size_t cols, const Tile& tile) {
+  // A local copy: the output stores cannot alias it, so its fields stay in registers instead
+  // of being reloaded after every store.
+  const Tile t = tile;
   __m512i acc[MR * NRV];
 #pragma GCC unroll 32
   for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm512_setzero_si512();
