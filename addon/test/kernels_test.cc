@@ -316,7 +316,10 @@ int test_exact(const std::vector<const KernelTable*>& kernels) {
   }
   // K around the 512 chunk boundary, and K not a multiple of 4/8/16 at larger sizes.
   const Case more[] = {{1, 64, 511}, {1, 65, 512}, {1, 129, 513}, {2, 17, 1023}, {5, 33, 1025},
-                       {7, 24, 1031}, {6, 64, 512}, {13, 61, 509}, {4, 200, 1000}, {3, 300, 515}};
+                       {7, 24, 1031}, {6, 64, 512}, {13, 61, 509}, {4, 200, 1000}, {3, 300, 515},
+                       // K = 0 (only the bias); K in 3 chunks of the fused x86 drivers (1024:
+                       // partial sums stored, added to, then finished) with N past a column block.
+                       {3, 17, 0}, {1, 33, 0}, {7, 70, 2049}, {1, 300, 2100}, {6, 300, 2500}};
   for (const Case& c : more) {
     check_shape(kernels, c.m, c.n, c.k, seed++, true, true);
     ++cases;
