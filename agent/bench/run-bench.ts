@@ -659,7 +659,7 @@ async function benchBundle(ctx: BenchContext, dir: string, opts: BenchOptions): 
 
 export const GEMM_BENCH = path.join('build', 'native', 'vigil_bench_gemm');
 export const GEMM_HOWTO =
-  'cmake -S addon -B build/native -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=ON && cmake --build build/native -j2 --target vigil_bench_gemm && build/native/vigil_bench_gemm [--quick] [--isa NAME] [--json]';
+  'cmake -S addon -B build/native -DCMAKE_BUILD_TYPE=Release -DVIGIL_BUILD_TESTS=ON && cmake --build build/native -j2 --target vigil_bench_gemm && build/native/vigil_bench_gemm [--quick] [--model] [--epilogue f32|acc|gelu_i8] [--isa NAME] [--json]';
 
 /** The kernel engineer's GEMM benchmark (addon/bench/bench_gemm.cc), when it is built. */
 export function runGemmBench(root = PACKAGE_ROOT): Promise<GemmReport> {
