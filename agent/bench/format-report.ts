@@ -57,9 +57,9 @@ function sizeSection(s: SizeReport): string {
     const a = s.int8Attention;
     out.push(
       a.active
-        ? `native int8 with int8 attention (optional, $VIGIL_ATTENTION=int8): ${us(a.timing.wall.medianUs)} wall, ${us(a.timing.cpu.medianUs)} cpu; ` +
+        ? `native int8 with int8 attention (optional, load option attention: 'int8'): ${us(a.timing.wall.medianUs)} wall, ${us(a.timing.cpu.medianUs)} cpu; ` +
             `ORT int8 / it ${x(a.ortInt8Over)} wall, ${x(a.ortInt8OverCpu)} cpu; vs ORT fp32 top-1 ${(100 * a.top1).toFixed(0)}%, max |dp| ${a.probsMaxAbs.toFixed(4)}`
-        : 'native int8 attention: not supported by this addon ($VIGIL_ATTENTION ignored)',
+        : 'native int8 attention: not supported by this addon (the option had no effect)',
     );
   }
   if (s.multiThread) {

@@ -113,10 +113,10 @@ export interface SizeReport {
   /** ORT int8 / native async (what the agent pays through run()). */
   asyncRatioOrtInt8: number | null;
   /**
-   * The same GGUF loaded with the engine's optional int8 attention ($VIGIL_ATTENTION=int8 at
-   * load; docs/engine.md), timed in the same interleaved rounds: ORT int8 / it, and its
-   * agreement with ORT fp32. `active` is false when the engine ignored the variable (an older
-   * addon: its outputs equal the default model's).
+   * The same GGUF loaded with the engine's optional int8 attention (load option
+   * `attention: 'int8'`; docs/engine.md), timed in the same interleaved rounds: ORT int8 / it, and its
+   * agreement with ORT fp32. `active` is false when its outputs equal the default model's (the
+   * option had no effect).
    */
   int8Attention?: {
     active: boolean;
@@ -243,23 +243,12 @@ function ratios(native: Timing, ortFp32: Timing, ortInt8: Timing): Ratios {
   };
 }
 
-/** Repeated calls of one thing (a load), wall and CPU time. */
-/**
- * A model loaded with the engine's optional int8 attention: the engine reads $VIGIL_ATTENTION
- * when the load options leave `attention` empty (the binding does not pass that option), so the
- * variable is set for this one load and restored.
- */
+/** A model loaded with the engine's optional int8 attention (load option `attention: 'int8'`). */
 function loadWithInt8Attention(addon: AddonModule, gguf: Uint8Array): Model {
-  const before = process.env.VIGIL_ATTENTION;
-  process.env.VIGIL_ATTENTION = 'int8';
-  try {
-    return new addon.Model(gguf);
-  } finally {
-    if (before === undefined) delete process.env.VIGIL_ATTENTION;
-    else process.env.VIGIL_ATTENTION = before;
-  }
+  return new addon.Model(gguf, { attention: 'int8' });
 }
 
+/** Repeated calls of one thing (a load), wall and CPU time. */
 async function timeRepeated(reps: number, fn: () => unknown): Promise<Timing> {
   const samples = await interleave([{ id: 'x', call: fn }], { warmup: 1, runs: reps });
   return timing(samples.get('x')!);
