@@ -14,7 +14,7 @@ import { InferenceQueue, type DropPolicy } from '../inference/queue.js';
 import type { AssembledWindow } from '../ingest/window-assembler.js';
 import { LatencyWindow } from '../health/latency-window.js';
 import type { Manifest } from '../model/manifest-types.js';
-import type { ModelHealth } from '../reports/health.js';
+import type { BatchCounters, ModelHealth } from '../reports/health.js';
 
 export interface WindowJob {
   window: AssembledWindow;
@@ -24,21 +24,6 @@ export interface WindowJob {
   onResult(out: InferenceOutputs): void;
   onError(err: Error): void;
   onDrop(reason: 'overflow' | 'closed'): void;
-}
-
-export interface BatchCounters {
-  /** Most windows per backend call (configured; 1 when the backend cannot batch). */
-  max: number;
-  /** Backend calls (run or runBatch). */
-  calls: number;
-  /** Windows those calls carried. */
-  windows: number;
-  /** Largest batch so far. */
-  maxSize: number;
-  /** Calls per batch size, e.g. { "1": 40, "3": 2 }. */
-  sizes: Record<string, number>;
-  /** Batches rerun window by window after one window's input failed. */
-  fallbacks: number;
 }
 
 export class ModelRuntime {

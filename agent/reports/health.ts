@@ -27,6 +27,22 @@ export interface SystemHealth {
   eventLoopDelayMs: number;
 }
 
+/** A model's backend calls and their sizes (health `models.<id>.batches`). */
+export interface BatchCounters {
+  /** Most windows per backend call (configured; 1 when the backend cannot batch). */
+  max: number;
+  /** Backend calls (run or runBatch). */
+  calls: number;
+  /** Windows those calls carried. */
+  windows: number;
+  /** Largest batch so far. */
+  maxSize: number;
+  /** Calls per batch size, e.g. { "1": 40, "3": 2 }. */
+  sizes: Record<string, number>;
+  /** Batches rerun window by window after one window's input failed. */
+  fallbacks: number;
+}
+
 export interface ModelHealth {
   backend: BackendKind;
   detail: string;
@@ -35,14 +51,7 @@ export interface ModelHealth {
   latencyUs: { p50: number; p99: number; max: number; count: number };
   queue: { depth: number; maxDepth: number; capacity: number; enqueued: number; dropped: number };
   /** Backend calls and their sizes (docs/backends.md). */
-  batches: {
-    max: number;
-    calls: number;
-    windows: number;
-    maxSize: number;
-    sizes: Record<string, number>;
-    fallbacks: number;
-  };
+  batches: BatchCounters;
   /** The ORT backend's thread: state, restarts, crashes, mean hop cost. */
   worker?: BackendCounters;
 }
