@@ -1,7 +1,7 @@
-// The backends benchmark (agent/inference/backend-bench.ts) runs end to end on a tiny burst and
+// The backends benchmark (agent/bench/backend-bench.ts) runs end to end on a tiny burst and
 // reports one row per backend and mode with the ratios line; no timing is asserted.
 import { describe, expect, it } from 'vitest';
-import { formatBench, runBackendBench } from '../../agent/inference/backend-bench.js';
+import { formatBench, runBackendBench } from '../../agent/bench/backend-bench.js';
 
 describe('backend bench', () => {
   it('measures every backend in both modes and formats the ratios', async () => {

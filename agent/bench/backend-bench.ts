@@ -1,7 +1,7 @@
 // Backends benchmark (docs/backends.md): what each backend costs the EVENT LOOP, and what the
 // ORT worker's thread hop and batching cost or save, on the repo's bundles, in one run.
 //
-//   node dist/agent/inference/backend-bench.js [--windows 64] [--batch 8] [--rounds 3]
+//   node dist/agent/bench/backend-bench.js [--windows 64] [--batch 8] [--rounds 3]
 //     [--models pump-skab,rotating-vib] [--json]
 //
 // For each model and backend (onnx on the JS thread, onnx in its worker, native when the addon
@@ -17,10 +17,11 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { Manifest } from '../model/manifest-types.js';
-import { loadAddon } from './addon-loader.js';
-import type { Backend } from './backend.js';
-import { openNativeBackend } from './native-backend.js';
-import { OnnxWorkerBackend } from './onnx-worker-backend.js';
+import { loadAddon } from '../inference/addon-loader.js';
+import type { Backend } from '../inference/backend.js';
+import { openNativeBackend } from '../inference/native-backend.js';
+import { OnnxWorkerBackend } from '../inference/onnx-worker-backend.js';
+import { median } from './stats.js';
 
 export interface BurstResult {
   model: string;
@@ -42,12 +43,6 @@ export interface BenchOptions {
   batch: number;
   /** Bursts per backend and mode; medians are reported (max for loop max). */
   rounds: number;
-}
-
-function median(v: number[]): number {
-  const s = [...v].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 function windowsFor(len: number, n: number): Float32Array[] {
@@ -96,7 +91,10 @@ export async function runBackendBench(o: BenchOptions): Promise<BurstResult[]> {
       [
         'onnx-main',
         async () =>
-          (await import('./onnx-backend.js')).OnnxBackend.open(path.join(dir, 'model.onnx'), manifest),
+          (await import('../inference/onnx-backend.js')).OnnxBackend.open(
+            path.join(dir, 'model.onnx'),
+            manifest,
+          ),
       ],
       ['onnx-worker', () => OnnxWorkerBackend.open(path.join(dir, 'model.onnx'), manifest)],
     ];
