@@ -16,6 +16,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Manifest } from '../model/manifest-types.js';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { Backend, BackendCounters, InferenceOutputs } from './backend.js';
 import type { HostToWorker, WorkerToHost } from './onnx-worker-protocol.js';
 import { OnnxBackendError, packWindows, splitPacked } from './onnx-session.js';
@@ -50,9 +51,7 @@ export function ortWorkerEntry(): string {
   const here = fileURLToPath(import.meta.url);
   const beside = path.join(path.dirname(here), 'onnx-worker.js');
   if (!here.endsWith('.ts')) return beside;
-  let dir = path.dirname(here);
-  while (!existsSync(path.join(dir, 'package.json')) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return path.join(dir, 'dist', path.relative(dir, path.dirname(here)), 'onnx-worker.js');
+  return path.join(PACKAGE_ROOT, 'dist', path.relative(PACKAGE_ROOT, path.dirname(here)), 'onnx-worker.js');
 }
 
 function defaultFactory(): WorkerLike {
