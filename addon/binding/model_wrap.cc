@@ -13,6 +13,27 @@ namespace {
 const char* const kIsaNames[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni"};
 const char* const kAttentionNames[] = {"f32", "int8"};
 
+// options.<field>: absent, or one of `names` (stored in *out); anything else is
+// ENGINE_INVALID_ARGUMENT naming the field, the value and the accepted names.
+template <size_t N>
+void read_name_option(Napi::Env env, const Napi::Object& obj, const char* field,
+                      const char* const (&names)[N], std::string* out) {
+  Napi::Value v = obj.Get(field);
+  if (v.IsUndefined()) return;
+  bool known = false;
+  if (v.IsString()) {
+    *out = v.As<Napi::String>().Utf8Value();
+    for (const char* n : names) known = known || *out == n;
+  }
+  if (known) return;
+  std::string accepted;
+  for (const char* n : names) accepted += (accepted.empty() ? "" : ", ") + std::string(n);
+  throw coded_type_error(env, "ENGINE_INVALID_ARGUMENT",
+                         std::string("failed to load model with options.") + field + " " +
+                             (v.IsString() ? "\"" + *out + "\"" : describe(v)) +
+                             ": expected one of " + accepted);
+}
+
 Napi::Array strings_to_js(Napi::Env env, const std::vector<std::string>& v) {
   Napi::Array a = Napi::Array::New(env, v.size());
   for (size_t j = 0; j < v.size(); ++j) a.Set(static_cast<uint32_t>(j), Napi::String::New(env, v[j]));
@@ -98,20 +119,7 @@ LoadOptions parse_options(Napi::Env env, const Napi::Value& v) {
                                ": expected an object { isa?, threads?, attention? }");
   }
   Napi::Object obj = v.As<Napi::Object>();
-  Napi::Value isa = obj.Get("isa");
-  if (!isa.IsUndefined()) {
-    bool known = false;
-    if (isa.IsString()) {
-      o.isa = isa.As<Napi::String>().Utf8Value();
-      for (const char* n : kIsaNames) known = known || o.isa == n;
-    }
-    if (!known) {
-      throw coded_type_error(env, "ENGINE_INVALID_ARGUMENT",
-                             "failed to load model with options.isa " +
-                                 (isa.IsString() ? "\"" + o.isa + "\"" : describe(isa)) +
-                                 ": expected one of scalar, neon, neon_dot, avx2, avx512_vnni");
-    }
-  }
+  read_name_option(env, obj, "isa", kIsaNames, &o.isa);
   Napi::Value threads = obj.Get("threads");
   if (!threads.IsUndefined()) {
     const double t = threads.IsNumber() ? threads.As<Napi::Number>().DoubleValue() : NAN;
@@ -122,20 +130,7 @@ LoadOptions parse_options(Napi::Env env, const Napi::Value& v) {
     }
     o.threads = static_cast<int>(t);
   }
-  Napi::Value attention = obj.Get("attention");
-  if (!attention.IsUndefined()) {
-    bool known = false;
-    if (attention.IsString()) {
-      o.attention = attention.As<Napi::String>().Utf8Value();
-      for (const char* n : kAttentionNames) known = known || o.attention == n;
-    }
-    if (!known) {
-      throw coded_type_error(env, "ENGINE_INVALID_ARGUMENT",
-                             "failed to load model with options.attention " +
-                                 (attention.IsString() ? "\"" + o.attention + "\"" : describe(attention)) +
-                                 ": expected one of f32, int8");
-    }
-  }
+  read_name_option(env, obj, "attention", kAttentionNames, &o.attention);
   return o;
 }
 
