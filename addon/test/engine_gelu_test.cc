@@ -1,7 +1,7 @@
 // The int8 epilogue's GELU (kernels::gelu, the vectorizable erf of kernels/epilogue_impl.h)
 // against 0.5 x (1 + erf(x / sqrt(2))) in double with std::erf, over a dense sweep of
 // [-12, 12] and a bit-pattern sweep of the whole float range, plus inf/NaN.
-// Bound: the documented erf error (<= 1e-7 absolute) scaled by 0.5|x|, plus the float
+// Bound: the documented erf error (<= 5e-7 absolute) scaled by 0.5|x|, plus the float
 // roundings of x / sqrt(2) (moves erf by <= 1.2e-7 |z| erf'(z) <= 5e-8), 1 + erf, 0.5 x and the
 // product (<= 3 ulp of the result).
 #include <cmath>
@@ -20,7 +20,7 @@ double gelu_ref(float x) {
   return 0.5 * xd * (1.0 + std::erf(xd / std::sqrt(2.0)));
 }
 double bound(float x, double ref) {
-  return 0.5 * std::fabs(static_cast<double>(x)) * (1e-7 + 5e-8) + 3.0 * 6e-8 * std::fabs(ref) + 1e-45;
+  return 0.5 * std::fabs(static_cast<double>(x)) * (5e-7 + 5e-8) + 3.0 * 6e-8 * std::fabs(ref) + 1e-45;
 }
 }  // namespace
 
@@ -41,7 +41,7 @@ TEST(gelu_dense_sweep_within_erf_bound) {
     }
   }
   // 1 + erf loses the low bits for small |1 + erf|, so this is a loose check of the erf bound.
-  EXPECT(worst_erf < 3e-7) << "worst implied erf error " << worst_erf;
+  EXPECT(worst_erf < 7e-7) << "worst implied erf error " << worst_erf;
 }
 
 TEST(gelu_whole_float_range) {

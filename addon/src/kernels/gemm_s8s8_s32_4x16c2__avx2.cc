@@ -69,43 +69,36 @@ inline __m256i lane_mask(size_t nv) {
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(nv)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// GELU of NV float vectors, epilogue_impl.h's exact per-lane sequence, the 2 NV double halves
-// in lockstep (independent chains side by side).
+// GELU of NV float vectors, epilogue_impl.h's exact per-lane float sequence; the NV vectors
+// advance in lockstep (independent chains side by side: one vector at a time leaves the
+// polynomial/division chain latency-bound).
 template <int NV>
 __attribute__((always_inline)) inline void gelu_vecs(__m256* x) {
-  constexpr int kH = 2 * NV;
-  __m256d zd[kH], z2[kH], p[kH], q[kH];
+  __m256 z[NV], z2[NV], p[NV], q[NV];
 #pragma GCC unroll 8
   for (int i = 0; i < NV; ++i) {
-    __m256 z = _mm256_mul_ps(x[i], _mm256_set1_ps(0.70710678118654752440f));
-    z = _mm256_min_ps(_mm256_max_ps(z, _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
-    zd[2 * i] = _mm256_cvtps_pd(_mm256_castps256_ps128(z));
-    zd[2 * i + 1] = _mm256_cvtps_pd(_mm256_extractf128_ps(z, 1));
+    z[i] = _mm256_mul_ps(x[i], _mm256_set1_ps(0.70710678118654752440f));
+    z[i] = _mm256_min_ps(_mm256_max_ps(z[i], _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
+    z2[i] = _mm256_mul_ps(z[i], z[i]);
+    p[i] = _mm256_set1_ps(-2.72614225801306e-10f);
+    q[i] = _mm256_set1_ps(-1.45660718464996e-05f);
   }
-#pragma GCC unroll 8
-  for (int h = 0; h < kH; ++h) z2[h] = _mm256_mul_pd(zd[h], zd[h]);
-#pragma GCC unroll 8
-  for (int h = 0; h < kH; ++h) p[h] = _mm256_set1_pd(-2.72614225801306e-10);
-#pragma GCC unroll 8
-  for (int h = 0; h < kH; ++h) q[h] = _mm256_set1_pd(-1.45660718464996e-05);
-  static constexpr double kP[6] = {2.77068142495902e-08,  -2.10102402082508e-06, -5.69250639462346e-05,
-                                   -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02};
-  static constexpr double kQ[4] = {-2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
-                                   -1.42647390514189e-02};
+  static constexpr float kP[6] = {2.77068142495902e-08f,  -2.10102402082508e-06f, -5.69250639462346e-05f,
+                                  -7.34990630326855e-04f, -2.95459980854025e-03f, -1.60960333262415e-02f};
+  static constexpr float kQ[4] = {-2.13374055278905e-04f, -1.68282697438203e-03f, -7.37332916720468e-03f,
+                                  -1.42647390514189e-02f};
 #pragma GCC unroll 6
   for (int s = 0; s < 6; ++s) {
 #pragma GCC unroll 8
-    for (int h = 0; h < kH; ++h) p[h] = _mm256_add_pd(_mm256_mul_pd(p[h], z2[h]), _mm256_set1_pd(kP[s]));
+    for (int i = 0; i < NV; ++i) p[i] = _mm256_add_ps(_mm256_mul_ps(p[i], z2[i]), _mm256_set1_ps(kP[s]));
     if (s < 4) {
 #pragma GCC unroll 8
-      for (int h = 0; h < kH; ++h) q[h] = _mm256_add_pd(_mm256_mul_pd(q[h], z2[h]), _mm256_set1_pd(kQ[s]));
+      for (int i = 0; i < NV; ++i) q[i] = _mm256_add_ps(_mm256_mul_ps(q[i], z2[i]), _mm256_set1_ps(kQ[s]));
     }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < NV; ++i) {
-    const __m128 e0 = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_mul_pd(zd[2 * i], p[2 * i]), q[2 * i]));
-    const __m128 e1 = _mm256_cvtpd_ps(_mm256_div_pd(_mm256_mul_pd(zd[2 * i + 1], p[2 * i + 1]), q[2 * i + 1]));
-    const __m256 e = _mm256_insertf128_ps(_mm256_castps128_ps256(e0), e1, 1);
+    const __m256 e = _mm256_div_ps(_mm256_mul_ps(z[i], p[i]), q[i]);
     const __m256 one_plus = _mm256_add_ps(_mm256_set1_ps(1.0f), e);
     const __m256 half_x = _mm256_mul_ps(_mm256_set1_ps(0.5f), x[i]);
     x[i] = _mm256_mul_ps(half_x, one_plus);

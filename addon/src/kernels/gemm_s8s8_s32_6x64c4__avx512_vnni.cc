@@ -50,7 +50,7 @@ struct Avx512Vnni {
 // ---- Fused path: the column-sum correction and the whole Epilogue applied to each
 // accumulator vector while it is in a register, the final output stored once. The float
 // steps are the scalar spec's, element-wise in the same order (kernels.h):
-//   v = (float)acc * scale; v = v + bias; GELU (epilogue_impl.h's sequence, in double lanes);
+//   v = (float)acc * scale; v = v + bias; GELU (epilogue_impl.h's float sequence);
 //   f32: store or o + v;  i8: t = v * inv, clamp (max/min keep the spec's NaN -> -127),
 //   truncate, +-1 by the exact fraction.  -ffp-contract=off keeps mul and add separate.
 struct Tile {
@@ -68,45 +68,36 @@ struct Tile {
   int32_t* part_out;      // non-null: store raw sums here (not the last K chunk), nothing else
 };
 
-// GELU of NV float vectors, epilogue_impl.h's exact sequence per lane; the 2 NV double halves
-// advance in lockstep (independent chains side by side: one vector at a time leaves the long
+// GELU of NV float vectors, epilogue_impl.h's exact per-lane float sequence; the NV vectors
+// advance in lockstep (independent chains side by side: one vector at a time leaves the
 // polynomial/division chain latency-bound).
 template <int NV>
 __attribute__((always_inline)) inline void gelu_vecs(__m512* x) {
-  constexpr int kH = 2 * NV;
-  __m512d zd[kH], z2[kH], p[kH], q[kH];
+  __m512 z[NV], z2[NV], p[NV], q[NV];
 #pragma GCC unroll 8
   for (int i = 0; i < NV; ++i) {
-    __m512 z = _mm512_mul_ps(x[i], _mm512_set1_ps(0.70710678118654752440f));
-    z = _mm512_min_ps(_mm512_max_ps(z, _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
-    zd[2 * i] = _mm512_cvtps_pd(_mm512_castps512_ps256(z));
-    zd[2 * i + 1] = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(z), 1)));
+    z[i] = _mm512_mul_ps(x[i], _mm512_set1_ps(0.70710678118654752440f));
+    z[i] = _mm512_min_ps(_mm512_max_ps(z[i], _mm512_set1_ps(-4.0f)), _mm512_set1_ps(4.0f));
+    z2[i] = _mm512_mul_ps(z[i], z[i]);
+    p[i] = _mm512_set1_ps(-2.72614225801306e-10f);
+    q[i] = _mm512_set1_ps(-1.45660718464996e-05f);
   }
-#pragma GCC unroll 8
-  for (int h = 0; h < kH; ++h) z2[h] = _mm512_mul_pd(zd[h], zd[h]);
-#pragma GCC unroll 8
-  for (int h = 0; h < kH; ++h) p[h] = _mm512_set1_pd(-2.72614225801306e-10);
-#pragma GCC unroll 8
-  for (int h = 0; h < kH; ++h) q[h] = _mm512_set1_pd(-1.45660718464996e-05);
-  static constexpr double kP[6] = {2.77068142495902e-08,  -2.10102402082508e-06, -5.69250639462346e-05,
-                                   -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02};
-  static constexpr double kQ[4] = {-2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
-                                   -1.42647390514189e-02};
+  static constexpr float kP[6] = {2.77068142495902e-08f,  -2.10102402082508e-06f, -5.69250639462346e-05f,
+                                  -7.34990630326855e-04f, -2.95459980854025e-03f, -1.60960333262415e-02f};
+  static constexpr float kQ[4] = {-2.13374055278905e-04f, -1.68282697438203e-03f, -7.37332916720468e-03f,
+                                  -1.42647390514189e-02f};
 #pragma GCC unroll 6
   for (int s = 0; s < 6; ++s) {
 #pragma GCC unroll 8
-    for (int h = 0; h < kH; ++h) p[h] = _mm512_add_pd(_mm512_mul_pd(p[h], z2[h]), _mm512_set1_pd(kP[s]));
+    for (int i = 0; i < NV; ++i) p[i] = _mm512_add_ps(_mm512_mul_ps(p[i], z2[i]), _mm512_set1_ps(kP[s]));
     if (s < 4) {
 #pragma GCC unroll 8
-      for (int h = 0; h < kH; ++h) q[h] = _mm512_add_pd(_mm512_mul_pd(q[h], z2[h]), _mm512_set1_pd(kQ[s]));
+      for (int i = 0; i < NV; ++i) q[i] = _mm512_add_ps(_mm512_mul_ps(q[i], z2[i]), _mm512_set1_ps(kQ[s]));
     }
   }
 #pragma GCC unroll 8
   for (int i = 0; i < NV; ++i) {
-    const __m256 e0 = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_mul_pd(zd[2 * i], p[2 * i]), q[2 * i]));
-    const __m256 e1 = _mm512_cvtpd_ps(_mm512_div_pd(_mm512_mul_pd(zd[2 * i + 1], p[2 * i + 1]), q[2 * i + 1]));
-    const __m512 e = _mm512_castpd_ps(
-        _mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(e0)), _mm256_castps_pd(e1), 1));
+    const __m512 e = _mm512_div_ps(_mm512_mul_ps(z[i], p[i]), q[i]);
     const __m512 one_plus = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
     const __m512 half_x = _mm512_mul_ps(_mm512_set1_ps(0.5f), x[i]);
     x[i] = _mm512_mul_ps(half_x, one_plus);
@@ -195,7 +186,7 @@ __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, siz
     masks[v] = static_cast<__mmask16>((1u << nv) - 1u);
   }
   if (t.gelu && t.part_out == nullptr) {
-    // GELU (a long double-precision sequence) in a rolled loop over the tile, one copy of its
+    // GELU (a long float sequence with a division) in a rolled loop over the tile, one copy of its
     // code: unrolled 24 times it overflows the op cache and runs slower.
     alignas(64) float buf[MR * NRV * 16];
 #pragma GCC unroll 32
