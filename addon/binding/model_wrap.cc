@@ -11,7 +11,7 @@ namespace vigil::binding {
 namespace {
 
 const char* const kIsaNames[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni"};
-const char* const kAttentionNames[] = {"f32", "int8"};
+const char* const kAttentionNames[] = {"auto", "f32", "int8"};
 
 // options.<field>: absent, or one of `names` (stored in *out); anything else is
 // ENGINE_INVALID_ARGUMENT naming the field, the value and the accepted names.

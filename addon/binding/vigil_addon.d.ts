@@ -60,10 +60,11 @@ export interface ModelInfo {
   metadata: Record<string, string | number | boolean>;
   isa: IsaName;
   /**
-   * Attention arithmetic that runs: 'int8' only when requested (LoadOptions.attention, else
-   * $VIGIL_ATTENTION) and the model has at least one int8 linear; otherwise 'f32'.
+   * Attention arithmetic that runs: 'int8' when requested (LoadOptions.attention, else
+   * $VIGIL_ATTENTION), or chosen by 'auto' (256 tokens or more), on a model with at least one
+   * int8 linear; otherwise 'f32'.
    */
-  attention: AttentionMode;
+  attention: 'f32' | 'int8';
   /** Bytes of packed weights + arena owned by this model. */
   memoryBytes: number;
 }
@@ -82,7 +83,7 @@ export interface RunOutputs {
   inferenceUs: number;
 }
 
-export type AttentionMode = 'f32' | 'int8';
+export type AttentionMode = 'auto' | 'f32' | 'int8';
 
 export interface LoadOptions {
   /** Force a kernel path for this model (like VIGIL_ISA); an unavailable one is an error. */
@@ -90,9 +91,10 @@ export interface LoadOptions {
   /** Worker threads for large models (default 1: the calling thread only). */
   threads?: number;
   /**
-   * 'f32' (the model-format reference) or 'int8' (QK^T and PV on the int8 GEMM, dynamic scales;
-   * used on models with an int8 linear; docs/engine.md "int8 attention"). Default: $VIGIL_ATTENTION
-   * when set, else 'f32'. Anything else: ENGINE_INVALID_ARGUMENT naming options.attention.
+   * 'f32' (the model-format reference), 'int8' (QK^T and PV on the int8 GEMM, dynamic scales;
+   * used on models with an int8 linear; docs/engine.md "int8 attention") or 'auto' (int8 on such
+   * models from 256 tokens, where it measured faster; f32 below). Default: $VIGIL_ATTENTION when
+   * set, else 'auto'. Anything else: ENGINE_INVALID_ARGUMENT naming options.attention.
    */
   attention?: AttentionMode;
 }

@@ -300,8 +300,26 @@ TEST(attention_option) {
   unsetenv("VIGIL_ATTENTION");
   if (me) EXPECT(me->info().attention == "int8") << me->info().attention;
   if (mo) EXPECT(mo->info().attention == "f32") << mo->info().attention;
+  // Default ("" -> "auto"): float below kInt8AttentionMinTokens tokens, int8 from there on (q8
+  // models only); "auto" spelled out is the same.
   auto md = load_attention(q8, "");
   if (md) EXPECT(md->info().attention == "f32") << md->info().attention;
+  for (const uint32_t tokens : {255u, 256u}) {
+    test::TinySpec ls = spec_none();
+    ls.window = tokens * ls.patch;
+    ls.d = 8; ls.heads = 2; ls.ff = 8; ls.blocks = 1;
+    test::RefModel lm = test::random_model(ls);
+    const auto lf32 = test::write_gguf(lm);
+    test::quantize_encoder(&lm, {});
+    const auto lq8 = test::write_gguf(lm);
+    const std::string want = tokens >= 256 ? "int8" : "f32";
+    for (const char* opt : {"", "auto"}) {
+      auto ma = load_attention(lq8, opt);
+      if (ma) EXPECT(ma->info().attention == want) << tokens << " tokens, option '" << opt << "': " << ma->info().attention;
+    }
+    auto mf32 = load_attention(lf32, "auto");
+    if (mf32) EXPECT(mf32->info().attention == "f32") << mf32->info().attention;
+  }
 }
 
 TEST(threads_give_identical_outputs) {

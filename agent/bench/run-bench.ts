@@ -43,8 +43,8 @@ export interface BenchOptions {
    */
   threads?: number;
   isaSweep?: boolean;
-  /** Also time the engine's optional int8 attention (default true). */
-  int8Attention?: boolean;
+  /** Also time the engine with the attention mode its default ('auto') did not pick (default true). */
+  otherAttention?: boolean;
   bundles?: boolean;
   /** Bundle directories to measure (default: models/rotating-vib and models/pump-skab). */
   bundleDirs?: string[];
@@ -112,13 +112,16 @@ export interface SizeReport {
   ratios: Ratios;
   /** ORT int8 / native async (what the agent pays through run()). */
   asyncRatioOrtInt8: number | null;
+  /** The attention arithmetic the engine's default ('auto': int8 from 256 tokens) ran. */
+  attention: 'f32' | 'int8';
   /**
-   * The same GGUF loaded with the engine's optional int8 attention (load option
-   * `attention: 'int8'`; docs/engine.md), timed in the same interleaved rounds: ORT int8 / it, and its
-   * agreement with ORT fp32. `active` is false when its outputs equal the default model's (the
-   * option had no effect).
+   * The same GGUF loaded with the other attention mode (load option `attention: 'f32'` or
+   * `'int8'`; docs/engine.md "int8 attention"), timed in the same interleaved rounds: ORT int8 /
+   * it, and its agreement with ORT fp32. `active` is false when its outputs equal the default
+   * model's (the option had no effect).
    */
-  int8Attention?: {
+  otherAttention?: {
+    mode: 'f32' | 'int8';
     active: boolean;
     timing: Timing;
     ortInt8Over: number | null;
@@ -243,9 +246,9 @@ function ratios(native: Timing, ortFp32: Timing, ortInt8: Timing): Ratios {
   };
 }
 
-/** A model loaded with the engine's optional int8 attention (load option `attention: 'int8'`). */
-function loadWithInt8Attention(addon: AddonModule, gguf: Uint8Array): Model {
-  return new addon.Model(gguf, { attention: 'int8' });
+/** The attention mode the engine's default did not pick. */
+function otherAttentionMode(model: Model): 'f32' | 'int8' {
+  return model.info.attention === 'int8' ? 'f32' : 'int8';
 }
 
 /** Repeated calls of one thing (a load), wall and CPU time. */
@@ -349,8 +352,10 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
   const onnxInt8 = quantizeDynamicOnnx(onnx).bytes;
   const native = buildNativeInt8(addon, onnx, randomWindows(8, rawLen, 101));
   const model = new addon.Model(native.int8Gguf);
-  const modelAttnI8 =
-    opts.int8Attention === false ? undefined : loadWithInt8Attention(addon, native.int8Gguf);
+  const modelOtherAttn =
+    opts.otherAttention === false
+      ? undefined
+      : new addon.Model(native.int8Gguf, { attention: otherAttentionMode(model) });
   const fp32 = await ort.InferenceSession.create(onnx, ORT_OPTIONS);
   const int8 = await ort.InferenceSession.create(onnxInt8, ORT_OPTIONS);
   const threads = opts.threads ?? 1;
@@ -368,8 +373,8 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
     for (const w of evalWindows) {
       const ref = await ortProbs(ort, fp32, dims.Tf, dims.Cf, w);
       const nat = model.runSync(w).probs;
-      if (modelAttnI8) {
-        const a = modelAttnI8.runSync(w).probs;
+      if (modelOtherAttn) {
+        const a = modelOtherAttn.runSync(w).probs;
         agree.attn += argmax(a) === argmax(ref) ? 1 : 0;
         agree.attnMax = Math.max(agree.attnMax, maxAbsDiff(a, ref));
         agree.attnDiffers ||= maxAbsDiff(a, nat) > 0;
@@ -391,7 +396,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       { id: 'ortFp32', call: ortRunner(ort, fp32, dims.Tf, dims.Cf, x) },
       { id: 'ortInt8', call: ortRunner(ort, int8, dims.Tf, dims.Cf, x) },
     ];
-    if (modelAttnI8) contenders.push({ id: 'nativeAttnI8', call: () => modelAttnI8.runSync(x) });
+    if (modelOtherAttn) contenders.push({ id: 'nativeOtherAttn', call: () => modelOtherAttn.runSync(x) });
     if (modelMt && int8Mt) {
       contenders.push(
         { id: 'nativeMt', call: () => modelMt.runSync(x) },
@@ -406,10 +411,11 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       ortInt8: timing(s.get('ortInt8')!),
     };
     const r = ratios(t.nativeSync, t.ortFp32, t.ortInt8);
-    let int8Attention: SizeReport['int8Attention'];
-    if (modelAttnI8) {
-      const at = timing(s.get('nativeAttnI8')!);
-      int8Attention = {
+    let otherAttention: SizeReport['otherAttention'];
+    if (modelOtherAttn) {
+      const at = timing(s.get('nativeOtherAttn')!);
+      otherAttention = {
+        mode: modelOtherAttn.info.attention,
         active: agree.attnDiffers,
         timing: at,
         ortInt8Over: speedup(t.ortInt8.wall.medianUs, at.wall.medianUs),
@@ -501,7 +507,8 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       warmup,
       timings: t,
       ratios: r,
-      ...(int8Attention ? { int8Attention } : {}),
+      attention: model.info.attention,
+      ...(otherAttention ? { otherAttention } : {}),
       ...(multiThread ? { multiThread } : {}),
       asyncRatioOrtInt8: speedup(t.ortInt8.wall.medianUs, t.nativeAsync.wall.medianUs),
       target: {
@@ -525,7 +532,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
     };
   } finally {
     model.dispose();
-    modelAttnI8?.dispose();
+    modelOtherAttn?.dispose();
     modelMt?.dispose();
     for (const m of isaModels) m.model.dispose();
     await fp32.release();

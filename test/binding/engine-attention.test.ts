@@ -1,4 +1,4 @@
-// The engine's optional int8 attention through the binding: LoadOptions.attention, its
+// The engine's int8 attention through the binding: LoadOptions.attention ('auto' by default), its
 // validation, the $VIGIL_ATTENTION fallback and info.attention (what actually runs).
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AddonModule } from '../../agent/inference/addon-loader.js';
@@ -35,13 +35,31 @@ describe('LoadOptions.attention', () => {
     expect(new addon.Model(f32Path, { attention: 'int8' }).info.attention).toBe('f32');
   });
 
+  it("defaults to 'auto': int8 attention from 256 tokens on q8 models, float below", () => {
+    delete process.env.VIGIL_ATTENTION;
+    const tokens = (n: number): TinyGgufSpec => ({
+      ...TINY_SPEC,
+      windowLength: n * TINY_SPEC.patch,
+      seed: 33,
+    });
+    const long = writeModel('attention-256.gguf', tokens(256));
+    const short = writeModel('attention-255.gguf', tokens(255));
+    expect(new addon.Model(long).info.attention).toBe('int8');
+    expect(new addon.Model(long, { attention: 'auto' }).info.attention).toBe('int8');
+    expect(new addon.Model(long, { attention: 'f32' }).info.attention).toBe('f32');
+    expect(new addon.Model(short).info.attention).toBe('f32');
+    expect(new addon.Model(short, { attention: 'auto' }).info.attention).toBe('f32');
+    const longF32 = writeModel('attention-256-f32.gguf', { ...tokens(256), int8: false });
+    expect(new addon.Model(longF32).info.attention).toBe('f32');
+  });
+
   it('falls back to $VIGIL_ATTENTION; the option wins over it', () => {
     process.env.VIGIL_ATTENTION = 'int8';
     expect(new addon.Model(q8Path).info.attention).toBe('int8');
     expect(new addon.Model(q8Path, { attention: 'f32' }).info.attention).toBe('f32');
   });
 
-  it('rejects anything but f32 / int8 with ENGINE_INVALID_ARGUMENT naming the field and value', () => {
+  it('rejects anything but auto / f32 / int8 with ENGINE_INVALID_ARGUMENT naming the field and value', () => {
     const cases: [unknown, string][] = [
       ['fp16', '"fp16"'],
       ['INT8', '"INT8"'],
@@ -54,7 +72,7 @@ describe('LoadOptions.attention', () => {
       const e = thrown(() => new addon.Model(q8Path, { attention: value as never }));
       expect(e.code).toBe('ENGINE_INVALID_ARGUMENT');
       expect(e.message).toBe(
-        `failed to load model with options.attention ${shown}: expected one of f32, int8`,
+        `failed to load model with options.attention ${shown}: expected one of auto, f32, int8`,
       );
     }
     const e = thrown(() => new addon.Model(q8Path, 'int8' as never));

@@ -70,9 +70,10 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
       s.timings.ortFp32.cpu.medianUs / s.timings.nativeSync.cpu.medianUs,
       10,
     );
-    // The optional int8 attention contender: same rounds, ratio from its own medians, and the
+    // The other attention mode's contender: same rounds, ratio from its own medians, and the
     // engine really switched (its outputs differ from the default model's).
-    const a = s.int8Attention!;
+    const a = s.otherAttention!;
+    expect(a.mode).not.toBe(s.attention);
     expect(a.active).toBe(true);
     expect(a.timing.wall.n).toBe(4);
     expect(a.ortInt8OverCpu).toBeCloseTo(s.timings.ortInt8.cpu.medianUs / a.timing.cpu.medianUs, 10);

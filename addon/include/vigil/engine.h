@@ -100,7 +100,7 @@ struct ModelInfo {
   size_t memory_bytes = 0;    // packed/owned weights + arena
   size_t int8_linears = 0;    // how many linears run in int8
   size_t f32_linears = 0;
-  std::string attention = "f32";  // "f32" or "int8" (LoadOptions::attention)
+  std::string attention = "f32";  // what runs: "f32" or "int8" (LoadOptions::attention)
 };
 
 struct LoadOptions {
@@ -109,10 +109,11 @@ struct LoadOptions {
   std::string isa;
   // Worker threads. Accepted range 1..64; execution is currently single-threaded (docs/engine.md).
   int threads = 1;
-  // Attention arithmetic: "f32" (float QK^T, softmax and PV: the model-format reference) or
+  // Attention arithmetic: "f32" (float QK^T, softmax and PV: the model-format reference),
   // "int8" (QK^T and PV on the int8 GEMM with dynamic scales, probabilities as u8; applies to
-  // models with at least one int8 linear; docs/engine.md "int8 attention"). Empty:
-  // $VIGIL_ATTENTION when set, else "f32". Anything else is kInvalidArgument.
+  // models with at least one int8 linear; docs/engine.md "int8 attention") or "auto" (int8 on
+  // such models from 256 tokens, where it measured faster, else f32). Empty: $VIGIL_ATTENTION
+  // when set, else "auto". Anything else is kInvalidArgument. ModelInfo::attention says which ran.
   std::string attention;
 };
 

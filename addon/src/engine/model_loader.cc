@@ -343,13 +343,12 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   std::string attention = options.attention;
   if (attention.empty()) {
     const char* env = std::getenv("VIGIL_ATTENTION");
-    attention = env != nullptr && env[0] != '\0' ? env : "f32";
+    attention = env != nullptr && env[0] != '\0' ? env : "auto";
   }
-  if (attention != "f32" && attention != "int8") {
+  if (attention != "f32" && attention != "int8" && attention != "auto") {
     return make_error(StatusCode::kInvalidArgument, "load", "model",
-                      "attention=\"" + attention + "\"", "expected \"f32\" or \"int8\"");
+                      "attention=\"" + attention + "\"", "expected \"auto\", \"f32\" or \"int8\"");
   }
-  const bool attention_i8 = attention == "int8";
   gguf::File file;
   Status s = gguf::parse(data, size, &file);
   if (!s.ok()) return s;
@@ -568,7 +567,10 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
     bytes += (l.bias.size() + l.wt.size() + l.epi_scale.size()) * sizeof(float) + l.packed.size();
   });
   bytes += (m->blocks.size() * 4 + 2) * d * sizeof(float);
-  // int8 attention: only with an int8 kernel path in use (a model with an int8 linear).
+  // int8 attention: only with an int8 kernel path in use (a model with an int8 linear); "auto"
+  // picks it from kInt8AttentionMinTokens tokens (where it measured faster than float).
+  const bool attention_i8 =
+      attention == "int8" || (attention == "auto" && n >= kInt8AttentionMinTokens);
   if (attention_i8 && info.int8_linears > 0) {
     m->attention_i8 = true;
     info.attention = "int8";
