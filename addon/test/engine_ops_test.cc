@@ -154,7 +154,7 @@ TEST(attention_i8_close_to_double_and_identical_on_every_kernel) {
     auto qkv = randv(n * 3 * d, 7 + n, 1.5f);
     std::vector<float> ref_out;
     for (const kernels::KernelTable* kt : kernels::available_kernels()) {
-      std::vector<uint8_t> scratch(attention_i8_scratch_bytes(*kt, n, dh) + 64);
+      std::vector<uint8_t> scratch(attention_i8_scratch_bytes(*kt, n, dh, heads) + 64);
       uint8_t* s64 = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
       std::vector<float> out(n * d, -7.0f);
       attention_i8(*kt, qkv.data(), n, d, heads, 0, heads, out.data(), s64);
@@ -163,6 +163,12 @@ TEST(attention_i8_close_to_double_and_identical_on_every_kernel) {
       } else {
         EXPECT(out == ref_out) << kt->name << " differs (n " << n << " d " << d << ")";
       }
+      // Head by head (the thread pool's split) gives the same bits as all heads in one call.
+      std::vector<uint8_t> scratch1(attention_i8_scratch_bytes(*kt, n, dh, 1) + 64);
+      uint8_t* s1 = scratch1.data() + (64 - reinterpret_cast<uintptr_t>(scratch1.data()) % 64) % 64;
+      std::vector<float> out1(n * d, -7.0f);
+      for (size_t h = 0; h < heads; ++h) attention_i8(*kt, qkv.data(), n, d, heads, h, h + 1, out1.data(), s1);
+      EXPECT(out1 == ref_out) << kt->name << " head by head differs (n " << n << " d " << d << ")";
     }
     for (size_t h = 0; h < heads; ++h) {
       double vmax = 0;

@@ -10,10 +10,11 @@ namespace {
 constexpr size_t align64(size_t x) { return (x + 63) / 64 * 64; }
 
 struct Layout {
-  size_t q8, k8, v8t, pk, pv, sq, ck, sv, colsum, s32, p8, o32, tmp, total;
+  size_t q8, k8, v8t, sq, ck, sv, colsum, vmax, vblock, pk, pv, s32, p8, o32, tmp, total;
 };
 
-Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh) {
+// hc: heads handled by one call (all of them single-threaded, one per pool task).
+Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh, size_t hc) {
   Layout l{};
   size_t off = 0;
   auto take = [&](size_t bytes) {
@@ -22,15 +23,17 @@ Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh) {
     return o;
   };
   const size_t rows = kAttentionI8Rows;
-  l.q8 = take(n * dh);
-  l.k8 = take(n * dh);
-  l.v8t = take(dh * n);
+  l.q8 = take(hc * n * dh);
+  l.k8 = take(hc * n * dh);
+  l.v8t = take(hc * dh * n);
+  l.sq = take(hc * n * sizeof(float));
+  l.ck = take(hc * n * sizeof(float));
+  l.sv = take(hc * dh * sizeof(float));
+  l.colsum = take(hc * dh * sizeof(int32_t));
+  l.vmax = take(hc * dh * sizeof(uint32_t));
+  l.vblock = take(64 * hc * dh);
   l.pk = take(kt.packed_size(n, dh));
   l.pv = take(kt.packed_size(dh, n));
-  l.sq = take(n * sizeof(float));
-  l.ck = take(n * sizeof(float));
-  l.sv = take(dh * sizeof(float));
-  l.colsum = take(dh * sizeof(int32_t));
   l.s32 = take(rows * n * sizeof(int32_t));
   l.p8 = take(rows * n);
   l.o32 = take(rows * dh * sizeof(int32_t));
@@ -41,48 +44,52 @@ Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh) {
 
 }  // namespace
 
-size_t attention_i8_scratch_bytes(const kernels::KernelTable& kt, size_t n, size_t dh) {
-  return layout(kt, n, dh).total;
+size_t attention_i8_scratch_bytes(const kernels::KernelTable& kt, size_t n, size_t dh,
+                                  size_t heads_per_call) {
+  return layout(kt, n, dh, heads_per_call).total;
 }
 
 void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, size_t d,
                   size_t heads, size_t head_begin, size_t head_end, float* out, uint8_t* scratch) {
   const size_t dh = d / heads;
-  const size_t ld = 3 * d;
-  const Layout l = layout(kt, n, dh);
+  const size_t hc = head_end - head_begin;
+  const Layout l = layout(kt, n, dh, hc);
   int8_t* q8 = reinterpret_cast<int8_t*>(scratch + l.q8);
   int8_t* k8 = reinterpret_cast<int8_t*>(scratch + l.k8);
   int8_t* v8t = reinterpret_cast<int8_t*>(scratch + l.v8t);
-  void* pk = scratch + l.pk;
-  void* pv = scratch + l.pv;
   float* sq = reinterpret_cast<float*>(scratch + l.sq);
   float* ck = reinterpret_cast<float*>(scratch + l.ck);
   float* sv = reinterpret_cast<float*>(scratch + l.sv);
   int32_t* colsum = reinterpret_cast<int32_t*>(scratch + l.colsum);
+  void* pk = scratch + l.pk;
+  void* pv = scratch + l.pv;
   int32_t* s32 = reinterpret_cast<int32_t*>(scratch + l.s32);
   int8_t* p8 = reinterpret_cast<int8_t*>(scratch + l.p8);
   int32_t* o32 = reinterpret_cast<int32_t*>(scratch + l.o32);
   float* tmp = reinterpret_cast<float*>(scratch + l.tmp);
   const float inv_sqrt_dh = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
-  for (size_t h = head_begin; h < head_end; ++h) {
-    const float* q = qkv + h * dh;
-    const float* k = qkv + d + h * dh;
-    const float* v = qkv + 2 * d + h * dh;
-    ops::quantize_rows(q, n, dh, ld, q8, dh, sq);
-    ops::quantize_rows(k, n, dh, ld, k8, dh, ck);
-    for (size_t j = 0; j < n; ++j) ck[j] = ck[j] * inv_sqrt_dh;
-    ops::quantize_cols_transposed(v, n, dh, ld, v8t, sv, colsum);
-    kt.pack(k8, n, dh, pk);   // W = K8 [n][dh]: scores = Q8 K8^T
-    kt.pack(v8t, dh, n, pv);  // W = V8^T [dh][n]: O = P V8
+  ops::quantize_attention_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, q8, sq, k8,
+                                   ck, v8t, sv, colsum,
+                                   reinterpret_cast<uint32_t*>(scratch + l.vmax),
+                                   reinterpret_cast<int8_t*>(scratch + l.vblock));
+  for (size_t hh = 0; hh < hc; ++hh) {
+    const size_t h = head_begin + hh;
+    const int8_t* qh = q8 + hh * n * dh;
+    const float* sqh = sq + hh * n;
+    const float* ckh = ck + hh * n;
+    const float* svh = sv + hh * dh;
+    const int32_t* csh = colsum + hh * dh;
+    kt.pack(k8 + hh * n * dh, n, dh, pk);    // W = K8 [n][dh]: scores = Q8 K8^T
+    kt.pack(v8t + hh * dh * n, dh, n, pv);   // W = V8^T [dh][n]: O = P V8
     for (size_t i0 = 0; i0 < n; i0 += kAttentionI8Rows) {
       const size_t rows = n - i0 < kAttentionI8Rows ? n - i0 : kAttentionI8Rows;
       kernels::Epilogue es;
       es.out_i32 = s32;
       es.ldo = n;
-      kt.gemm(rows, n, dh, q8 + i0 * dh, dh, pk, es);
+      kt.gemm(rows, n, dh, qh + i0 * dh, dh, pk, es);
       float inv_sum[kAttentionI8Rows];
       for (size_t r = 0; r < rows; ++r) {
-        const int32_t sum = ops::softmax_row_u8(s32 + r * n, n, sq[i0 + r], ck, tmp, p8 + r * n);
+        const int32_t sum = ops::softmax_row_u8(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n);
         inv_sum[r] = 1.0f / static_cast<float>(sum);
       }
       kernels::Epilogue eo;
@@ -93,7 +100,7 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
         float* o = out + (i0 + r) * d + h * dh;
         const int32_t* a = o32 + r * dh;
         for (size_t t = 0; t < dh; ++t) {
-          o[t] = (static_cast<float>(a[t] + 128 * colsum[t]) * sv[t]) * inv_sum[r];
+          o[t] = (static_cast<float>(a[t] + 128 * csh[t]) * svh[t]) * inv_sum[r];
         }
       }
     }

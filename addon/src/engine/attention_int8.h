@@ -24,11 +24,13 @@ constexpr size_t kInt8AttentionMinTokens = 256;
 // Query rows per block (scores of one block stay in a small int32 buffer).
 constexpr size_t kAttentionI8Rows = 48;
 
-// Bytes of scratch one concurrently processed head needs (64-byte aligned sub-buffers).
-size_t attention_i8_scratch_bytes(const kernels::KernelTable& kt, size_t n, size_t dh);
+// Bytes of scratch one call over heads_per_call heads needs (64-byte aligned sub-buffers): the
+// quantized Q, K, V^T of those heads plus one head's packed operands and score blocks.
+size_t attention_i8_scratch_bytes(const kernels::KernelTable& kt, size_t n, size_t dh,
+                                  size_t heads_per_call);
 
 // Heads [head_begin, head_end) of qkv [n][3d] (q | k | v) into out [n][d]; scratch: one slice
-// of attention_i8_scratch_bytes (64-byte aligned).
+// of attention_i8_scratch_bytes(kt, n, dh, head_end - head_begin) (64-byte aligned).
 void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, size_t d,
                   size_t heads, size_t head_begin, size_t head_end, float* out, uint8_t* scratch);
 

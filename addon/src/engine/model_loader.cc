@@ -574,8 +574,10 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   if (attention_i8 && info.int8_linears > 0) {
     m->attention_i8 = true;
     info.attention = "int8";
-    m->attn_i8_slice = (attention_i8_scratch_bytes(*m->kernels, n, dh) + 63) / 64 * 64;
+    // One slice for all heads single-threaded, one per head (one pool task each) with threads.
     const size_t slices = options.threads > 1 ? hp.head_count : 1;
+    const size_t heads_per_call = options.threads > 1 ? 1 : hp.head_count;
+    m->attn_i8_slice = (attention_i8_scratch_bytes(*m->kernels, n, dh, heads_per_call) + 63) / 64 * 64;
     if (!m->attn_i8.allocate(slices * m->attn_i8_slice)) {
       return make_error(StatusCode::kOutOfMemory, "allocate", "int8 attention scratch",
                         std::to_string(slices * m->attn_i8_slice) + " bytes", "out of memory");

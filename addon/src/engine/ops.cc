@@ -48,6 +48,29 @@ inline float exp_nonpositive(float x) {
   return y * scale;
 }
 
+// 255 exp(x) for x <= 0, for the int8 attention's u8 probabilities (softmax_row_u8): 2^(x log2 e)
+// as 2^n (exponent bits) times a degree-4 polynomial of the fraction f in [-0.5, 0.5] with the
+// factor 255 folded in (least-squares fit on Chebyshev nodes, relative error <= 3.6e-6, i.e.
+// <= 0.001 of one u8 step; the constant term is exactly 255 so the max maps to exactly 255).
+// Below x = -20 the result is 255 e^-20 ~ 5e-7 (clamped; it rounds to 0 either way).
+inline float exp255_nonpositive(float x) {
+  x = x > -20.0f ? x : -20.0f;
+  const float kLog2e = 1.44269504088896341f;
+  const float kRound = 12582912.0f;  // 1.5 * 2^23: (v + kRound) - kRound rounds v to nearest
+  const float y = x * kLog2e;
+  const float n = (y + kRound) - kRound;
+  const float f = y - n;
+  float p = 2.46738946f;
+  p = p * f + 14.2601191f;
+  p = p * f + 61.2563738f;
+  p = p * f + 176.745864f;
+  p = p * f + 255.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  float scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
 // attention()'s register blocks for 4 query rows: B independent accumulators per row (B = 16:
 // 4 add chains of 16 lanes; B = 32 made GCC 12 spill the accumulators to the stack). One inner loop over l with the rows written out (GCC
 // vectorizes this shape cleanly; a loop over rows inside it gets shuffled across rows).
@@ -147,19 +170,97 @@ VIGIL_ALWAYS_INLINE inline void row_stats(const float* xr, size_t d, float eps, 
   *rstd_out = 1.0 / std::sqrt(var + static_cast<double>(eps));
 }
 
-// q[j] = quantize_round(y[j] * inv_scale) for nb <= 64 values: clamp and rounding as two loops
-// (without -fno-trapping-math GCC does not vectorize one loop in which the clamp's selects feed
-// the conversion; the engine has that flag, but the split keeps this independent of it).
+// 16-lane blocks written with GCC vector extensions: element-wise IEEE ops (no reassociation,
+// no FMA under -ffp-contract=off), lowered by each target_clones copy to its own registers
+// (one zmm, two ymm, four NEON q registers), so the bits equal the scalar loops above. The
+// compiler's auto-vectorizer left 1-3 cycles per element of loop overhead on 16-64-long rows.
+// (-Wpsabi: these helpers pass 64-byte vectors by value; they are always inlined, no ABI is
+// crossed.)
+#pragma GCC diagnostic ignored "-Wpsabi"
+using F16 = float __attribute__((vector_size(64)));
+using I16 = int32_t __attribute__((vector_size(64)));
+using U16 = uint32_t __attribute__((vector_size(64)));
+using B16 = int8_t __attribute__((vector_size(16)));
+
+VIGIL_ALWAYS_INLINE inline F16 load16(const float* p) {
+  F16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+VIGIL_ALWAYS_INLINE inline I16 load16i(const int32_t* p) {
+  I16 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+VIGIL_ALWAYS_INLINE inline void store16(float* p, F16 v) { std::memcpy(p, &v, sizeof v); }
+VIGIL_ALWAYS_INLINE inline void store16b(int8_t* p, B16 v) { std::memcpy(p, &v, sizeof v); }
+
+// max of the 16 lanes of u (unsigned), fixed halving order.
+VIGIL_ALWAYS_INLINE inline uint32_t hmax16(U16 u) {
+  uint32_t m[16];
+  std::memcpy(m, &u, sizeof m);
+  for (size_t w = 8; w > 0; w /= 2) {
+    for (size_t l = 0; l < w; ++l) m[l] = m[l + w] > m[l] ? m[l + w] : m[l];
+  }
+  return m[0];
+}
+
+// abs_max_bits for n a multiple of 16.
+VIGIL_ALWAYS_INLINE inline float abs_max16(const float* x, size_t n) {
+  U16 m = {};
+  for (size_t j = 0; j < n; j += 16) {
+    U16 b;
+    std::memcpy(&b, x + j, sizeof b);
+    b &= 0x7fffffffu;
+    m = b > m ? b : m;
+  }
+  const uint32_t r = hmax16(m);
+  float f;
+  std::memcpy(&f, &r, sizeof f);
+  return f;
+}
+
+// quantize_block's clamp and half-away rounding on one 16-lane vector of already scaled values.
+VIGIL_ALWAYS_INLINE inline B16 round_clamp16(F16 v) {
+  v = v > -127.0f ? v : -127.0f;  // NaN -> -127, as quantize_block
+  v = v < 127.0f ? v : 127.0f;
+  I16 i = __builtin_convertvector(v, I16);  // truncation
+  const F16 fr = v - __builtin_convertvector(i, F16);
+  i -= (fr >= 0.5f);   // a true comparison is -1
+  i += (fr <= -0.5f);
+  return __builtin_convertvector(i, B16);
+}
+
+// exp255_nonpositive on 16 lanes: the same operations, lane by lane.
+VIGIL_ALWAYS_INLINE inline F16 exp255_nonpositive16(F16 x) {
+  x = x > -20.0f ? x : -20.0f;
+  const float kLog2e = 1.44269504088896341f;
+  const float kRound = 12582912.0f;
+  const F16 y = x * kLog2e;
+  const F16 n = (y + kRound) - kRound;
+  const F16 f = y - n;
+  F16 p = F16{} + 2.46738946f;
+  p = p * f + 14.2601191f;
+  p = p * f + 61.2563738f;
+  p = p * f + 176.745864f;
+  p = p * f + 255.0f;
+  const I16 bits = (__builtin_convertvector(n, I16) + 127) << 23;
+  F16 scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return p * scale;
+}
+
+// q[j] = quantize_round(y[j] * inv_scale) for nb <= 64 values: whole 16-lane blocks through
+// round_clamp16, the rest one at a time with the same clamp and rounding.
 VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float inv_scale, int8_t* q) {
-  float c[64];
-  for (size_t j = 0; j < nb; ++j) {
+  size_t j = 0;
+  for (; j + 16 <= nb; j += 16) store16b(q + j, round_clamp16(load16(y + j) * inv_scale));
+  for (; j < nb; ++j) {
     float v = y[j] * inv_scale;
     v = v > -127.0f ? v : -127.0f;
-    c[j] = v < 127.0f ? v : 127.0f;
-  }
-  for (size_t j = 0; j < nb; ++j) {
-    int i = static_cast<int>(c[j]);
-    const float fr = c[j] - static_cast<float>(i);
+    v = v < 127.0f ? v : 127.0f;
+    int i = static_cast<int>(v);
+    const float fr = v - static_cast<float>(i);
     i += static_cast<int>(fr >= 0.5f) - static_cast<int>(fr <= -0.5f);
     q[j] = static_cast<int8_t>(i);
   }
@@ -485,53 +586,94 @@ void quantize(const float* __restrict x, size_t n, float inv_scale, int8_t* __re
 }
 
 VIGIL_FLOAT_CLONES
-void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* q, size_t ldq,
-                   float* scale) {
-  for (size_t r = 0; r < rows; ++r) {
-    const float* xr = x + r * ld;
-    const float mx = abs_max_bits(xr, cols);
-    const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-    scale[r] = mx / 127.0f;
-    constexpr size_t kBlock = 64;
-    for (size_t j0 = 0; j0 < cols; j0 += kBlock) {
-      const size_t nb = cols - j0 < kBlock ? cols - j0 : kBlock;
-      quantize_block(xr + j0, nb, inv, q + r * ldq + j0);
+void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
+                                 size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
+                                 float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv,
+                                 int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock) {
+  const size_t ld = 3 * d;
+  const size_t hc = head_end - head_begin;
+  const size_t vc = hc * dh;  // V columns of these heads
+  constexpr size_t kBlock = 64;
+  // Pass 1, row by row (contiguous reads of each 3d-float row): Q and K quantized per (row,
+  // head) slice, the V column maxima accumulated.
+  for (size_t c = 0; c < vc; ++c) vmax_bits[c] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const float* row = qkv + i * ld;
+    for (size_t hh = 0; hh < hc; ++hh) {
+      const size_t h = head_begin + hh;
+      for (int part = 0; part < 2; ++part) {
+        const float* x = row + part * d + h * dh;
+        const float mx = dh % 16 == 0 ? abs_max16(x, dh) : abs_max_bits(x, dh);
+        const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
+        int8_t* q = (part == 0 ? q8 : k8) + (hh * n + i) * dh;
+        if (part == 0) {
+          sq[hh * n + i] = mx / 127.0f;
+        } else {
+          ck[hh * n + i] = (mx / 127.0f) * k_scale_mul;
+        }
+        if (dh % 16 == 0) {
+          for (size_t j = 0; j < dh; j += 16) store16b(q + j, round_clamp16(load16(x + j) * inv));
+        } else {
+          for (size_t j0 = 0; j0 < dh; j0 += kBlock) {
+            const size_t nb = dh - j0 < kBlock ? dh - j0 : kBlock;
+            quantize_block(x + j0, nb, inv, q + j0);
+          }
+        }
+      }
+    }
+    const float* v = row + 2 * d + head_begin * dh;
+    for (size_t c = 0; c < vc; ++c) {
+      uint32_t b;
+      std::memcpy(&b, v + c, sizeof b);
+      b &= 0x7fffffffu;
+      vmax_bits[c] = b > vmax_bits[c] ? b : vmax_bits[c];
     }
   }
-}
-
-VIGIL_FLOAT_CLONES
-void quantize_cols_transposed(const float* x, size_t rows, size_t cols, size_t ld, int8_t* qt,
-                              float* scale, int32_t* colsum) {
-  constexpr size_t kBlock = 64;
-  float mx[kBlock], inv[kBlock], col[kBlock];
-  for (size_t c0 = 0; c0 < cols; c0 += kBlock) {
-    const size_t cb = cols - c0 < kBlock ? cols - c0 : kBlock;
-    uint32_t mb[kBlock] = {};
-    for (size_t r = 0; r < rows; ++r) {
-      const float* xr = x + r * ld + c0;
-      for (size_t c = 0; c < cb; ++c) {
-        uint32_t b;
-        std::memcpy(&b, xr + c, sizeof b);
-        b &= 0x7fffffffu;
-        mb[c] = b > mb[c] ? b : mb[c];
+  // V scales per column; vmax_bits then holds 127 / max as float bits (the quantization factor).
+  float* inv = reinterpret_cast<float*>(vmax_bits);
+  for (size_t c = 0; c < vc; ++c) {
+    float mx;
+    std::memcpy(&mx, vmax_bits + c, sizeof mx);
+    sv[c] = mx / 127.0f;
+    inv[c] = mx > 0.0f ? 127.0f / mx : 0.0f;
+    colsum[c] = 0;
+  }
+  // Pass 2, blocks of kBlock rows: V quantized row by row into vblock [rows][vc], then written
+  // transposed (v8t[c][m], c = head * dh + t) with the column sums.
+  for (size_t m0 = 0; m0 < n; m0 += kBlock) {
+    const size_t rb = n - m0 < kBlock ? n - m0 : kBlock;
+    for (size_t r = 0; r < rb; ++r) {
+      const float* v = qkv + (m0 + r) * ld + 2 * d + head_begin * dh;
+      int8_t* q = vblock + r * vc;
+      size_t c16 = 0;
+      for (; c16 + 16 <= vc; c16 += 16) store16b(q + c16, round_clamp16(load16(v + c16) * load16(inv + c16)));
+      for (size_t c0 = c16; c0 < vc; c0 += kBlock) {
+        const size_t nb = vc - c0 < kBlock ? vc - c0 : kBlock;
+        float y[kBlock];
+        for (size_t c = 0; c < nb; ++c) y[c] = v[c0 + c] * inv[c0 + c];
+        quantize_block(y, nb, 1.0f, q + c0);
       }
     }
-    std::memcpy(mx, mb, cb * sizeof(float));
-    for (size_t c = 0; c < cb; ++c) {
-      inv[c] = mx[c] > 0.0f ? 127.0f / mx[c] : 0.0f;
-      scale[c0 + c] = mx[c] / 127.0f;
+    // Column sums row by row over 16-lane blocks (integer: any order is exact), then the plain
+    // byte transpose.
+    size_t c16 = 0;
+    for (; c16 + 16 <= vc; c16 += 16) {
+      I16 acc = {};
+      for (size_t r = 0; r < rb; ++r) {
+        B16 b;
+        std::memcpy(&b, vblock + r * vc + c16, sizeof b);
+        acc += __builtin_convertvector(b, I16);
+      }
+      for (size_t l = 0; l < 16; ++l) colsum[c16 + l] += acc[l];
     }
-    for (size_t c = 0; c < cb; ++c) {
-      int8_t* dst = qt + (c0 + c) * rows;
+    for (size_t c = c16; c < vc; ++c) {
       int32_t sum = 0;
-      for (size_t r0 = 0; r0 < rows; r0 += kBlock) {
-        const size_t rb = rows - r0 < kBlock ? rows - r0 : kBlock;
-        for (size_t r = 0; r < rb; ++r) col[r] = x[(r0 + r) * ld + c0 + c];
-        quantize_block(col, rb, inv[c], dst + r0);
-        for (size_t r = 0; r < rb; ++r) sum += dst[r0 + r];
-      }
-      colsum[c0 + c] = sum;
+      for (size_t r = 0; r < rb; ++r) sum += vblock[r * vc + c];
+      colsum[c] += sum;
+    }
+    for (size_t c = 0; c < vc; ++c) {
+      int8_t* dst = v8t + c * n + m0;
+      for (size_t r = 0; r < rb; ++r) dst[r] = vblock[r * vc + c];
     }
   }
 }
@@ -539,15 +681,23 @@ void quantize_cols_transposed(const float* x, size_t rows, size_t cols, size_t l
 VIGIL_FLOAT_CLONES
 int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
                        float* tmp, int8_t* p) {
-  for (size_t j = 0; j < n; ++j) tmp[j] = (static_cast<float>(acc[j]) * row_scale) * col_scale[j];
+  const size_t n16 = n / 16 * 16;
+  for (size_t j = 0; j < n16; j += 16) {
+    store16(tmp + j, (__builtin_convertvector(load16i(acc + j), F16) * row_scale) * load16(col_scale + j));
+  }
+  for (size_t j = n16; j < n; ++j) tmp[j] = (static_cast<float>(acc[j]) * row_scale) * col_scale[j];
   const float mx = max_ordered(tmp, n);
-  // e in (0, 1], 255 e in [0, 255]: rounding half away from zero needs no clamp.
-  for (size_t k = 0; k < n; ++k) tmp[k] = exp_nonpositive(tmp[k] - mx) * 255.0f;
+  // t = 255 e in [0, 255] (exactly 255 at the max): rounding half up is truncation of t + 0.5.
+  I16 sum16 = {};
+  for (size_t k = 0; k < n16; k += 16) {
+    const I16 u = __builtin_convertvector(exp255_nonpositive16(load16(tmp + k) - mx) + 0.5f, I16);
+    sum16 += u;
+    store16b(p + k, __builtin_convertvector(u - 128, B16));
+  }
   int32_t sum = 0;
-  for (size_t k = 0; k < n; ++k) {
-    int u = static_cast<int>(tmp[k]);
-    const float fr = tmp[k] - static_cast<float>(u);
-    u += static_cast<int>(fr >= 0.5f);
+  for (size_t l = 0; l < 16; ++l) sum += sum16[l];
+  for (size_t k = n16; k < n; ++k) {
+    const int u = static_cast<int>(exp255_nonpositive(tmp[k] - mx) + 0.5f);
     sum += u;
     p[k] = static_cast<int8_t>(u - 128);
   }

@@ -45,21 +45,24 @@ inline void attention(const float* qkv, size_t n, size_t d, size_t heads, float*
 }
 
 // int8 attention helpers (docs/engine.md "int8 attention"; attention_int8.cc runs the GEMMs).
-// Per-row symmetric quantization of x[rows][cols] (row stride ld) into q[rows][cols] (stride
-// ldq): scale[r] = max_j |x[r][j]| / 127, q = quantize_round(x * (127 / max)); an all-zero row
-// gives q = 0 and scale 0.
-void quantize_rows(const float* x, size_t rows, size_t cols, size_t ld, int8_t* q, size_t ldq,
-                   float* scale);
-
-// Per-column symmetric quantization of x[rows][cols] (row stride ld), written transposed:
-// qt[c][r] = quantize_round(x[r][c] * (127 / max_r |x[r][c]|)), scale[c] = max / 127,
-// colsum[c] = sum_r qt[c][r].
-void quantize_cols_transposed(const float* x, size_t rows, size_t cols, size_t ld, int8_t* qt,
-                              float* scale, int32_t* colsum);
+// The int8 attention's operands for heads [head_begin, head_end) (hh = h - head_begin) of
+// qkv [n][3d] (q | k | v), in one pass over the rows plus one over V: symmetric max|x|/127
+// scales, q = quantize_round(x * (127 / max)) (an all-zero slice gives q = 0 and scale 0).
+//   Q, K per (row, head): q8/k8 [hh][n][dh], sq[hh][n] = max/127, ck[hh][n] = (max/127) *
+//   k_scale_mul (the caller's 1/sqrt(dh)).
+//   V per column: v8t [hh * dh + t][n] (transposed), sv[hh * dh + t] = max/127, colsum = the
+//   column's sum of quantized values.
+// Scratch: vmax_bits [(he - hb) dh], vblock [64][(he - hb) dh]. The bits do not depend on how
+// the heads are grouped into calls.
+void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
+                                 size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
+                                 float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv,
+                                 int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock);
 
 // One attention row from int32 scores: s[j] = ((float)acc[j] * row_scale) * col_scale[j],
-// e[j] = exp(s[j] - max s) in (0, 1], u[j] = round_half_away(255 e[j]) in [0, 255] (the max is
-// 255), stored as p[j] = u[j] - 128 (int8, the GEMM's A operand); returns sum_j u[j] (>= 255).
+// u[j] = round_half_up(255 exp(s[j] - max s)) in [0, 255] (the max is 255; the exp is a
+// polynomial within 3.6e-6 relative, ops.cc exp255_nonpositive), stored as p[j] = u[j] - 128
+// (int8, the GEMM's A operand); returns sum_j u[j] (>= 255).
 // tmp: n floats.
 int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
                        float* tmp, int8_t* p);
