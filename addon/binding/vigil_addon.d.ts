@@ -61,7 +61,7 @@ export interface ModelInfo {
   isa: IsaName;
   /**
    * Attention arithmetic that runs: 'int8' when requested (LoadOptions.attention, else
-   * $VIGIL_ATTENTION), or chosen by 'auto' (256 tokens or more), on a model with at least one
+   * $VIGIL_ATTENTION), or chosen by 'auto' (128 tokens or more), on a model with at least one
    * int8 linear; otherwise 'f32'.
    */
   attention: 'f32' | 'int8';
@@ -93,7 +93,7 @@ export interface LoadOptions {
   /**
    * 'f32' (the model-format reference), 'int8' (QK^T and PV on the int8 GEMM, dynamic scales;
    * used on models with an int8 linear; docs/engine.md "int8 attention") or 'auto' (int8 on such
-   * models from 256 tokens, where it measured faster; f32 below). Default: $VIGIL_ATTENTION when
+   * models from 128 tokens, where it measured faster; f32 below). Default: $VIGIL_ATTENTION when
    * set, else 'auto'. Anything else: ENGINE_INVALID_ARGUMENT naming options.attention.
    */
   attention?: AttentionMode;

@@ -7,6 +7,7 @@
 #include <memory>
 #include <vector>
 
+#include "attention_int8.h"
 #include "engine_harness.h"
 #include "engine_test_model.h"
 #include "kernels/dispatch.h"
@@ -304,7 +305,8 @@ TEST(attention_option) {
   // models only); "auto" spelled out is the same.
   auto md = load_attention(q8, "");
   if (md) EXPECT(md->info().attention == "f32") << md->info().attention;
-  for (const uint32_t tokens : {255u, 256u}) {
+  for (const uint32_t tokens : {static_cast<uint32_t>(kInt8AttentionMinTokens - 1),
+                                static_cast<uint32_t>(kInt8AttentionMinTokens)}) {
     test::TinySpec ls = spec_none();
     ls.window = tokens * ls.patch;
     ls.d = 8; ls.heads = 2; ls.ff = 8; ls.blocks = 1;
@@ -312,7 +314,7 @@ TEST(attention_option) {
     const auto lf32 = test::write_gguf(lm);
     test::quantize_encoder(&lm, {});
     const auto lq8 = test::write_gguf(lm);
-    const std::string want = tokens >= 256 ? "int8" : "f32";
+    const std::string want = tokens >= kInt8AttentionMinTokens ? "int8" : "f32";
     for (const char* opt : {"", "auto"}) {
       auto ma = load_attention(lq8, opt);
       if (ma) EXPECT(ma->info().attention == want) << tokens << " tokens, option '" << opt << "': " << ma->info().attention;

@@ -112,7 +112,7 @@ struct LoadOptions {
   // Attention arithmetic: "f32" (float QK^T, softmax and PV: the model-format reference),
   // "int8" (QK^T and PV on the int8 GEMM with dynamic scales, probabilities as u8; applies to
   // models with at least one int8 linear; docs/engine.md "int8 attention") or "auto" (int8 on
-  // such models from 256 tokens, where it measured faster, else f32). Empty: $VIGIL_ATTENTION
+  // such models from 128 tokens, where it measured faster, else f32). Empty: $VIGIL_ATTENTION
   // when set, else "auto". Anything else is kInvalidArgument. ModelInfo::attention says which ran.
   std::string attention;
 };

@@ -19,7 +19,7 @@ namespace vigil {
 // LoadOptions::attention "auto" (the default) runs int8 attention on models with at least this
 // many tokens and float attention below (docs/engine.md "int8 attention": the measured
 // crossover; float keeps short-sequence models, the shipped ones included, on the reference).
-constexpr size_t kInt8AttentionMinTokens = 256;
+constexpr size_t kInt8AttentionMinTokens = 128;
 
 // Query rows per block (scores of one block stay in a small int32 buffer).
 constexpr size_t kAttentionI8Rows = 48;

@@ -11,7 +11,7 @@
 // by vector width and -ffp-contract=off forbids FMA contraction. Other architectures (NEON is
 // the aarch64 baseline) and clang/sanitizer builds use the single default version.
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
-#define VIGIL_FLOAT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#define VIGIL_FLOAT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define VIGIL_FLOAT_CLONES
 #endif
@@ -195,14 +195,17 @@ VIGIL_ALWAYS_INLINE inline I16 load16i(const int32_t* p) {
 VIGIL_ALWAYS_INLINE inline void store16(float* p, F16 v) { std::memcpy(p, &v, sizeof v); }
 VIGIL_ALWAYS_INLINE inline void store16b(int8_t* p, B16 v) { std::memcpy(p, &v, sizeof v); }
 
-// max of the 16 lanes of u (unsigned), fixed halving order.
+// max of the 16 lanes of u (unsigned; a max is exact in any order): halving shuffles.
 VIGIL_ALWAYS_INLINE inline uint32_t hmax16(U16 u) {
-  uint32_t m[16];
-  std::memcpy(m, &u, sizeof m);
-  for (size_t w = 8; w > 0; w /= 2) {
-    for (size_t l = 0; l < w; ++l) m[l] = m[l + w] > m[l] ? m[l + w] : m[l];
-  }
-  return m[0];
+  U16 t = __builtin_shuffle(u, U16{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
+  u = t > u ? t : u;
+  t = __builtin_shuffle(u, U16{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
+  u = t > u ? t : u;
+  t = __builtin_shuffle(u, U16{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13});
+  u = t > u ? t : u;
+  t = __builtin_shuffle(u, U16{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
+  u = t > u ? t : u;
+  return u[0];
 }
 
 // abs_max_bits for n a multiple of 16.
@@ -220,15 +223,19 @@ VIGIL_ALWAYS_INLINE inline float abs_max16(const float* x, size_t n) {
   return f;
 }
 
-// quantize_block's clamp and half-away rounding on one 16-lane vector of already scaled values.
-VIGIL_ALWAYS_INLINE inline B16 round_clamp16(F16 v) {
+// quantize_block's clamp and half-away rounding on one 16-lane vector of already scaled values
+// (as int32 lanes in [-127, 127]; round_clamp16 narrows them to bytes).
+VIGIL_ALWAYS_INLINE inline I16 round_clamp16i(F16 v) {
   v = v > -127.0f ? v : -127.0f;  // NaN -> -127, as quantize_block
   v = v < 127.0f ? v : 127.0f;
   I16 i = __builtin_convertvector(v, I16);  // truncation
   const F16 fr = v - __builtin_convertvector(i, F16);
   i -= (fr >= 0.5f);   // a true comparison is -1
   i += (fr <= -0.5f);
-  return __builtin_convertvector(i, B16);
+  return i;
+}
+VIGIL_ALWAYS_INLINE inline B16 round_clamp16(F16 v) {
+  return __builtin_convertvector(round_clamp16i(v), B16);
 }
 
 // exp255_nonpositive on 16 lanes: the same operations, lane by lane.
@@ -646,7 +653,13 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
       const float* v = qkv + (m0 + r) * ld + 2 * d + head_begin * dh;
       int8_t* q = vblock + r * vc;
       size_t c16 = 0;
-      for (; c16 + 16 <= vc; c16 += 16) store16b(q + c16, round_clamp16(load16(v + c16) * load16(inv + c16)));
+      for (; c16 + 16 <= vc; c16 += 16) {  // column sums of the whole 16-lane blocks here
+        const I16 qi = round_clamp16i(load16(v + c16) * load16(inv + c16));
+        store16b(q + c16, __builtin_convertvector(qi, B16));
+        I16 cs = load16i(colsum + c16);
+        cs += qi;
+        std::memcpy(colsum + c16, &cs, sizeof cs);
+      }
       for (size_t c0 = c16; c0 < vc; c0 += kBlock) {
         const size_t nb = vc - c0 < kBlock ? vc - c0 : kBlock;
         float y[kBlock];
@@ -654,19 +667,8 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
         quantize_block(y, nb, 1.0f, q + c0);
       }
     }
-    // Column sums row by row over 16-lane blocks (integer: any order is exact), then the plain
-    // byte transpose.
-    size_t c16 = 0;
-    for (; c16 + 16 <= vc; c16 += 16) {
-      I16 acc = {};
-      for (size_t r = 0; r < rb; ++r) {
-        B16 b;
-        std::memcpy(&b, vblock + r * vc + c16, sizeof b);
-        acc += __builtin_convertvector(b, I16);
-      }
-      for (size_t l = 0; l < 16; ++l) colsum[c16 + l] += acc[l];
-    }
-    for (size_t c = c16; c < vc; ++c) {
+    // The remaining columns' sums (integer: any order is exact), then the byte transpose.
+    for (size_t c = vc / 16 * 16; c < vc; ++c) {
       int32_t sum = 0;
       for (size_t r = 0; r < rb; ++r) sum += vblock[r * vc + c];
       colsum[c] += sum;
