@@ -264,8 +264,8 @@ TEST(quantize_blocks_match_elementwise_rounding) {
 }
 
 TEST(layer_norm_quantize_equals_layer_norm_then_quantize) {
-  for (const size_t d : {13u, 48u, 64u, 130u}) {  // below, at and across the 64-value blocks
-    const size_t rows = 3;
+  // rows: 3 (one at a time), 9 (two 4-row blocks with interleaved statistics, then one row).
+  for (const size_t d : {13u, 48u, 64u, 130u}) for (const size_t rows : {3u, 9u}) {  // below, at and across the 64-value blocks
     auto x = randv(rows * d, 40 + d, 2.0f), w = randv(d, 41), b = randv(d, 42);
     std::vector<float> y(rows * d);
     std::vector<int8_t> q_ref(rows * d), q(rows * d);

@@ -273,6 +273,51 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
   }
 }
 
+// row_stats of 4 rows at once (rows x[r * d ...], r < 4): each row's sums in the same lanes and
+// order as row_stats (so the same bits), the 4 rows' add chains interleaved (one row alone is
+// bound by the latency of its chains: ~250 cycles per 64-wide row measured).
+using F8 = float __attribute__((vector_size(32)));
+using D8 = double __attribute__((vector_size(64)));
+VIGIL_ALWAYS_INLINE inline D8 load8d(const float* p) {
+  F8 v;
+  std::memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, D8);
+}
+VIGIL_ALWAYS_INLINE inline double tree_sum8v(D8 v) {
+  return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+}
+VIGIL_ALWAYS_INLINE inline void row_stats4(const float* x, size_t d, float eps, double* mean_out,
+                                           double* rstd_out) {
+  const size_t d8 = d / 8 * 8;
+  D8 acc[4] = {};
+  for (size_t j0 = 0; j0 < d8; j0 += 8) {
+    for (size_t r = 0; r < 4; ++r) acc[r] += load8d(x + r * d + j0);
+  }
+  double mean[4];
+  for (size_t r = 0; r < 4; ++r) {
+    double m = tree_sum8v(acc[r]);
+    for (size_t j = d8; j < d; ++j) m += x[r * d + j];
+    mean[r] = m / static_cast<double>(d);
+    acc[r] = D8{};
+  }
+  for (size_t j0 = 0; j0 < d8; j0 += 8) {
+    for (size_t r = 0; r < 4; ++r) {
+      const D8 c = load8d(x + r * d + j0) - mean[r];
+      acc[r] += c * c;
+    }
+  }
+  for (size_t r = 0; r < 4; ++r) {
+    double var = tree_sum8v(acc[r]);
+    for (size_t j = d8; j < d; ++j) {
+      const double c = x[r * d + j] - mean[r];
+      var += c * c;
+    }
+    var /= static_cast<double>(d);
+    mean_out[r] = mean[r];
+    rstd_out[r] = 1.0 / std::sqrt(var + static_cast<double>(eps));
+  }
+}
+
 // max x[j], j < n >= 1 (finite values), through the order-preserving integer image of the
 // floats (negative patterns get their magnitude bits flipped): an integer max reduction
 // vectorizes, a float one does not without fast-math. The same value as a float max (a zero
@@ -354,10 +399,17 @@ void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, 
                          float eps, float inv_scale, int8_t* q) {
   constexpr size_t kBlock = 64;
   float yb[kBlock];
+  double mean4[4], rstd4[4];
   for (size_t r = 0; r < rows; ++r) {
     const float* xr = x + r * d;
+    if (r % 4 == 0 && r + 4 <= rows) row_stats4(xr, d, eps, mean4, rstd4);
     double mean, rstd;
-    row_stats(xr, d, eps, &mean, &rstd);
+    if (r / 4 * 4 + 4 <= rows) {
+      mean = mean4[r % 4];
+      rstd = rstd4[r % 4];
+    } else {
+      row_stats(xr, d, eps, &mean, &rstd);
+    }
     for (size_t j0 = 0; j0 < d; j0 += kBlock) {
       const size_t nb = d - j0 < kBlock ? d - j0 : kBlock;
       for (size_t j = 0; j < nb; ++j) {
