@@ -98,7 +98,7 @@ TEST(attention_matches_double) {
   // Sizes around the 16-wide register blocks and 4-row query blocks: n and dh below, at and
   // above multiples of 16; n below and not a multiple of 4.
   struct Case { size_t n, d, heads; };
-  for (const Case c : {Case{7, 12, 3}, Case{37, 64, 2}, Case{16, 48, 3}, Case{33, 40, 1}, Case{64, 64, 4}, Case{3, 16, 1}}) {
+  for (const Case c : {Case{7, 12, 3}, Case{37, 64, 2}, Case{16, 48, 3}, Case{33, 40, 1}, Case{64, 64, 4}, Case{48, 64, 2}, Case{3, 16, 1}}) {
     const size_t n = c.n, d = c.d, heads = c.heads, dh = d / heads;
     auto qkv = randv(n * 3 * d, 5 + n, 1.5f);
     std::vector<float> out(n * d), scratch(ops::attention_scratch_floats(n, dh));
