@@ -1,6 +1,6 @@
 // vigil_bench_gemm: int8 GEMM throughput per available ISA vs the core's int8 peak.
 //
-//   vigil_bench_gemm [--quick] [--model] [--epilogue f32|acc|gelu_i8] [--isa NAME] [--json]
+//   vigil_bench_gemm [--quick] [--model] [--epilogue f32|acc|i8|gelu_i8] [--isa NAME] [--json]
 // (--model: the benchmark models' linear shapes; --epilogue: the output mode timed, default f32.)
 //
 // Times are thread CPU time (robust on a shared machine). For each ISA and shape: median of 7 repeats (each repeat runs the GEMM enough times to last
@@ -178,7 +178,7 @@ int main(int argc, char** argv) {
     } else if (std::strcmp(argv[i], "--epilogue") == 0 && i + 1 < argc) {
       mode = argv[++i];
     } else {
-      std::fprintf(stderr, "usage: %s [--quick] [--model] [--epilogue f32|acc|gelu_i8] [--isa NAME] [--json]\n",
+      std::fprintf(stderr, "usage: %s [--quick] [--model] [--epilogue f32|acc|i8|gelu_i8] [--isa NAME] [--json]\n",
                    argv[0]);
       return 2;
     }
@@ -194,8 +194,8 @@ int main(int argc, char** argv) {
               {128, 384, 128}, {128, 128, 128}, {128, 512, 128},  {128, 128, 512},
               {256, 768, 256}, {256, 256, 256}, {256, 1024, 256}, {256, 256, 1024}};
   }
-  if (mode != "f32" && mode != "acc" && mode != "gelu_i8") {
-    std::fprintf(stderr, "--epilogue: expected f32, acc or gelu_i8, got %s\n", mode.c_str());
+  if (mode != "f32" && mode != "acc" && mode != "i8" && mode != "gelu_i8") {
+    std::fprintf(stderr, "--epilogue: expected f32, acc, i8 or gelu_i8, got %s\n", mode.c_str());
     return 2;
   }
   const int repeats = quick ? 3 : 7;
@@ -230,8 +230,8 @@ int main(int argc, char** argv) {
       ep.scale = scale.data();
       ep.bias = bias.data();
       ep.ldo = s.n;
-      if (mode == "gelu_i8") {  // ffn_up: GELU, requantized to int8
-        ep.act = Activation::kGelu;
+      if (mode == "gelu_i8" || mode == "i8") {  // ffn_up: GELU, requantized to int8 (i8: no GELU)
+        ep.act = mode == "i8" ? Activation::kNone : Activation::kGelu;
         ep.out_i8 = out_i8.data();
         ep.out_inv_scale = 20.0f;
       } else {  // f32: plain store; acc: the residual add
