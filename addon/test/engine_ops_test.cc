@@ -302,6 +302,21 @@ TEST(fft_matches_naive_dft) {
       EXPECT_NEAR(r[t], re[t], 1e-12 * std::sqrt(energy)) << "roundtrip n=" << n;
       EXPECT_NEAR(i[t], im[t], 1e-12 * std::sqrt(energy)) << "roundtrip n=" << n;
     }
+    // The permutation-free pair: forward_dif leaves bin k at bitrev(k), the same values as
+    // forward (to rounding); inverse_dit takes that order back to the input.
+    std::vector<double> fr(re.begin(), re.end()), fi(im.begin(), im.end());
+    std::vector<double> dr(re.begin(), re.end()), di(im.begin(), im.end());
+    f.forward(fr.data(), fi.data());
+    f.forward_dif(dr.data(), di.data());
+    for (size_t k = 0; k < n; ++k) {
+      EXPECT_NEAR(dr[f.bitrev(k)], fr[k], 1e-12 * std::sqrt(energy * n)) << "dif n=" << n << " k=" << k;
+      EXPECT_NEAR(di[f.bitrev(k)], fi[k], 1e-12 * std::sqrt(energy * n)) << "dif n=" << n << " k=" << k;
+    }
+    f.inverse_dit(dr.data(), di.data());
+    for (size_t t = 0; t < n; ++t) {
+      EXPECT_NEAR(dr[t], re[t], 1e-12 * std::sqrt(energy)) << "dif/dit roundtrip n=" << n;
+      EXPECT_NEAR(di[t], im[t], 1e-12 * std::sqrt(energy)) << "dif/dit roundtrip n=" << n;
+    }
   }
 }
 

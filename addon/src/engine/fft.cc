@@ -3,65 +3,132 @@
 #include <cmath>
 #include <utility>
 
+#include "float_clones.h"
+
 namespace vigil {
+namespace {
+
+// One block of a radix-2 stage: for k < half, t = b[k] * w[k] (complex), b[k] = a[k] - t,
+// a[k] = a[k] + t. Contiguous a, b and twiddles (restrict parameters: GCC vectorizes this
+// across k, element-wise double arithmetic, the same bits at every vector width).
+VIGIL_ALWAYS_INLINE inline void butterflies(double* __restrict ar, double* __restrict ai,
+                                            double* __restrict br, double* __restrict bi,
+                                            const double* __restrict wr,
+                                            const double* __restrict wi, size_t half) {
+  for (size_t k = 0; k < half; ++k) {
+    const double tr = br[k] * wr[k] - bi[k] * wi[k];
+    const double ti = br[k] * wi[k] + bi[k] * wr[k];
+    br[k] = ar[k] - tr;
+    bi[k] = ai[k] - ti;
+    ar[k] = ar[k] + tr;
+    ai[k] = ai[k] + ti;
+  }
+}
+
+// One block of a decimation-in-frequency stage: for k < half, a' = a + b,
+// b' = (a - b) * w[k] (complex); vectorized like butterflies().
+VIGIL_ALWAYS_INLINE inline void butterflies_dif(double* __restrict ar, double* __restrict ai,
+                                                double* __restrict br, double* __restrict bi,
+                                                const double* __restrict wr,
+                                                const double* __restrict wi, size_t half) {
+  for (size_t k = 0; k < half; ++k) {
+    const double dr = ar[k] - br[k];
+    const double di = ai[k] - bi[k];
+    ar[k] = ar[k] + br[k];
+    ai[k] = ai[k] + bi[k];
+    br[k] = dr * wr[k] - di * wi[k];
+    bi[k] = dr * wi[k] + di * wr[k];
+  }
+}
+
+// Decimation in frequency, spans n/2 down to 1: natural order in, bit-reversed order out.
+VIGIL_FLOAT_CLONES
+void stages_dif(double* re, double* im, size_t n, const double* tw_re, const double* tw_im) {
+  for (size_t half = n / 2; half >= 1; half >>= 1) {
+    for (size_t start = 0; start < n; start += 2 * half) {
+      butterflies_dif(re + start, im + start, re + start + half, im + start + half,
+                      tw_re + half - 1, tw_im + half - 1, half);
+    }
+  }
+}
+
+// Decimation in time, spans 1 up to n/2: bit-reversed order in, natural order out.
+VIGIL_FLOAT_CLONES
+void stages(double* re, double* im, size_t n, const double* tw_re, const double* tw_im) {
+  for (size_t half = 1; half < n; half <<= 1) {
+    for (size_t start = 0; start < n; start += 2 * half) {
+      butterflies(re + start, im + start, re + start + half, im + start + half, tw_re + half - 1,
+                  tw_im + half - 1, half);
+    }
+  }
+}
+
+}  // namespace
 
 void Fft::init(size_t n) {
   n_ = n;
-  cos_.resize(n / 2);
-  sin_.resize(n / 2);
   const double two_pi = 6.283185307179586476925286766559;
-  for (size_t k = 0; k < n / 2; ++k) {
-    const double a = two_pi * static_cast<double>(k) / static_cast<double>(n);
-    cos_[k] = std::cos(a);
-    sin_[k] = std::sin(a);
+  tw_re_.assign(n > 1 ? n - 1 : 1, 0.0);
+  tw_im_fwd_.assign(tw_re_.size(), 0.0);
+  tw_im_inv_.assign(tw_re_.size(), 0.0);
+  for (size_t half = 1; half < n; half <<= 1) {
+    for (size_t k = 0; k < half; ++k) {
+      // The same angle as 2 pi (k n / (2 half)) / n: the scalings are powers of two.
+      const double a = two_pi * static_cast<double>(k) / static_cast<double>(2 * half);
+      tw_re_[half - 1 + k] = std::cos(a);
+      tw_im_fwd_[half - 1 + k] = -std::sin(a);
+      tw_im_inv_[half - 1 + k] = std::sin(a);
+    }
   }
-  bitrev_.resize(n);
   size_t bits = 0;
   while ((size_t{1} << bits) < n) ++bits;
+  swaps_.clear();
+  bitrev_.resize(n);
   for (size_t i = 0; i < n; ++i) {
     size_t r = 0;
     for (size_t b = 0; b < bits; ++b) r |= ((i >> b) & 1u) << (bits - 1 - b);
     bitrev_[i] = static_cast<uint32_t>(r);
+    if (r > i) {
+      swaps_.push_back(static_cast<uint32_t>(i));
+      swaps_.push_back(static_cast<uint32_t>(r));
+    }
   }
 }
 
 size_t Fft::memory_bytes() const {
-  return (cos_.size() + sin_.size()) * sizeof(double) + bitrev_.size() * sizeof(uint32_t);
+  return (tw_re_.size() + tw_im_fwd_.size() + tw_im_inv_.size()) * sizeof(double) +
+         (bitrev_.size() + swaps_.size()) * sizeof(uint32_t);
 }
 
 void Fft::transform(double* re, double* im, bool inverse) const {
   const size_t n = n_;
-  for (size_t i = 0; i < n; ++i) {
-    const size_t j = bitrev_[i];
-    if (j > i) {
-      std::swap(re[i], re[j]);
-      std::swap(im[i], im[j]);
-    }
+  // The permutation as a list of swaps: no data-dependent branch (about half of the
+  // "is j > i" tests of a plain loop were mispredicted).
+  for (size_t p = 0; p < swaps_.size(); p += 2) {
+    const size_t i = swaps_[p], j = swaps_[p + 1];
+    std::swap(re[i], re[j]);
+    std::swap(im[i], im[j]);
   }
-  const double sign = inverse ? 1.0 : -1.0;  // forward uses e^{-i...}
-  for (size_t len = 2; len <= n; len <<= 1) {
-    const size_t half = len / 2;
-    const size_t step = n / len;
-    for (size_t start = 0; start < n; start += len) {
-      for (size_t k = 0; k < half; ++k) {
-        const double wr = cos_[k * step];
-        const double wi = sign * sin_[k * step];
-        const size_t a = start + k, b = a + half;
-        const double tr = re[b] * wr - im[b] * wi;
-        const double ti = re[b] * wi + im[b] * wr;
-        re[b] = re[a] - tr;
-        im[b] = im[a] - ti;
-        re[a] += tr;
-        im[a] += ti;
-      }
-    }
-  }
+  stages(re, im, n, tw_re_.data(), inverse ? tw_im_inv_.data() : tw_im_fwd_.data());
   if (inverse) {
     const double s = 1.0 / static_cast<double>(n);
     for (size_t i = 0; i < n; ++i) {
       re[i] *= s;
       im[i] *= s;
     }
+  }
+}
+
+void Fft::forward_dif(double* re, double* im) const {
+  stages_dif(re, im, n_, tw_re_.data(), tw_im_fwd_.data());
+}
+
+void Fft::inverse_dit(double* re, double* im) const {
+  stages(re, im, n_, tw_re_.data(), tw_im_inv_.data());
+  const double s = 1.0 / static_cast<double>(n_);
+  for (size_t i = 0; i < n_; ++i) {
+    re[i] *= s;
+    im[i] *= s;
   }
 }
 

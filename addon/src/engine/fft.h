@@ -1,6 +1,6 @@
 // Radix-2 complex FFT in double precision (the spectral front end, docs/model-format.md §1).
-// Twiddles and the bit-reversal permutation are computed once (at model load); transforms run
-// in place on caller-owned arrays and allocate nothing.
+// Twiddles (one contiguous table per stage) and the bit-reversal swaps are computed once
+// (at model load); transforms run in place on caller-owned arrays and allocate nothing.
 #pragma once
 
 #include <cstddef>
@@ -18,14 +18,26 @@ class Fft {
   void forward(double* re, double* im) const;
   // x[n] = (1/N) sum_k X[k] e^{+2 pi i k n / N}.
   void inverse(double* re, double* im) const;
+  // Without the bit-reversal permutation (the spectral front end's fast path):
+  // forward_dif: natural-order input, X in bit-reversed order (X[k] at position bitrev(k)).
+  // inverse_dit: bit-reversed input (as forward_dif leaves it), natural-order output, 1/N.
+  void forward_dif(double* re, double* im) const;
+  void inverse_dit(double* re, double* im) const;
+  // The position of bin k in forward_dif's output.
+  size_t bitrev(size_t k) const { return bitrev_[k]; }
   size_t memory_bytes() const;
 
  private:
   void transform(double* re, double* im, bool inverse) const;
   size_t n_ = 0;
-  std::vector<double> cos_;  // [n/2]: cos(2 pi k / n)
-  std::vector<double> sin_;  // [n/2]: sin(2 pi k / n)
+  // Stage with butterfly span `half` uses entries [half - 1, 2 half - 1): cos / sin of
+  // 2 pi k / (2 half), k < half; the sine table is stored negated and not negated, so a
+  // stage's inner loop reads one contiguous table either way.
+  std::vector<double> tw_re_;
+  std::vector<double> tw_im_fwd_;  // -sin
+  std::vector<double> tw_im_inv_;  // +sin
   std::vector<uint32_t> bitrev_;
+  std::vector<uint32_t> swaps_;  // bit-reversal permutation as (i, j) pairs with i < j
 };
 
 }  // namespace vigil

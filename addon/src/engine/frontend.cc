@@ -2,6 +2,8 @@
 
 #include <cmath>
 
+#include "float_clones.h"
+
 namespace vigil {
 namespace {
 constexpr double kEps = 1e-6;
@@ -34,11 +36,12 @@ void SpectralFrontend::init(size_t t, size_t c, size_t bins, double fs, double l
   fft_.init(t);
 }
 
+VIGIL_FLOAT_CLONES
 void SpectralFrontend::compute(const float* x, double* scratch, float* out) const {
   const size_t t = t_, b = bins_, cc = 3 * c_;
-  double* sre = scratch;          // s*w then S
+  double* sre = scratch;          // z = s*w + i s, then Z (bit-reversed order)
   double* sim = sre + t;
-  double* yre = sim + t;          // s, then Y, Z, z
+  double* yre = sim + t;          // band-passed Y (bit-reversed), then its inverse y
   double* yim = yre + t;
   double* ere = yim + t;          // e'*w then E
   double* eim = ere + t;
@@ -48,33 +51,41 @@ void SpectralFrontend::compute(const float* x, double* scratch, float* out) cons
   double* band = env + b;
   const double inv_w = 1.0 / window_sum_;
 
+  const size_t half_t = t / 2;
+  const size_t mask = t - 1;
   for (size_t c = 0; c < c_; ++c) {
     double mean = 0.0;
     for (size_t n = 0; n < t; ++n) mean += static_cast<double>(x[n * c_ + c]);
     mean /= static_cast<double>(t);
+    // Both real spectra from one complex FFT: z = s w + i s, Z = FFT(z) (bit-reversed order),
+    // then S[k] = (Z[k] + conj Z[-k]) / 2 (spectrum of s w) and Y[k] = (Z[k] - conj Z[-k]) / 2i
+    // (spectrum of s).
     for (size_t n = 0; n < t; ++n) {
       const double s = static_cast<double>(x[n * c_ + c]) - mean;
-      yre[n] = s;
-      yim[n] = 0.0;
       sre[n] = s * window_[n];
-      sim[n] = 0.0;
+      sim[n] = s;
     }
+    fft_.forward_dif(sre, sim);
     // 1. spectrum
-    fft_.forward(sre, sim);
-    for (size_t k = 0; k < t / 2; ++k) mag[k] = 2.0 * std::sqrt(sre[k] * sre[k] + sim[k] * sim[k]) * inv_w;
-    for (size_t k = 0; k < b; ++k) spec[k] = std::log(mag[k] + kEps);
-    // 2. envelope: analytic band-pass, magnitude, windowed spectrum of the centered envelope
-    fft_.forward(yre, yim);
-    for (size_t k = 0; k < t; ++k) {
-      if (k >= k_lo_ && k <= k_hi_) {
-        yre[k] *= 2.0;
-        yim[k] *= 2.0;
-      } else {
-        yre[k] = 0.0;
-        yim[k] = 0.0;
-      }
+    for (size_t k = 0; k < half_t; ++k) {
+      const size_t p = fft_.bitrev(k), q = fft_.bitrev((t - k) & mask);
+      const double re = (sre[p] + sre[q]) * 0.5;
+      const double im = (sim[p] - sim[q]) * 0.5;
+      mag[k] = 2.0 * std::sqrt(re * re + im * im) * inv_w;
     }
-    fft_.inverse(yre, yim);
+    for (size_t k = 0; k < b; ++k) spec[k] = std::log(mag[k] + kEps);
+    // 2. envelope: analytic band-pass of Y (x2 in the pass band, 0 elsewhere; kept in
+    // bit-reversed order for the inverse), magnitude, windowed spectrum of the centered envelope
+    for (size_t n = 0; n < t; ++n) {
+      yre[n] = 0.0;
+      yim[n] = 0.0;
+    }
+    for (size_t k = k_lo_; k <= k_hi_ && k < t; ++k) {
+      const size_t p = fft_.bitrev(k), q = fft_.bitrev((t - k) & mask);
+      yre[p] = 2.0 * ((sim[p] + sim[q]) * 0.5);
+      yim[p] = 2.0 * ((sre[q] - sre[p]) * 0.5);
+    }
+    fft_.inverse_dit(yre, yim);
     double emean = 0.0;
     for (size_t n = 0; n < t; ++n) {
       ere[n] = std::sqrt(yre[n] * yre[n] + yim[n] * yim[n]);
@@ -85,8 +96,11 @@ void SpectralFrontend::compute(const float* x, double* scratch, float* out) cons
       ere[n] = (ere[n] - emean) * window_[n];
       eim[n] = 0.0;
     }
-    fft_.forward(ere, eim);
-    for (size_t k = 0; k < b; ++k) env[k] = std::log(2.0 * std::sqrt(ere[k] * ere[k] + eim[k] * eim[k]) * inv_w + kEps);
+    fft_.forward_dif(ere, eim);
+    for (size_t k = 0; k < b; ++k) {
+      const size_t p = fft_.bitrev(k);
+      env[k] = std::log(2.0 * std::sqrt(ere[p] * ere[p] + eim[p] * eim[p]) * inv_w + kEps);
+    }
     // 3. band energy
     for (size_t j = 0; j < b; ++j) {
       double sum = 0.0;
