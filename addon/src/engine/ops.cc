@@ -241,60 +241,28 @@ VIGIL_ALWAYS_INLINE inline F16 exp255_nonpositive16(F16 x) {
   return p * scale;
 }
 
-// dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block: pure data movement. On x86 in 4
-// stages of two-input shuffles (each swaps the off-diagonal b x b blocks of every 2b x 2b
-// block; one vpermt2ps each in the AVX-512 clone); elsewhere element by element.
-VIGIL_ALWAYS_INLINE inline void transpose16x16(const float* src, size_t lds, float* dst, size_t ldd) {
+// dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block of T (float or int8): pure data
+// movement. On x86 in 4 stages of two-input shuffles of 16-lane vectors V (index vectors M),
+// each swapping the off-diagonal b x b blocks of every 2b x 2b block (one vpermt2ps per
+// shuffle for floats in the AVX-512 clone); elsewhere element by element.
+template <class T, class V, class M>
+VIGIL_ALWAYS_INLINE inline void transpose16x16(const T* src, size_t lds, T* dst, size_t ldd) {
 #if defined(__x86_64__)
-  F16 r[16];
-  for (size_t i = 0; i < 16; ++i) r[i] = load16(src + i * lds);
-  const I16 lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-  const I16 hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-  const I16 lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
-  const I16 hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
-  const I16 lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
-  const I16 hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-  const I16 lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
-  const I16 hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
-  auto stage = [&](size_t b, I16 lo, I16 hi) {
-    for (size_t i = 0; i < 16; ++i) {
-      if ((i & b) != 0) continue;
-      const F16 a = r[i], c = r[i + b];
-      r[i] = __builtin_shuffle(a, c, lo);
-      r[i + b] = __builtin_shuffle(a, c, hi);
-    }
-  };
-  stage(8, lo8, hi8);
-  stage(4, lo4, hi4);
-  stage(2, lo2, hi2);
-  stage(1, lo1, hi1);
-  for (size_t i = 0; i < 16; ++i) store16(dst + i * ldd, r[i]);
-#else
-  for (size_t r = 0; r < 16; ++r) {
-    for (size_t c = 0; c < 16; ++c) dst[c * ldd + r] = src[r * lds + c];
-  }
-#endif
-}
-
-// dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 byte block: transpose16x16's stages on
-// 16-byte vectors on x86, element by element elsewhere.
-VIGIL_ALWAYS_INLINE inline void transpose16x16_i8(const int8_t* src, size_t lds, int8_t* dst, size_t ldd) {
-#if defined(__x86_64__)
-  using U8x16 = uint8_t __attribute__((vector_size(16)));
-  B16 r[16];
+  static_assert(sizeof(V) == 16 * sizeof(T), "16 lanes of T");
+  V r[16];
   for (size_t i = 0; i < 16; ++i) std::memcpy(&r[i], src + i * lds, sizeof r[i]);
-  const U8x16 lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
-  const U8x16 hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
-  const U8x16 lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
-  const U8x16 hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
-  const U8x16 lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
-  const U8x16 hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
-  const U8x16 lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
-  const U8x16 hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
-  auto stage = [&](size_t b, U8x16 lo, U8x16 hi) {
+  const M lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  const M hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  const M lo4 = {0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27};
+  const M hi4 = {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31};
+  const M lo2 = {0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29};
+  const M hi2 = {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31};
+  const M lo1 = {0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30};
+  const M hi1 = {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31};
+  auto stage = [&](size_t b, M lo, M hi) {
     for (size_t i = 0; i < 16; ++i) {
       if ((i & b) != 0) continue;
-      const B16 a = r[i], c = r[i + b];
+      const V a = r[i], c = r[i + b];
       r[i] = __builtin_shuffle(a, c, lo);
       r[i + b] = __builtin_shuffle(a, c, hi);
     }
@@ -310,6 +278,7 @@ VIGIL_ALWAYS_INLINE inline void transpose16x16_i8(const int8_t* src, size_t lds,
   }
 #endif
 }
+using U8x16 = uint8_t __attribute__((vector_size(16)));
 
 // q[j] = quantize_round(y[j] * inv_scale) for nb <= 64 values: whole 16-lane blocks through
 // round_clamp16, the rest one at a time with the same clamp and rounding.
@@ -521,7 +490,7 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
     if (n % 16 == 0 && dh % 16 == 0) {
       for (size_t m0 = 0; m0 < n; m0 += 16) {
         for (size_t t0 = 0; t0 < dh; t0 += 16) {
-          transpose16x16(qkv + m0 * ld + ko + t0, ld, kt + t0 * n + m0, n);
+          transpose16x16<float, F16, I16>(qkv + m0 * ld + ko + t0, ld, kt + t0 * n + m0, n);
         }
       }
     } else {
@@ -791,7 +760,7 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
     if (vc % 16 == 0) {
       for (; r16 + 16 <= rb; r16 += 16) {
         for (size_t c0 = 0; c0 < vc; c0 += 16) {
-          transpose16x16_i8(vblock + r16 * vc + c0, vc, v8t + c0 * n + m0 + r16, n);
+          transpose16x16<int8_t, B16, U8x16>(vblock + r16 * vc + c0, vc, v8t + c0 * n + m0 + r16, n);
         }
       }
     }
