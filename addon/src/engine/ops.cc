@@ -179,8 +179,17 @@ VIGIL_ALWAYS_INLINE inline I16 load16i(const int32_t* p) {
 VIGIL_ALWAYS_INLINE inline void store16(float* p, F16 v) { std::memcpy(p, &v, sizeof v); }
 VIGIL_ALWAYS_INLINE inline void store16b(int8_t* p, B16 v) { std::memcpy(p, &v, sizeof v); }
 
+// GCC's __builtin_shuffle (clang, used for the fuzz builds, has only __builtin_shufflevector
+// with literal indices): the shuffle-based paths below are GCC-only, with plain loops otherwise.
+#if defined(__GNUC__) && !defined(__clang__)
+#define VIGIL_VECTOR_SHUFFLE 1
+#else
+#define VIGIL_VECTOR_SHUFFLE 0
+#endif
+
 // max of the 16 lanes of u (unsigned; a max is exact in any order): halving shuffles.
 VIGIL_ALWAYS_INLINE inline uint32_t hmax16(U16 u) {
+#if VIGIL_VECTOR_SHUFFLE
   U16 t = __builtin_shuffle(u, U16{8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7});
   u = t > u ? t : u;
   t = __builtin_shuffle(u, U16{4, 5, 6, 7, 0, 1, 2, 3, 12, 13, 14, 15, 8, 9, 10, 11});
@@ -190,6 +199,11 @@ VIGIL_ALWAYS_INLINE inline uint32_t hmax16(U16 u) {
   t = __builtin_shuffle(u, U16{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14});
   u = t > u ? t : u;
   return u[0];
+#else
+  uint32_t m = 0;
+  for (size_t l = 0; l < 16; ++l) m = u[l] > m ? u[l] : m;
+  return m;
+#endif
 }
 
 // abs_max_bits for n a multiple of 16.
@@ -242,12 +256,12 @@ VIGIL_ALWAYS_INLINE inline F16 exp255_nonpositive16(F16 x) {
 }
 
 // dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block of T (float or int8): pure data
-// movement. On x86 in 4 stages of two-input shuffles of 16-lane vectors V (index vectors M),
+// movement. On x86 (GCC) in 4 stages of two-input shuffles of 16-lane vectors V (index vectors M),
 // each swapping the off-diagonal b x b blocks of every 2b x 2b block (one vpermt2ps per
 // shuffle for floats in the AVX-512 clone); elsewhere element by element.
 template <class T, class V, class M>
 VIGIL_ALWAYS_INLINE inline void transpose16x16(const T* src, size_t lds, T* dst, size_t ldd) {
-#if defined(__x86_64__)
+#if defined(__x86_64__) && VIGIL_VECTOR_SHUFFLE
   static_assert(sizeof(V) == 16 * sizeof(T), "16 lanes of T");
   V r[16];
   for (size_t i = 0; i < 16; ++i) std::memcpy(&r[i], src + i * lds, sizeof r[i]);
