@@ -32,16 +32,15 @@ inline float exp_nonpositive(float x) {
   return y * scale;
 }
 
-// 255 exp(x) for x <= 0, for the int8 attention's u8 probabilities (softmax_row_u8): 2^(x log2 e)
-// as 2^n (exponent bits) times a degree-4 polynomial of the fraction f in [-0.5, 0.5] with the
-// factor 255 folded in (least-squares fit on Chebyshev nodes, relative error <= 3.6e-6, i.e.
-// <= 0.001 of one u8 step; the constant term is exactly 255 so the max maps to exactly 255).
-// Below x = -20 the result is 255 e^-20 ~ 5e-7 (clamped; it rounds to 0 either way).
-inline float exp255_nonpositive(float x) {
-  x = x > -20.0f ? x : -20.0f;
-  const float kLog2e = 1.44269504088896341f;
+// 255 * 2^y for y <= 0, for the int8 attention's u8 probabilities (softmax_row_u8 works in
+// log2 units: y = s log2(e)): 2^n (exponent bits) times a degree-4 polynomial of the fraction
+// f in [-0.5, 0.5] with the factor 255 folded in (least-squares fit on Chebyshev nodes,
+// relative error <= 3.6e-6, i.e. <= 0.001 of one u8 step; the constant term is exactly 255 so
+// the max maps to exactly 255). Below y = -29 the result is 255 * 2^-29 ~ 5e-7 (clamped; it
+// rounds to 0 either way).
+inline float exp2_255_nonpositive(float y) {
+  y = y > -29.0f ? y : -29.0f;
   const float kRound = 12582912.0f;  // 1.5 * 2^23: (v + kRound) - kRound rounds v to nearest
-  const float y = x * kLog2e;
   const float n = (y + kRound) - kRound;
   const float f = y - n;
   float p = 2.46738946f;
@@ -236,12 +235,10 @@ VIGIL_ALWAYS_INLINE inline B16 round_clamp16(F16 v) {
   return __builtin_convertvector(round_clamp16i(v), B16);
 }
 
-// exp255_nonpositive on 16 lanes: the same operations, lane by lane.
-VIGIL_ALWAYS_INLINE inline F16 exp255_nonpositive16(F16 x) {
-  x = x > -20.0f ? x : -20.0f;
-  const float kLog2e = 1.44269504088896341f;
+// exp2_255_nonpositive on 16 lanes: the same operations, lane by lane.
+VIGIL_ALWAYS_INLINE inline F16 exp2_255_nonpositive16(F16 y) {
+  y = y > -29.0f ? y : -29.0f;
   const float kRound = 12582912.0f;
-  const F16 y = x * kLog2e;
   const F16 n = (y + kRound) - kRound;
   const F16 f = y - n;
   F16 p = F16{} + 2.46738946f;
@@ -788,23 +785,44 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
 VIGIL_FLOAT_CLONES
 int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
                        float* tmp, int8_t* p) {
+  // y = s log2(e) = (acc * (row_scale log2 e)) * col_scale, its max taken in the same pass
+  // through the order-preserving integer image (see max_ordered).
+  const float rs2 = row_scale * 1.44269504088896341f;
   const size_t n16 = n / 16 * 16;
+  I16 m16 = I16{} + INT32_MIN;
   for (size_t j = 0; j < n16; j += 16) {
-    store16(tmp + j, (__builtin_convertvector(load16i(acc + j), F16) * row_scale) * load16(col_scale + j));
+    const F16 y = (__builtin_convertvector(load16i(acc + j), F16) * rs2) * load16(col_scale + j);
+    store16(tmp + j, y);
+    I16 b;
+    std::memcpy(&b, &y, sizeof b);
+    b ^= (b >> 31) & 0x7fffffff;
+    m16 = b > m16 ? b : m16;
   }
-  for (size_t j = n16; j < n; ++j) tmp[j] = (static_cast<float>(acc[j]) * row_scale) * col_scale[j];
-  const float mx = max_ordered(tmp, n);
-  // t = 255 e in [0, 255] (exactly 255 at the max): rounding half up is truncation of t + 0.5.
+  int32_t m = INT32_MIN;
+  for (size_t l = 0; l < 16; ++l) m = m16[l] > m ? m16[l] : m;
+  for (size_t j = n16; j < n; ++j) {
+    const float y = (static_cast<float>(acc[j]) * rs2) * col_scale[j];
+    tmp[j] = y;
+    int32_t b;
+    std::memcpy(&b, &y, sizeof b);
+    b ^= (b >> 31) & 0x7fffffff;
+    m = b > m ? b : m;
+  }
+  m ^= (m >> 31) & 0x7fffffff;
+  float mx;
+  std::memcpy(&mx, &m, sizeof mx);
+  // t = 255 * 2^(y - max) in [0, 255] (exactly 255 at the max): rounding half up is
+  // truncation of t + 0.5.
   I16 sum16 = {};
   for (size_t k = 0; k < n16; k += 16) {
-    const I16 u = __builtin_convertvector(exp255_nonpositive16(load16(tmp + k) - mx) + 0.5f, I16);
+    const I16 u = __builtin_convertvector(exp2_255_nonpositive16(load16(tmp + k) - mx) + 0.5f, I16);
     sum16 += u;
     store16b(p + k, __builtin_convertvector(u - 128, B16));
   }
   int32_t sum = 0;
   for (size_t l = 0; l < 16; ++l) sum += sum16[l];
   for (size_t k = n16; k < n; ++k) {
-    const int u = static_cast<int>(exp255_nonpositive(tmp[k] - mx) + 0.5f);
+    const int u = static_cast<int>(exp2_255_nonpositive(tmp[k] - mx) + 0.5f);
     sum += u;
     p[k] = static_cast<int8_t>(u - 128);
   }

@@ -60,8 +60,9 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
                                  int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock);
 
 // One attention row from int32 scores: s[j] = ((float)acc[j] * row_scale) * col_scale[j],
-// u[j] = round_half_up(255 exp(s[j] - max s)) in [0, 255] (the max is 255; the exp is a
-// polynomial within 3.6e-6 relative, ops.cc exp255_nonpositive), stored as p[j] = u[j] - 128
+// u[j] = round_half_up(255 exp(s[j] - max s)) in [0, 255] (the max is 255; computed as
+// 255 * 2^(y[j] - max y) with y = (acc[j] * (row_scale log2 e)) * col_scale[j] and a
+// polynomial 2^x within 3.6e-6 relative, ops.cc exp2_255_nonpositive), stored as p[j] = u[j] - 128
 // (int8, the GEMM's A operand); returns sum_j u[j] (>= 255).
 // tmp: n floats.
 int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
