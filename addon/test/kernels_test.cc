@@ -290,7 +290,45 @@ void check_shape(const std::vector<const KernelTable*>& kernels, size_t m, size_
   g_exercised.insert("scalar");
 }
 
+// quantize_round (the requantization every int8 output uses) against its definition:
+// clamp(round half away from zero, -127, 127), NaN -> -127. Every 251st float bit pattern of
+// both signs, plus every float within 64 ulps of each k + 0.5 and of +-0.5 (where a cheaper
+// rounding formula could go wrong).
+void test_quantize_round() {
+  auto expect_of = [](float c) {
+    if (!(c > -127.0f)) return -127;
+    if (c >= 127.0f) return 127;
+    return static_cast<int>(std::round(c));
+  };
+  size_t checked = 0;
+  auto check_one = [&](float c) {
+    const int got = quantize_round(c);
+    ++checked;
+    CHECK(got == expect_of(c), "quantize_round(%.9g) = %d, expected %d", c, got, expect_of(c));
+  };
+  for (uint64_t b = 0; b < (uint64_t{1} << 32); b += 251) {
+    const uint32_t u = static_cast<uint32_t>(b);
+    float c;
+    std::memcpy(&c, &u, sizeof c);
+    check_one(c);
+  }
+  for (int k = -128; k <= 127; ++k) {
+    for (const float centre : {static_cast<float>(k) + 0.5f, 0.5f, -0.5f}) {
+      float lo = centre, hi = centre;
+      for (int step = 0; step < 64; ++step) {
+        lo = std::nextafter(lo, -1e9f);
+        hi = std::nextafter(hi, 1e9f);
+        check_one(lo);
+        check_one(hi);
+      }
+      check_one(centre);
+    }
+  }
+  std::printf("kernels: quantize_round checked on %zu values\n", checked);
+}
+
 int test_exact(const std::vector<const KernelTable*>& kernels) {
+  test_quantize_round();
   // Tile edges for every kernel: MR in {1,2,4,6}, panel widths 4/8/16, NR tiles 4/16/32/64/128,
   // K groups 2/4/16, K chunk 512, column blocks 128/192/256.
   const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 31};

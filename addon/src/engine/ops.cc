@@ -225,11 +225,14 @@ VIGIL_ALWAYS_INLINE inline float abs_max16(const float* x, size_t n) {
 VIGIL_ALWAYS_INLINE inline I16 round_clamp16i(F16 v) {
   v = v > -127.0f ? v : -127.0f;  // NaN -> -127, as quantize_block
   v = v < 127.0f ? v : 127.0f;
-  I16 i = __builtin_convertvector(v, I16);  // truncation
-  const F16 fr = v - __builtin_convertvector(i, F16);
-  i -= (fr >= 0.5f);   // a true comparison is -1
-  i += (fr <= -0.5f);
-  return i;
+  // Half away from zero: truncate v + copysign(0.5 - 2^-25, v) (exact for |v| <= 127; see
+  // kernels/epilogue_impl.h half_away_bias).
+  I16 b;
+  std::memcpy(&b, &v, sizeof b);
+  b = (b & INT32_MIN) | 0x3effffff;
+  F16 h;
+  std::memcpy(&h, &b, sizeof h);
+  return __builtin_convertvector(v + h, I16);  // truncation
 }
 VIGIL_ALWAYS_INLINE inline B16 round_clamp16(F16 v) {
   return __builtin_convertvector(round_clamp16i(v), B16);
@@ -300,10 +303,7 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
     float v = y[j] * inv_scale;
     v = v > -127.0f ? v : -127.0f;
     v = v < 127.0f ? v : 127.0f;
-    int i = static_cast<int>(v);
-    const float fr = v - static_cast<float>(i);
-    i += static_cast<int>(fr >= 0.5f) - static_cast<int>(fr <= -0.5f);
-    q[j] = static_cast<int8_t>(i);
+    q[j] = static_cast<int8_t>(static_cast<int>(v + std::copysign(0x1.fffffep-2f, v)));
   }
 }
 

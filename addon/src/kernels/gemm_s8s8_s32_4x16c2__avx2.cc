@@ -129,11 +129,9 @@ __attribute__((always_inline)) inline void store_vec(__m256 f, int r, int v, __m
   }
   __m256 q = _mm256_mul_ps(f, _mm256_set1_ps(t.inv));
   q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
-  __m256i i = _mm256_cvttps_epi32(q);
-  const __m256 fr = _mm256_sub_ps(q, _mm256_cvtepi32_ps(i));
-  // The compares give -1 in true lanes: i + (fr >= 0.5) - (fr <= -0.5).
-  i = _mm256_sub_epi32(i, _mm256_castps_si256(_mm256_cmp_ps(fr, _mm256_set1_ps(0.5f), _CMP_GE_OQ)));
-  i = _mm256_add_epi32(i, _mm256_castps_si256(_mm256_cmp_ps(fr, _mm256_set1_ps(-0.5f), _CMP_LE_OQ)));
+  // Half away from zero: truncate q + copysign(0.5 - 2^-25, q) (epilogue_impl.h half_away_bias).
+  const __m256 h = _mm256_or_ps(_mm256_and_ps(q, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(0x1.fffffep-2f));
+  const __m256i i = _mm256_cvttps_epi32(_mm256_add_ps(q, h));
   // 8 int32 in [-127, 127] -> 8 bytes (packs saturate, which never triggers here).
   const __m256i w16 = _mm256_packs_epi32(i, i);        // lane0: i0..i3 x2, lane1: i4..i7 x2
   const __m256i b8 = _mm256_packs_epi16(w16, w16);     // lane0 bytes i0..i3 ..., lane1 i4..i7 ...

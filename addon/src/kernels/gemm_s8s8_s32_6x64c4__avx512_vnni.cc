@@ -126,12 +126,10 @@ __attribute__((always_inline)) inline void store_vec(__m512 f, int r, int v, __m
   }
   __m512 q = _mm512_mul_ps(f, _mm512_set1_ps(t.inv));
   q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
-  __m512i i = _mm512_cvttps_epi32(q);
-  const __m512 fr = _mm512_sub_ps(q, _mm512_cvtepi32_ps(i));
-  const __mmask16 up = _mm512_cmp_ps_mask(fr, _mm512_set1_ps(0.5f), _CMP_GE_OQ);
-  const __mmask16 dn = _mm512_cmp_ps_mask(fr, _mm512_set1_ps(-0.5f), _CMP_LE_OQ);
-  i = _mm512_mask_add_epi32(i, up, i, _mm512_set1_epi32(1));
-  i = _mm512_mask_sub_epi32(i, dn, i, _mm512_set1_epi32(1));
+  // Half away from zero: truncate q + copysign(0.5 - 2^-25, q) (epilogue_impl.h half_away_bias).
+  const __m512 h = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+      _mm512_castps_si512(q), _mm512_set1_epi32(0x3effffff), _mm512_set1_epi32(INT32_MIN), 0xec));  // (q & sign) | h
+  const __m512i i = _mm512_cvttps_epi32(_mm512_add_ps(q, h));
   _mm512_mask_cvtepi32_storeu_epi8(t.out_i8 + o, mask, i);
 }
 
