@@ -25,6 +25,30 @@ std::vector<float> randv(size_t n, uint64_t seed, float scale = 1.0f) {
   for (float& x : v) x = d(g);
   return v;
 }
+
+// Multi-head self-attention of qkv [n][3d] (q | k | v) in double: out [n][d].
+std::vector<double> attention_ref(const std::vector<float>& qkv, size_t n, size_t d, size_t heads) {
+  const size_t dh = d / heads;
+  std::vector<double> out(n * d), s(n);
+  for (size_t h = 0; h < heads; ++h) {
+    for (size_t i = 0; i < n; ++i) {
+      double mx = -1e300, sum = 0;
+      for (size_t j = 0; j < n; ++j) {
+        double dot = 0;
+        for (size_t t = 0; t < dh; ++t) dot += double(qkv[i * 3 * d + h * dh + t]) * qkv[j * 3 * d + d + h * dh + t];
+        s[j] = dot / std::sqrt(double(dh));
+        mx = std::max(mx, s[j]);
+      }
+      for (double& v : s) sum += (v = std::exp(v - mx));
+      for (size_t t = 0; t < dh; ++t) {
+        double o = 0;
+        for (size_t j = 0; j < n; ++j) o += s[j] / sum * qkv[j * 3 * d + 2 * d + h * dh + t];
+        out[i * d + h * dh + t] = o;
+      }
+    }
+  }
+  return out;
+}
 }  // namespace
 
 TEST(layer_norm_matches_double) {
@@ -103,23 +127,11 @@ TEST(attention_matches_double) {
     auto qkv = randv(n * 3 * d, 5 + n, 1.5f);
     std::vector<float> out(n * d), scratch(ops::attention_scratch_floats(n, dh));
     ops::attention(qkv.data(), n, d, heads, out.data(), scratch.data());
-    for (size_t h = 0; h < heads; ++h) {
-      for (size_t i = 0; i < n; ++i) {
-        std::vector<double> s(n);
-        double mx = -1e300, sum = 0;
-        for (size_t j = 0; j < n; ++j) {
-          double dot = 0;
-          for (size_t t = 0; t < dh; ++t) dot += double(qkv[i * 3 * d + h * dh + t]) * qkv[j * 3 * d + d + h * dh + t];
-          s[j] = dot / std::sqrt(double(dh));
-          mx = std::max(mx, s[j]);
-        }
-        for (double& v : s) sum += (v = std::exp(v - mx));
-        for (size_t t = 0; t < dh; ++t) {
-          double o = 0;
-          for (size_t j = 0; j < n; ++j) o += s[j] / sum * qkv[j * 3 * d + 2 * d + h * dh + t];
-          EXPECT_NEAR(out[i * d + h * dh + t], o, 2e-5 * (1 + std::fabs(o)))
-              << "n " << n << " dh " << dh << " head " << h << " row " << i;
-        }
+    const std::vector<double> ref = attention_ref(qkv, n, d, heads);
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t c = 0; c < d; ++c) {
+        EXPECT_NEAR(out[i * d + c], ref[i * d + c], 2e-5 * (1 + std::fabs(ref[i * d + c])))
+            << "n " << n << " dh " << dh << " head " << c / dh << " row " << i;
       }
     }
   }
@@ -170,23 +182,14 @@ TEST(attention_i8_close_to_double_and_identical_on_every_kernel) {
       for (size_t h = 0; h < heads; ++h) attention_i8(*kt, qkv.data(), n, d, heads, h, h + 1, out1.data(), s1);
       EXPECT(out1 == ref_out) << kt->name << " head by head differs (n " << n << " d " << d << ")";
     }
+    const std::vector<double> ref = attention_ref(qkv, n, d, heads);
     for (size_t h = 0; h < heads; ++h) {
       double vmax = 0;
       for (size_t j = 0; j < n; ++j)
         for (size_t t = 0; t < dh; ++t) vmax = std::max(vmax, std::fabs(double(qkv[j * 3 * d + 2 * d + h * dh + t])));
       for (size_t i = 0; i < n; ++i) {
-        std::vector<double> sc(n);
-        double mx = -1e300, sum = 0;
-        for (size_t j = 0; j < n; ++j) {
-          double dot = 0;
-          for (size_t t = 0; t < dh; ++t) dot += double(qkv[i * 3 * d + h * dh + t]) * qkv[j * 3 * d + d + h * dh + t];
-          sc[j] = dot / std::sqrt(double(dh));
-          mx = std::max(mx, sc[j]);
-        }
-        for (double& v : sc) sum += (v = std::exp(v - mx));
         for (size_t t = 0; t < dh; ++t) {
-          double o = 0;
-          for (size_t j = 0; j < n; ++j) o += sc[j] / sum * qkv[j * 3 * d + 2 * d + h * dh + t];
+          const double o = ref[i * d + h * dh + t];
           const double err = std::fabs(ref_out[i * d + h * dh + t] - o) / vmax;
           worst = std::max(worst, err);
           EXPECT(err <= 0.05) << "n " << n << " dh " << dh << " head " << h << " row " << i << " err " << err;
