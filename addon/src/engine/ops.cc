@@ -54,24 +54,35 @@ inline float exp2_255_nonpositive(float y) {
   return p * scale;
 }
 
-// attention()'s register blocks for 4 query rows: B independent accumulators per row (B = 16:
-// 4 add chains of 16 lanes; B = 32 made GCC 12 spill the accumulators to the stack). One inner loop over l with the rows written out (GCC
-// vectorizes this shape cleanly; a loop over rows inside it gets shuffled across rows).
+// The 4-row register block shared by attention() and linear_f32(): c_r[l] = sum_k a_r[k] w[k][l]
+// for rows r < 4 (a_r = a + r * lda) and l < B (w row k at w + k * ldw), each sum over k in
+// order from 0. B independent accumulators per row (B = 16: 4 add chains of 16 lanes); one
+// inner loop over l with the rows written out (GCC vectorizes this shape cleanly; a loop over
+// rows inside it gets shuffled across rows).
+template <size_t B>
+VIGIL_ALWAYS_INLINE inline void mac_4rows(const float* a, size_t lda, const float* w, size_t ldw,
+                                          size_t k_len, float* c0, float* c1, float* c2, float* c3) {
+  for (size_t l = 0; l < B; ++l) c0[l] = c1[l] = c2[l] = c3[l] = 0.0f;
+  for (size_t k = 0; k < k_len; ++k) {
+    const float* wr = w + k * ldw;
+    const float a0 = a[k], a1 = a[lda + k], a2 = a[2 * lda + k], a3 = a[3 * lda + k];
+    for (size_t l = 0; l < B; ++l) {
+      c0[l] += a0 * wr[l];
+      c1[l] += a1 * wr[l];
+      c2[l] += a2 * wr[l];
+      c3[l] += a3 * wr[l];
+    }
+  }
+}
+
+// attention()'s register blocks for 4 query rows (mac_4rows; B = 32 made GCC 12 spill the
+// accumulators to the stack).
 // Scores: s[r][m0 + l] = scale * sum_t q_r[t] k[m0 + l][t], summed over t in order.
 template <size_t B>
 VIGIL_ALWAYS_INLINE inline void scores_4rows(const float* q0, size_t ld, const float* kt, size_t n,
                                              size_t m0, size_t dh, float scale, float* s) {
-  float c0[B] = {}, c1[B] = {}, c2[B] = {}, c3[B] = {};
-  for (size_t t = 0; t < dh; ++t) {
-    const float* kr = kt + t * n + m0;
-    const float a0 = q0[t], a1 = q0[ld + t], a2 = q0[2 * ld + t], a3 = q0[3 * ld + t];
-    for (size_t l = 0; l < B; ++l) {
-      c0[l] += a0 * kr[l];
-      c1[l] += a1 * kr[l];
-      c2[l] += a2 * kr[l];
-      c3[l] += a3 * kr[l];
-    }
-  }
+  float c0[B], c1[B], c2[B], c3[B];
+  mac_4rows<B>(q0, ld, kt + m0, n, dh, c0, c1, c2, c3);
   for (size_t l = 0; l < B; ++l) {
     s[m0 + l] = c0[l] * scale;
     s[n + m0 + l] = c1[l] * scale;
@@ -84,17 +95,8 @@ VIGIL_ALWAYS_INLINE inline void scores_4rows(const float* q0, size_t ld, const f
 template <size_t B>
 VIGIL_ALWAYS_INLINE inline void pv_4rows(const float* s, size_t n, const float* v0, size_t ld,
                                          size_t t0, float* o0, size_t d, const float* inv) {
-  float c0[B] = {}, c1[B] = {}, c2[B] = {}, c3[B] = {};
-  for (size_t m = 0; m < n; ++m) {
-    const float* v = v0 + m * ld + t0;
-    const float p0 = s[m], p1 = s[n + m], p2 = s[2 * n + m], p3 = s[3 * n + m];
-    for (size_t l = 0; l < B; ++l) {
-      c0[l] += p0 * v[l];
-      c1[l] += p1 * v[l];
-      c2[l] += p2 * v[l];
-      c3[l] += p3 * v[l];
-    }
-  }
+  float c0[B], c1[B], c2[B], c3[B];
+  mac_4rows<B>(s, n, v0 + t0, ld, n, c0, c1, c2, c3);
   float* o = o0 + t0;
   const float i0 = inv[0], i1 = inv[1], i2 = inv[2], i3 = inv[3];
   for (size_t l = 0; l < B; ++l) {
@@ -583,17 +585,8 @@ namespace {
 template <size_t B>
 VIGIL_ALWAYS_INLINE inline void linear_4rows(const float* a, size_t in, const float* wt, size_t ldw,
                                              float* t) {
-  float c0[B] = {}, c1[B] = {}, c2[B] = {}, c3[B] = {};
-  for (size_t k = 0; k < in; ++k) {
-    const float a0 = a[k], a1 = a[in + k], a2 = a[2 * in + k], a3 = a[3 * in + k];
-    const float* w = wt + k * ldw;
-    for (size_t l = 0; l < B; ++l) {
-      c0[l] += a0 * w[l];
-      c1[l] += a1 * w[l];
-      c2[l] += a2 * w[l];
-      c3[l] += a3 * w[l];
-    }
-  }
+  float c0[B], c1[B], c2[B], c3[B];
+  mac_4rows<B>(a, in, wt, ldw, in, c0, c1, c2, c3);
   for (size_t l = 0; l < B; ++l) {
     t[l] = c0[l];
     t[B + l] = c1[l];
