@@ -125,36 +125,6 @@ VIGIL_ALWAYS_INLINE inline double tree_sum16(const float* f) {
   return tree_sum8(l);
 }
 
-// Mean and 1/std of one row, both in double. Sums in 8 fixed double lanes (vectorizes; the
-// order does not depend on vector width), combined by tree_sum8.
-VIGIL_ALWAYS_INLINE inline void row_stats(const float* xr, size_t d, float eps, double* mean_out,
-                                          double* rstd_out) {
-  constexpr size_t kLanes = 8;
-  double lane[kLanes] = {};
-  size_t j0 = 0;
-  for (; j0 + kLanes <= d; j0 += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) lane[l] += xr[j0 + l];
-  }
-  double mean = tree_sum8(lane);
-  for (size_t j = j0; j < d; ++j) mean += xr[j];
-  mean /= static_cast<double>(d);
-  for (size_t l = 0; l < kLanes; ++l) lane[l] = 0.0;
-  for (j0 = 0; j0 + kLanes <= d; j0 += kLanes) {
-    for (size_t l = 0; l < kLanes; ++l) {
-      const double c = xr[j0 + l] - mean;
-      lane[l] += c * c;
-    }
-  }
-  double var = tree_sum8(lane);
-  for (size_t j = j0; j < d; ++j) {
-    const double c = xr[j] - mean;
-    var += c * c;
-  }
-  var /= static_cast<double>(d);
-  *mean_out = mean;
-  *rstd_out = 1.0 / std::sqrt(var + static_cast<double>(eps));
-}
-
 // 16-lane blocks written with GCC vector extensions: element-wise IEEE ops (no reassociation,
 // no FMA under -ffp-contract=off), lowered by each target_clones copy to its own registers
 // (one zmm, two ymm, four NEON q registers), so the bits equal the scalar loops above. The
@@ -205,21 +175,6 @@ VIGIL_ALWAYS_INLINE inline uint32_t hmax16(U16 u) {
   for (size_t l = 0; l < 16; ++l) m = u[l] > m ? u[l] : m;
   return m;
 #endif
-}
-
-// abs_max_bits for n a multiple of 16.
-VIGIL_ALWAYS_INLINE inline float abs_max16(const float* x, size_t n) {
-  U16 m = {};
-  for (size_t j = 0; j < n; j += 16) {
-    U16 b;
-    std::memcpy(&b, x + j, sizeof b);
-    b &= 0x7fffffffu;
-    m = b > m ? b : m;
-  }
-  const uint32_t r = hmax16(m);
-  float f;
-  std::memcpy(&f, &r, sizeof f);
-  return f;
 }
 
 // quantize_block's clamp and half-away rounding on one 16-lane vector of already scaled values
@@ -296,8 +251,8 @@ VIGIL_ALWAYS_INLINE inline void transpose16x16(const T* src, size_t lds, T* dst,
 }
 using U8x16 = uint8_t __attribute__((vector_size(16)));
 
-// q[j] = quantize_round(y[j] * inv_scale) for nb <= 64 values: whole 16-lane blocks through
-// round_clamp16, the rest one at a time with the same clamp and rounding.
+// q[j] = quantize_round(y[j] * inv_scale), j < nb: whole 16-lane blocks through round_clamp16,
+// the rest one at a time with the same clamp and rounding.
 VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float inv_scale, int8_t* q) {
   size_t j = 0;
   for (; j + 16 <= nb; j += 16) store16b(q + j, round_clamp16(load16(y + j) * inv_scale));
@@ -309,9 +264,6 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
   }
 }
 
-// row_stats of 4 rows at once (rows x[r * d ...], r < 4): each row's sums in the same lanes and
-// order as row_stats (so the same bits), the 4 rows' add chains interleaved (one row alone is
-// bound by the latency of its chains: ~250 cycles per 64-wide row measured).
 using F8 = float __attribute__((vector_size(32)));
 using D8 = double __attribute__((vector_size(64)));
 VIGIL_ALWAYS_INLINE inline D8 load8d(const float* p) {
@@ -319,31 +271,39 @@ VIGIL_ALWAYS_INLINE inline D8 load8d(const float* p) {
   std::memcpy(&v, p, sizeof v);
   return __builtin_convertvector(v, D8);
 }
-VIGIL_ALWAYS_INLINE inline double tree_sum8v(D8 v) {
-  return ((v[0] + v[4]) + (v[2] + v[6])) + ((v[1] + v[5]) + (v[3] + v[7]));
+VIGIL_ALWAYS_INLINE inline double tree_sum8(D8 v) {
+  double l[8];
+  std::memcpy(l, &v, sizeof l);
+  return tree_sum8(l);
 }
-VIGIL_ALWAYS_INLINE inline void row_stats4(const float* x, size_t d, float eps, double* mean_out,
-                                           double* rstd_out) {
+
+// Mean and 1/std of R rows (x + r * d, r < R), in double. Each row's sums in 8 fixed lanes
+// (the same order at every vector width) combined by tree_sum8, then the tail; R > 1
+// interleaves the rows' add chains (one row alone is bound by their latency: ~250 cycles per
+// 64-wide row measured) without changing any row's result.
+template <size_t R>
+VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, double* mean_out,
+                                          double* rstd_out) {
   const size_t d8 = d / 8 * 8;
-  D8 acc[4] = {};
+  D8 acc[R] = {};
   for (size_t j0 = 0; j0 < d8; j0 += 8) {
-    for (size_t r = 0; r < 4; ++r) acc[r] += load8d(x + r * d + j0);
+    for (size_t r = 0; r < R; ++r) acc[r] += load8d(x + r * d + j0);
   }
-  double mean[4];
-  for (size_t r = 0; r < 4; ++r) {
-    double m = tree_sum8v(acc[r]);
+  double mean[R];
+  for (size_t r = 0; r < R; ++r) {
+    double m = tree_sum8(acc[r]);
     for (size_t j = d8; j < d; ++j) m += x[r * d + j];
     mean[r] = m / static_cast<double>(d);
     acc[r] = D8{};
   }
   for (size_t j0 = 0; j0 < d8; j0 += 8) {
-    for (size_t r = 0; r < 4; ++r) {
+    for (size_t r = 0; r < R; ++r) {
       const D8 c = load8d(x + r * d + j0) - mean[r];
       acc[r] += c * c;
     }
   }
-  for (size_t r = 0; r < 4; ++r) {
-    double var = tree_sum8v(acc[r]);
+  for (size_t r = 0; r < R; ++r) {
+    double var = tree_sum8(acc[r]);
     for (size_t j = d8; j < d; ++j) {
       const double c = x[r * d + j] - mean[r];
       var += c * c;
@@ -352,6 +312,31 @@ VIGIL_ALWAYS_INLINE inline void row_stats4(const float* x, size_t d, float eps, 
     mean_out[r] = mean[r];
     rstd_out[r] = 1.0 / std::sqrt(var + static_cast<double>(eps));
   }
+}
+
+// finish(r, mean, rstd) for every row r < rows of x [rows][d]: the statistics of 4 rows at a
+// time (row_stats<4>), the last rows % 4 one by one.
+template <class F>
+VIGIL_ALWAYS_INLINE inline void for_each_row_stats(const float* x, size_t rows, size_t d, float eps,
+                                                   F finish) {
+  size_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    double mean[4], rstd[4];
+    row_stats<4>(x + r * d, d, eps, mean, rstd);
+    for (size_t i = 0; i < 4; ++i) finish(r + i, mean[i], rstd[i]);
+  }
+  for (; r < rows; ++r) {
+    double mean, rstd;
+    row_stats<1>(x + r * d, d, eps, &mean, &rstd);
+    finish(r, mean, rstd);
+  }
+}
+
+// The order-preserving integer image of a float's bits (negative patterns get their magnitude
+// bits flipped; its own inverse), for int32_t or I16 lanes.
+template <class T>
+VIGIL_ALWAYS_INLINE inline T ordered_image(T b) {
+  return b ^ ((b >> 31) & 0x7fffffff);
 }
 
 // max x[j], j < n >= 1 (finite values), through the order-preserving integer image of the
@@ -363,10 +348,10 @@ VIGIL_ALWAYS_INLINE inline float max_ordered(const float* x, size_t n) {
   for (size_t j = 0; j < n; ++j) {
     int32_t b;
     std::memcpy(&b, x + j, sizeof b);
-    b ^= (b >> 31) & 0x7fffffff;
+    b = ordered_image(b);
     m = b > m ? b : m;
   }
-  m ^= (m >> 31) & 0x7fffffff;
+  m = ordered_image(m);
   float r;
   std::memcpy(&r, &m, sizeof r);
   return r;
@@ -399,10 +384,18 @@ VIGIL_ALWAYS_INLINE inline float softmax_unnormalized(float* x, size_t n) {
 
 // max |x[j]|, j < n, as the max of the sign-cleared bit patterns: for non-NaN floats the
 // same value as a float max, and an integer max reduction vectorizes (a float one does not
-// without fast-math; GCC kept 16 "lanes" in general registers).
+// without fast-math); whole 16-lane blocks, then the tail.
 VIGIL_ALWAYS_INLINE inline float abs_max_bits(const float* x, size_t n) {
-  uint32_t m = 0;
-  for (size_t j = 0; j < n; ++j) {
+  U16 m16 = {};
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {
+    U16 b;
+    std::memcpy(&b, x + j, sizeof b);
+    b &= 0x7fffffffu;
+    m16 = b > m16 ? b : m16;
+  }
+  uint32_t m = hmax16(m16);
+  for (; j < n; ++j) {
     uint32_t b;
     std::memcpy(&b, x + j, sizeof b);
     b &= 0x7fffffffu;
@@ -418,16 +411,14 @@ VIGIL_ALWAYS_INLINE inline float abs_max_bits(const float* x, size_t n) {
 VIGIL_FLOAT_CLONES
 void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
                 float* y) {
-  for (size_t r = 0; r < rows; ++r) {
+  for_each_row_stats(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
     const float* xr = x + r * d;
     float* yr = y + r * d;
-    double mean, rstd;
-    row_stats(xr, d, eps, &mean, &rstd);
     for (size_t j = 0; j < d; ++j) {
       const float nrm = static_cast<float>((xr[j] - mean) * rstd);
       yr[j] = nrm * w[j] + b[j];
     }
-  }
+  });
 }
 
 VIGIL_FLOAT_CLONES
@@ -435,17 +426,8 @@ void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, 
                          float eps, float inv_scale, int8_t* q) {
   constexpr size_t kBlock = 64;
   float yb[kBlock];
-  double mean4[4], rstd4[4];
-  for (size_t r = 0; r < rows; ++r) {
+  for_each_row_stats(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
     const float* xr = x + r * d;
-    if (r % 4 == 0 && r + 4 <= rows) row_stats4(xr, d, eps, mean4, rstd4);
-    double mean, rstd;
-    if (r / 4 * 4 + 4 <= rows) {
-      mean = mean4[r % 4];
-      rstd = rstd4[r % 4];
-    } else {
-      row_stats(xr, d, eps, &mean, &rstd);
-    }
     for (size_t j0 = 0; j0 < d; j0 += kBlock) {
       const size_t nb = d - j0 < kBlock ? d - j0 : kBlock;
       for (size_t j = 0; j < nb; ++j) {
@@ -454,7 +436,7 @@ void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, 
       }
       quantize_block(yb, nb, inv_scale, q + r * d + j0);
     }
-  }
+  });
 }
 
 VIGIL_FLOAT_CLONES
@@ -670,13 +652,9 @@ void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const 
 VIGIL_FLOAT_CLONES
 void quantize(const float* __restrict x, size_t n, float inv_scale, int8_t* __restrict q) {
   // Clamp first (rounding is monotone, so clamp-then-round == round-then-clamp), written so a
-  // NaN lands on -127 instead of reaching the int conversion; then exact half-away rounding:
-  // v - trunc(v) is exact in float, so no 0.49999997 + 0.5 double-rounding trap.
-  constexpr size_t kBlock = 64;
-  for (size_t j0 = 0; j0 < n; j0 += kBlock) {
-    const size_t nb = n - j0 < kBlock ? n - j0 : kBlock;
-    quantize_block(x + j0, nb, inv_scale, q + j0);
-  }
+  // NaN lands on -127 instead of reaching the int conversion; then exact half-away rounding
+  // (round_clamp16).
+  quantize_block(x, n, inv_scale, q);
 }
 
 VIGIL_FLOAT_CLONES
@@ -697,7 +675,7 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
       const size_t h = head_begin + hh;
       for (int part = 0; part < 2; ++part) {
         const float* x = row + part * d + h * dh;
-        const float mx = dh % 16 == 0 ? abs_max16(x, dh) : abs_max_bits(x, dh);
+        const float mx = abs_max_bits(x, dh);
         const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
         int8_t* q = (part == 0 ? q8 : k8) + (hh * n + i) * dh;
         if (part == 0) {
@@ -705,14 +683,7 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
         } else {
           ck[hh * n + i] = (mx / 127.0f) * k_scale_mul;
         }
-        if (dh % 16 == 0) {
-          for (size_t j = 0; j < dh; j += 16) store16b(q + j, round_clamp16(load16(x + j) * inv));
-        } else {
-          for (size_t j0 = 0; j0 < dh; j0 += kBlock) {
-            const size_t nb = dh - j0 < kBlock ? dh - j0 : kBlock;
-            quantize_block(x + j0, nb, inv, q + j0);
-          }
-        }
+        quantize_block(x, dh, inv, q);
       }
     }
     const float* v = row + 2 * d + head_begin * dh;
@@ -747,12 +718,9 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
         cs += qi;
         std::memcpy(colsum + c16, &cs, sizeof cs);
       }
-      for (size_t c0 = c16; c0 < vc; c0 += kBlock) {
-        const size_t nb = vc - c0 < kBlock ? vc - c0 : kBlock;
-        float y[kBlock];
-        for (size_t c = 0; c < nb; ++c) y[c] = v[c0 + c] * inv[c0 + c];
-        quantize_block(y, nb, 1.0f, q + c0);
-      }
+      float y[16];  // the last vc % 16 columns
+      for (size_t c = c16; c < vc; ++c) y[c - c16] = v[c] * inv[c];
+      quantize_block(y, vc - c16, 1.0f, q + c16);
     }
     // The remaining columns' sums (integer: any order is exact), then the byte transpose.
     for (size_t c = vc / 16 * 16; c < vc; ++c) {
@@ -788,7 +756,7 @@ int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const floa
     store16(tmp + j, y);
     I16 b;
     std::memcpy(&b, &y, sizeof b);
-    b ^= (b >> 31) & 0x7fffffff;
+    b = ordered_image(b);
     m16 = b > m16 ? b : m16;
   }
   int32_t m = INT32_MIN;
@@ -798,10 +766,10 @@ int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const floa
     tmp[j] = y;
     int32_t b;
     std::memcpy(&b, &y, sizeof b);
-    b ^= (b >> 31) & 0x7fffffff;
+    b = ordered_image(b);
     m = b > m ? b : m;
   }
-  m ^= (m >> 31) & 0x7fffffff;
+  m = ordered_image(m);
   float mx;
   std::memcpy(&mx, &m, sizeof mx);
   // t = 255 * 2^(y - max) in [0, 255] (exactly 255 at the max): rounding half up is
