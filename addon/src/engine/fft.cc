@@ -1,7 +1,6 @@
 #include "fft.h"
 
 #include <cmath>
-#include <utility>
 
 #include "float_clones.h"
 
@@ -54,7 +53,7 @@ void stages_dif(double* re, double* im, size_t n, const double* tw_re, const dou
 
 // Decimation in time, spans 1 up to n/2: bit-reversed order in, natural order out.
 VIGIL_FLOAT_CLONES
-void stages(double* re, double* im, size_t n, const double* tw_re, const double* tw_im) {
+void stages_dit(double* re, double* im, size_t n, const double* tw_re, const double* tw_im) {
   for (size_t half = 1; half < n; half <<= 1) {
     for (size_t start = 0; start < n; start += 2 * half) {
       butterflies(re + start, im + start, re + start + half, im + start + half, tw_re + half - 1,
@@ -82,41 +81,17 @@ void Fft::init(size_t n) {
   }
   size_t bits = 0;
   while ((size_t{1} << bits) < n) ++bits;
-  swaps_.clear();
   bitrev_.resize(n);
   for (size_t i = 0; i < n; ++i) {
     size_t r = 0;
     for (size_t b = 0; b < bits; ++b) r |= ((i >> b) & 1u) << (bits - 1 - b);
     bitrev_[i] = static_cast<uint32_t>(r);
-    if (r > i) {
-      swaps_.push_back(static_cast<uint32_t>(i));
-      swaps_.push_back(static_cast<uint32_t>(r));
-    }
   }
 }
 
 size_t Fft::memory_bytes() const {
   return (tw_re_.size() + tw_im_fwd_.size() + tw_im_inv_.size()) * sizeof(double) +
-         (bitrev_.size() + swaps_.size()) * sizeof(uint32_t);
-}
-
-void Fft::transform(double* re, double* im, bool inverse) const {
-  const size_t n = n_;
-  // The permutation as a list of swaps: no data-dependent branch (about half of the
-  // "is j > i" tests of a plain loop were mispredicted).
-  for (size_t p = 0; p < swaps_.size(); p += 2) {
-    const size_t i = swaps_[p], j = swaps_[p + 1];
-    std::swap(re[i], re[j]);
-    std::swap(im[i], im[j]);
-  }
-  stages(re, im, n, tw_re_.data(), inverse ? tw_im_inv_.data() : tw_im_fwd_.data());
-  if (inverse) {
-    const double s = 1.0 / static_cast<double>(n);
-    for (size_t i = 0; i < n; ++i) {
-      re[i] *= s;
-      im[i] *= s;
-    }
-  }
+         bitrev_.size() * sizeof(uint32_t);
 }
 
 void Fft::forward_dif(double* re, double* im) const {
@@ -124,7 +99,7 @@ void Fft::forward_dif(double* re, double* im) const {
 }
 
 void Fft::inverse_dit(double* re, double* im) const {
-  stages(re, im, n_, tw_re_.data(), tw_im_inv_.data());
+  stages_dit(re, im, n_, tw_re_.data(), tw_im_inv_.data());
   const double s = 1.0 / static_cast<double>(n_);
   for (size_t i = 0; i < n_; ++i) {
     re[i] *= s;
@@ -132,7 +107,5 @@ void Fft::inverse_dit(double* re, double* im) const {
   }
 }
 
-void Fft::forward(double* re, double* im) const { transform(re, im, false); }
-void Fft::inverse(double* re, double* im) const { transform(re, im, true); }
 
 }  // namespace vigil
