@@ -269,14 +269,15 @@ export function levelStatistic(u: ArrayLike<number>, channels: number, rows: num
   return m.map((x) => x / k);
 }
 
+/** Per-channel squared level z-scores of a transformed window (0 on slow channels). */
+function levelByChannel(st: Omit<ScoreStats, 'thresholds'>, u: ArrayLike<number>): number[] {
+  const m = levelStatistic(u, st.levelMean.length, st.params.levelWindow);
+  return m.map((x, c) => (st.slow[c] ? 0 : ((x - st.levelMean[c]) / st.levelSd[c]) ** 2));
+}
+
 /** The level component of a transformed window over its threshold (needs no model output). */
 export function levelScore(st: ScoreStats, u: ArrayLike<number>): number {
-  const channels = st.levelMean.length;
-  const m = levelStatistic(u, channels, st.params.levelWindow);
-  let level = 0;
-  for (let c = 0; c < channels; c++)
-    if (!st.slow[c]) level = Math.max(level, ((m[c] - st.levelMean[c]) / st.levelSd[c]) ** 2);
-  return level / st.thresholds.level;
+  return Math.max(...levelByChannel(st, u)) / st.thresholds.level;
 }
 
 /** The unnormalized components of one window (also used on the baseline windows to set thresholds). */
@@ -286,8 +287,7 @@ export function componentScores(
   heads: ScoreHeads,
 ): ComponentScores {
   const channels = st.levelMean.length;
-  const m = levelStatistic(u, channels, st.params.levelWindow);
-  const levelByChannel = m.map((x, c) => (st.slow[c] ? 0 : ((x - st.levelMean[c]) / st.levelSd[c]) ** 2));
+  const level = levelByChannel(st, u);
   const reconByChannel = new Array<number>(channels).fill(0);
   if (heads.channelError.length === channels && st.reconMean.length === channels) {
     for (let c = 0; c < channels; c++) {
@@ -297,10 +297,10 @@ export function componentScores(
   }
   const t2 = st.embMean.length > 0 ? mahalanobis2(heads.embedding, st.embMean, st.embChol) : 0;
   return {
-    level: Math.max(...levelByChannel),
+    level: Math.max(...level),
     recon: Math.max(...reconByChannel),
     t2,
-    levelByChannel,
+    levelByChannel: level,
     reconByChannel,
   };
 }
