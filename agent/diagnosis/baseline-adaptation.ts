@@ -46,6 +46,23 @@ export interface AdaptableBaseline extends ScoreStats {
   adaptation?: AdaptationState;
 }
 
+/**
+ * The first adaptation parameter out of range, as the field and what it must be (null when all
+ * are valid): shared by the baseline restore (which reports it under `baseline.params`) and the
+ * adapter.
+ */
+export function adaptParamProblem(
+  p: ScoreStats['params'],
+): { field: 'adaptRows' | 'adaptGate' | 'adaptHoldRows'; expected: string } | null {
+  if (!(typeof p.adaptRows === 'number' && p.adaptRows >= 0 && Number.isFinite(p.adaptRows)))
+    return { field: 'adaptRows', expected: 'a finite number >= 0' };
+  if (!(typeof p.adaptGate === 'number' && p.adaptGate > 0 && p.adaptGate <= 1))
+    return { field: 'adaptGate', expected: 'a number in (0, 1]' };
+  if (!(typeof p.adaptHoldRows === 'number' && p.adaptHoldRows >= 0))
+    return { field: 'adaptHoldRows', expected: 'a number >= 0' };
+  return null;
+}
+
 export function initialAdaptation(t: SiteTransform): AdaptationState {
   return { center: t.center.slice(), gate: null, frozen: false, quietRows: 0, rows: 0, adaptedRows: 0 };
 }
@@ -72,14 +89,10 @@ export class SiteAdapter {
   ) {
     if (!Number.isInteger(hop) || hop < 1)
       throw new ScoreError(`hop: expected a positive integer but received ${hop}`, 'ANOMALY_PARAM');
-    const p = b.params;
-    if (!(p.adaptRows >= 0) || !Number.isFinite(p.adaptRows))
-      throw new ScoreError(`adaptRows: expected a number >= 0 but received ${p.adaptRows}`, 'ANOMALY_PARAM');
-    if (!(p.adaptGate > 0 && p.adaptGate <= 1))
-      throw new ScoreError(`adaptGate: expected 0 < gate <= 1 but received ${p.adaptGate}`, 'ANOMALY_PARAM');
-    if (!(p.adaptHoldRows >= 0))
+    const bad = adaptParamProblem(b.params);
+    if (bad)
       throw new ScoreError(
-        `adaptHoldRows: expected a number >= 0 but received ${p.adaptHoldRows}`,
+        `${bad.field}: expected ${bad.expected} but received ${b.params[bad.field]}`,
         'ANOMALY_PARAM',
       );
     this.channels = b.transform.center.length;
@@ -96,6 +109,14 @@ export class SiteAdapter {
   /** True while a level alarm holds the reference (until adaptHoldRows quiet rows). */
   get frozen(): boolean {
     return this.s.frozen;
+  }
+
+  /** Rows seen since commissioning, and rows during which the reference adapted. */
+  get rows(): number {
+    return this.s.rows;
+  }
+  get adaptedRows(): number {
+    return this.s.adaptedRows;
   }
 
   /** A copy of the adapted state (what the baseline persists). */

@@ -26,7 +26,7 @@ import {
   type SiteTransform,
   type TransformParams,
 } from './anomaly-score.js';
-import type { AdaptationState } from './baseline-adaptation.js';
+import { adaptParamProblem, type AdaptationState } from './baseline-adaptation.js';
 
 /**
  * /3 adds the drift adaptation (params.adapt*, and the adapted state `adaptation`); a /2 file is
@@ -345,13 +345,8 @@ export function restoreBaseline(text: string, scoring: Partial<ScoringParams> = 
       bad(`thresholds.${k}`, 'a positive number', b.thresholds?.[k]);
   }
   if (!b.params || !Array.isArray(b.params.components)) bad('params', 'scoring parameters', b.params);
-  const p = b.params;
-  if (!(typeof p.adaptRows === 'number' && p.adaptRows >= 0 && Number.isFinite(p.adaptRows)))
-    bad('params.adaptRows', 'a finite number >= 0', p.adaptRows);
-  if (!(typeof p.adaptGate === 'number' && p.adaptGate > 0 && p.adaptGate <= 1))
-    bad('params.adaptGate', 'a number in (0, 1]', p.adaptGate);
-  if (!(typeof p.adaptHoldRows === 'number' && p.adaptHoldRows >= 0))
-    bad('params.adaptHoldRows', 'a number >= 0', p.adaptHoldRows);
+  const adaptBad = adaptParamProblem(b.params);
+  if (adaptBad) bad(`params.${adaptBad.field}`, adaptBad.expected, b.params[adaptBad.field]);
   const tp = b.transformParams;
   if (!tp || !(tp.slownessWindow > 0) || !(tp.slowThreshold > 0))
     bad('transformParams', 'slownessWindow and slowThreshold > 0', tp);

@@ -22,7 +22,6 @@ import path from 'node:path';
 import { BaselineLearner, restoreBaseline, serializeBaseline, type Baseline } from '../diagnosis/baseline.js';
 import { SiteAdapter } from '../diagnosis/baseline-adaptation.js';
 import {
-  DEFAULT_SCORING,
   EwmaSmoother,
   scoreWindow,
   type ScoreHeads,
@@ -166,11 +165,10 @@ export class AnomalyMonitor {
     const wasFrozen = a.frozen;
     const u = a.next(raw);
     const b = this.baseline as Baseline;
-    const st = a.state;
-    const rows = st.rows;
+    const rows = a.rows;
     if (a.frozen !== wasFrozen)
       this.o.log.info(
-        { asset: this.o.assetId, rows, adaptedRows: st.adaptedRows },
+        { asset: this.o.assetId, rows, adaptedRows: a.adaptedRows },
         a.frozen ? 'drift adaptation frozen (level alarm)' : 'drift adaptation resumed',
       );
     if (a.enabled && rows - this.persistedAtRows >= ADAPT_PERSIST_TIME_CONSTANTS * b.params.adaptRows) {
@@ -240,7 +238,7 @@ export class AnomalyMonitor {
       return null; // no baseline yet: learn one
     }
     try {
-      const b = restoreBaseline(text, { ...DEFAULT_SCORING, ...scoringParams(this.o.manifest) });
+      const b = restoreBaseline(text, scoringParams(this.o.manifest));
       const m = this.o.manifest;
       if (
         b.model !== this.o.modelId ||
