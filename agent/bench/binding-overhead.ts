@@ -15,6 +15,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultAddonPath, loadAddon, type AddonModule } from '../inference/addon-loader.js';
 import { benchHyperparameters } from './bench-models.js';
+import { processClocks } from './interleave.js';
 import { buildNativeInt8 } from './native-int8.js';
 import { randomWindows } from './seeded-rng.js';
 import { median } from './stats.js';
@@ -61,19 +62,14 @@ interface Samples {
   cpuUs: number[];
 }
 
-function cpuNow(): number {
-  const u = process.cpuUsage();
-  return u.user + u.system;
-}
-
 function timeSync(model: Model, windows: Float32Array[], calls: number, s: Samples): void {
   for (let i = 0; i < calls; i++) {
     const x = windows[i % windows.length];
-    const c0 = cpuNow();
+    const c0 = processClocks.cpuUs();
     const t0 = process.hrtime.bigint();
     const r = model.runSync(x);
     const t1 = process.hrtime.bigint();
-    s.cpuUs.push(cpuNow() - c0);
+    s.cpuUs.push(processClocks.cpuUs() - c0);
     s.wallUs.push(Number(t1 - t0) / 1000);
     s.engineUs.push(r.inferenceUs);
   }
@@ -82,11 +78,11 @@ function timeSync(model: Model, windows: Float32Array[], calls: number, s: Sampl
 async function timeAsync(model: Model, windows: Float32Array[], calls: number, s: Samples): Promise<void> {
   for (let i = 0; i < calls; i++) {
     const x = windows[i % windows.length];
-    const c0 = cpuNow();
+    const c0 = processClocks.cpuUs();
     const t0 = process.hrtime.bigint();
     const r = await model.run(x);
     const t1 = process.hrtime.bigint();
-    s.cpuUs.push(cpuNow() - c0);
+    s.cpuUs.push(processClocks.cpuUs() - c0);
     s.wallUs.push(Number(t1 - t0) / 1000);
     s.engineUs.push(r.inferenceUs);
   }
@@ -102,11 +98,11 @@ async function timeBatch(
 ): Promise<void> {
   for (let i = 0; i < calls; i++) {
     const xs = Array.from({ length: batch }, (_, j) => windows[(i + j) % windows.length]);
-    const c0 = cpuNow();
+    const c0 = processClocks.cpuUs();
     const t0 = process.hrtime.bigint();
     const rs = await model.runBatch(xs);
     const t1 = process.hrtime.bigint();
-    s.cpuUs.push((cpuNow() - c0) / batch);
+    s.cpuUs.push((processClocks.cpuUs() - c0) / batch);
     s.wallUs.push(Number(t1 - t0) / 1000 / batch);
     s.engineUs.push(rs.reduce((a, r) => a + r.inferenceUs, 0) / batch);
   }
@@ -119,11 +115,11 @@ async function timeBatch(
 async function timeHop(calls: number, s: Samples): Promise<void> {
   const b = new Uint8Array(1);
   for (let i = 0; i < calls; i++) {
-    const c0 = cpuNow();
+    const c0 = processClocks.cpuUs();
     const t0 = process.hrtime.bigint();
     await new Promise<void>((resolve, reject) => randomFill(b, (err) => (err ? reject(err) : resolve())));
     const t1 = process.hrtime.bigint();
-    s.cpuUs.push(cpuNow() - c0);
+    s.cpuUs.push(processClocks.cpuUs() - c0);
     s.wallUs.push(Number(t1 - t0) / 1000);
     s.engineUs.push(0);
   }

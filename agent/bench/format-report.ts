@@ -54,15 +54,13 @@ function sizeSection(s: SizeReport): string {
       `ORT fp32 / native: ${x(s.ratios.ortFp32OverNative)} wall, ${x(s.ratios.ortFp32OverNativeCpu)} cpu (never slower: ${verdict(s.target.neverSlowerThanFp32)} wall, ${verdict(s.target.neverSlowerThanFp32Cpu)} cpu);  ORT int8 / native async: ${x(s.asyncRatioOrtInt8)}`,
   ];
   out.push(`native attention (default 'auto': int8 from 128 tokens): ${s.attention}`);
-  if (s.otherAttention) {
-    const a = s.otherAttention;
-    out.push(
-      a.active
-        ? `native int8 with ${a.mode} attention (load option attention: '${a.mode}'): ${us(a.timing.wall.medianUs)} wall, ${us(a.timing.cpu.medianUs)} cpu; ` +
-            `ORT int8 / it ${x(a.ortInt8Over)} wall, ${x(a.ortInt8OverCpu)} cpu; vs ORT fp32 top-1 ${(100 * a.top1).toFixed(0)}%, max |dp| ${a.probsMaxAbs.toFixed(4)}`
-        : `native ${a.mode} attention: not supported by this addon (the option had no effect)`,
-    );
-  }
+  const a = s.otherAttention;
+  out.push(
+    a.active
+      ? `native int8 with ${a.mode} attention (load option attention: '${a.mode}'): ${us(a.timing.wall.medianUs)} wall, ${us(a.timing.cpu.medianUs)} cpu; ` +
+          `ORT int8 / it ${x(a.ortInt8Over)} wall, ${x(a.ortInt8OverCpu)} cpu; vs ORT fp32 top-1 ${(100 * a.top1).toFixed(0)}%, max |dp| ${a.probsMaxAbs.toFixed(4)}`
+      : `native ${a.mode} attention: not supported by this addon (the option had no effect)`,
+  );
   if (s.multiThread) {
     const m = s.multiThread;
     out.push(

@@ -43,8 +43,6 @@ export interface BenchOptions {
    */
   threads?: number;
   isaSweep?: boolean;
-  /** Also time the engine with the attention mode its default ('auto') did not pick (default true). */
-  otherAttention?: boolean;
   bundles?: boolean;
   /** Bundle directories to measure (default: models/rotating-vib and models/pump-skab). */
   bundleDirs?: string[];
@@ -120,7 +118,7 @@ export interface SizeReport {
    * it, and its agreement with ORT fp32. `active` is false when its outputs equal the default
    * model's (the option had no effect).
    */
-  otherAttention?: {
+  otherAttention: {
     mode: 'f32' | 'int8';
     active: boolean;
     timing: Timing;
@@ -352,10 +350,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
   const onnxInt8 = quantizeDynamicOnnx(onnx).bytes;
   const native = buildNativeInt8(addon, onnx, randomWindows(8, rawLen, 101));
   const model = new addon.Model(native.int8Gguf);
-  const modelOtherAttn =
-    opts.otherAttention === false
-      ? undefined
-      : new addon.Model(native.int8Gguf, { attention: otherAttentionMode(model) });
+  const modelOtherAttn = new addon.Model(native.int8Gguf, { attention: otherAttentionMode(model) });
   const fp32 = await ort.InferenceSession.create(onnx, ORT_OPTIONS);
   const int8 = await ort.InferenceSession.create(onnxInt8, ORT_OPTIONS);
   const threads = opts.threads ?? 1;
@@ -373,12 +368,10 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
     for (const w of evalWindows) {
       const ref = await ortProbs(ort, fp32, dims.Tf, dims.Cf, w);
       const nat = model.runSync(w).probs;
-      if (modelOtherAttn) {
-        const a = modelOtherAttn.runSync(w).probs;
-        agree.attn += argmax(a) === argmax(ref) ? 1 : 0;
-        agree.attnMax = Math.max(agree.attnMax, maxAbsDiff(a, ref));
-        agree.attnDiffers ||= maxAbsDiff(a, nat) > 0;
-      }
+      const a = modelOtherAttn.runSync(w).probs;
+      agree.attn += argmax(a) === argmax(ref) ? 1 : 0;
+      agree.attnMax = Math.max(agree.attnMax, maxAbsDiff(a, ref));
+      agree.attnDiffers ||= maxAbsDiff(a, nat) > 0;
       const q = await ortProbs(ort, int8, dims.Tf, dims.Cf, w);
       agree.native += argmax(nat) === argmax(ref) ? 1 : 0;
       agree.ort += argmax(q) === argmax(ref) ? 1 : 0;
@@ -396,7 +389,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       { id: 'ortFp32', call: ortRunner(ort, fp32, dims.Tf, dims.Cf, x) },
       { id: 'ortInt8', call: ortRunner(ort, int8, dims.Tf, dims.Cf, x) },
     ];
-    if (modelOtherAttn) contenders.push({ id: 'nativeOtherAttn', call: () => modelOtherAttn.runSync(x) });
+    contenders.push({ id: 'nativeOtherAttn', call: () => modelOtherAttn.runSync(x) });
     if (modelMt && int8Mt) {
       contenders.push(
         { id: 'nativeMt', call: () => modelMt.runSync(x) },
@@ -411,19 +404,16 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       ortInt8: timing(s.get('ortInt8')!),
     };
     const r = ratios(t.nativeSync, t.ortFp32, t.ortInt8);
-    let otherAttention: SizeReport['otherAttention'];
-    if (modelOtherAttn) {
-      const at = timing(s.get('nativeOtherAttn')!);
-      otherAttention = {
-        mode: modelOtherAttn.info.attention,
-        active: agree.attnDiffers,
-        timing: at,
-        ortInt8Over: speedup(t.ortInt8.wall.medianUs, at.wall.medianUs),
-        ortInt8OverCpu: speedup(t.ortInt8.cpu.medianUs, at.cpu.medianUs),
-        top1: agree.attn / evalWindows.length,
-        probsMaxAbs: agree.attnMax,
-      };
-    }
+    const at = timing(s.get('nativeOtherAttn')!);
+    const otherAttention: SizeReport['otherAttention'] = {
+      mode: modelOtherAttn.info.attention,
+      active: agree.attnDiffers,
+      timing: at,
+      ortInt8Over: speedup(t.ortInt8.wall.medianUs, at.wall.medianUs),
+      ortInt8OverCpu: speedup(t.ortInt8.cpu.medianUs, at.cpu.medianUs),
+      top1: agree.attn / evalWindows.length,
+      probsMaxAbs: agree.attnMax,
+    };
     let multiThread: SizeReport['multiThread'];
     if (modelMt && int8Mt) {
       const nt = timing(s.get('nativeMt')!);
@@ -508,7 +498,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
       timings: t,
       ratios: r,
       attention: model.info.attention,
-      ...(otherAttention ? { otherAttention } : {}),
+      otherAttention,
       ...(multiThread ? { multiThread } : {}),
       asyncRatioOrtInt8: speedup(t.ortInt8.wall.medianUs, t.nativeAsync.wall.medianUs),
       target: {
@@ -532,7 +522,7 @@ async function benchSize(ctx: BenchContext, size: BenchSize, opts: BenchOptions)
     };
   } finally {
     model.dispose();
-    modelOtherAttn?.dispose();
+    modelOtherAttn.dispose();
     modelMt?.dispose();
     for (const m of isaModels) m.model.dispose();
     await fp32.release();
