@@ -3,6 +3,7 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { AddonModule } from '../../agent/inference/addon-loader.js';
 import { TINY_SPEC, tinyWindow, type TinyGgufSpec } from '../fixtures/engine/tiny-gguf.js';
+import { expectSameOutputs } from '../helpers/outputs.js';
 import { realAddon, thrown, writeModel } from './addon-helpers.js';
 
 let addon: AddonModule;
@@ -89,9 +90,8 @@ describe('LoadOptions.attention', () => {
       const s = i8.runSync(x);
       const a = await i8.run(x);
       const [b] = await i8.runBatch([x]);
-      expect(Array.from(a.probs)).toEqual(Array.from(s.probs));
-      expect(Array.from(b.embedding)).toEqual(Array.from(s.embedding));
-      expect(Array.from(a.patchError)).toEqual(Array.from(s.patchError));
+      expectSameOutputs(a, s);
+      expectSameOutputs(b, s);
       expect(s.probs.reduce((p, v) => p + v, 0)).toBeCloseTo(1, 5);
       const r = f.runSync(x);
       s.probs.forEach((p, j) => (maxDiff = Math.max(maxDiff, Math.abs(p - r.probs[j]))));

@@ -3,13 +3,11 @@
 // whole call naming its index, and dispose() during a batch lets the batch finish.
 // Small models only: this file also runs under qemu (scripts/test-arm.sh).
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { AddonModule, Model } from '../../agent/inference/addon-loader.js';
+import type { AddonModule } from '../../agent/inference/addon-loader.js';
 import { TINY_SPEC, tinyWindow, type TinyGgufSpec } from '../fixtures/engine/tiny-gguf.js';
 import { NativeBackend } from '../../agent/inference/native-backend.js';
-import type { InferenceOutputs } from '../../agent/inference/backend.js';
-import type { AssembledWindow } from '../../agent/ingest/window-assembler.js';
-import type { Manifest } from '../../agent/model/manifest-types.js';
-import { ModelRuntime } from '../../agent/pipeline/model-runtime.js';
+import { expectSameOutputs } from '../helpers/outputs.js';
+import { runtimeHarness } from '../helpers/runtime-harness.js';
 import { realAddon, rejected, writeModel } from './addon-helpers.js';
 
 const SPECTRAL: TinyGgufSpec = {
@@ -27,14 +25,6 @@ beforeAll(async () => {
   addon = await realAddon();
 });
 
-function expectSame(a: Awaited<ReturnType<Model['run']>>, b: Awaited<ReturnType<Model['run']>>): void {
-  expect(Array.from(a.probs)).toEqual(Array.from(b.probs));
-  expect(Array.from(a.embedding)).toEqual(Array.from(b.embedding));
-  expect(Array.from(a.patchError)).toEqual(Array.from(b.patchError));
-  expect(Array.from(a.channelError)).toEqual(Array.from(b.channelError));
-  expect(a.inferenceUs).toBeGreaterThanOrEqual(0);
-}
-
 describe('Model.runBatch', () => {
   for (const [name, spec] of [
     ['int8 raw', TINY_SPEC],
@@ -46,7 +36,7 @@ describe('Model.runBatch', () => {
       const xs = Array.from({ length: 7 }, (_, i) => tinyWindow(spec, 100 + i));
       const batch = await model.runBatch(xs);
       expect(batch).toHaveLength(xs.length);
-      for (let i = 0; i < xs.length; i++) expectSame(batch[i]!, await model.run(xs[i]!));
+      for (let i = 0; i < xs.length; i++) expectSameOutputs(batch[i]!, await model.run(xs[i]!));
       // distinct windows give distinct outputs: the batch is not one result repeated
       expect(Array.from(batch[0]!.embedding)).not.toEqual(Array.from(batch[1]!.embedding));
       model.dispose();
@@ -61,8 +51,8 @@ describe('Model.runBatch', () => {
     const p = model.runBatch([x, x]);
     x.fill(0); // after the call, before the batch ran
     const got = await p;
-    expectSame(got[0]!, want);
-    expectSame(got[1]!, want);
+    expectSameOutputs(got[0]!, want);
+    expectSameOutputs(got[1]!, want);
     model.dispose();
   });
 
@@ -109,8 +99,8 @@ describe('Model.runBatch', () => {
     model.dispose();
     const got = await inFlight;
     expect(got).toHaveLength(xs.length);
-    for (let i = 0; i < xs.length; i++) expectSame(got[i]!, want[i]!);
-    expectSame(await queued, want[0]!);
+    for (let i = 0; i < xs.length; i++) expectSameOutputs(got[i]!, want[i]!);
+    expectSameOutputs(await queued, want[0]!);
     expect(await rejected(model.runBatch(xs))).toMatchObject({ code: 'ENGINE_DISPOSED' });
   });
 
@@ -130,27 +120,9 @@ describe('Model.runBatch', () => {
   it('through the pipeline: queued windows of a model go out as batches, each result bit-equal to runSync', async () => {
     const model = new addon.Model(writeModel('batch-runtime.gguf', TINY_SPEC));
     const backend = new NativeBackend(model);
-    const rt = new ModelRuntime('tiny', { labels: ['a', 'b', 'c'] } as unknown as Manifest, backend, {
-      capacity: 64,
-      policy: 'drop-oldest',
-      now: () => 0,
-      onProgress: () => undefined,
-      batchMax: 8,
-    });
+    const { rt, results, errors, push } = runtimeHarness(backend, { batchMax: 8 });
     const xs = Array.from({ length: 12 }, (_, i) => tinyWindow(TINY_SPEC, 200 + i));
-    const got = new Map<number, InferenceOutputs>();
-    xs.forEach((x, i) =>
-      rt.queue.push({
-        window: {} as AssembledWindow,
-        input: x,
-        enqueuedAt: 0,
-        onResult: (out) => got.set(i, out),
-        onError: (err) => {
-          throw err;
-        },
-        onDrop: () => undefined,
-      }),
-    );
+    xs.forEach((x, i) => push(i, x));
     await rt.queue.drain();
     expect(rt.health().batches).toMatchObject({
       max: 8,
@@ -159,7 +131,8 @@ describe('Model.runBatch', () => {
       maxSize: 8,
       sizes: { 1: 1, 8: 1, 3: 1 },
     });
-    for (let i = 0; i < xs.length; i++) expectSame(got.get(i)!, model.runSync(xs[i]!));
+    expect(errors.size).toBe(0);
+    for (let i = 0; i < xs.length; i++) expectSameOutputs(results.get(i)!, model.runSync(xs[i]!));
     await backend.dispose();
   });
 });

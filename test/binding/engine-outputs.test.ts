@@ -5,6 +5,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { AddonModule, RunOutputs } from '../../agent/inference/addon-loader.js';
 import { TINY_SPEC, tinyWindow, type TinyGgufSpec } from '../fixtures/engine/tiny-gguf.js';
+import { expectSameOutputs, outputArrays } from '../helpers/outputs.js';
 import { realAddon, rejected, thrown, writeModel } from './addon-helpers.js';
 
 let addon: AddonModule;
@@ -19,10 +20,6 @@ beforeAll(async () => {
   oddPath = writeModel('outputs-odd.gguf', ODD_SPEC);
   noReconPath = writeModel('outputs-norecon.gguf', NO_RECON_SPEC);
 });
-
-function snapshot(r: RunOutputs): number[][] {
-  return [r.probs, r.embedding, r.patchError, r.channelError].map((a) => Array.from(a));
-}
 
 /** The four outputs: one buffer, back to back in contract order, exactly the model's lengths. */
 function expectLayout(r: RunOutputs, lengths: [number, number, number, number], byteOffset = 0): void {
@@ -50,7 +47,7 @@ describe('outputs', () => {
       expectLayout(r, lengths);
       expect(r.probs.buffer.byteLength).toBe(4 * (3 + 8 + 5 + 3));
     }
-    expect(snapshot(a)).toEqual(snapshot(s));
+    expectSameOutputs(a, s);
     expect(s.probs.reduce((p, v) => p + v, 0)).toBeCloseTo(1, 5);
   });
 
@@ -69,35 +66,35 @@ describe('outputs', () => {
   it('outputs handed out stay untouched by later calls, sync or async', async () => {
     const m = new addon.Model(oddPath);
     const first = m.runSync(tinyWindow(ODD_SPEC, 3));
-    const kept = snapshot(first);
+    const kept = outputArrays(first);
     const later: RunOutputs[] = [m.runSync(tinyWindow(ODD_SPEC, 4))];
     later.push(...(await Promise.all([5, 6, 7].map((k) => m.run(tinyWindow(ODD_SPEC, k))))));
     later.push(...(await m.runBatch([8, 9].map((k) => tinyWindow(ODD_SPEC, k)))));
-    expect(snapshot(first)).toEqual(kept);
+    expect(outputArrays(first)).toEqual(kept);
     for (const r of later) {
       expect(r.probs.buffer).not.toBe(first.probs.buffer);
-      expect(snapshot(r)).not.toEqual(kept); // other windows, other outputs
+      expect(outputArrays(r)).not.toEqual(kept); // other windows, other outputs
     }
     // Concurrent runs of distinct windows each get their own window's outputs.
     const xs = [10, 11, 12, 13, 14, 15].map((k) => tinyWindow(ODD_SPEC, k));
     const async = await Promise.all(xs.map((x) => m.run(x)));
-    xs.forEach((x, i) => expect(snapshot(async[i])).toEqual(snapshot(m.runSync(x))));
+    xs.forEach((x, i) => expectSameOutputs(async[i], m.runSync(x)));
   });
 
   it('writing into one output changes neither its neighbours nor other results', async () => {
     const m = new addon.Model(oddPath);
     const x = tinyWindow(ODD_SPEC, 16);
     const r = m.runSync(x);
-    const before = snapshot(r);
+    const before = outputArrays(r);
     r.probs.fill(99);
     r.patchError.fill(-1);
-    const after = snapshot(r);
-    expect(after[1]).toEqual(before[1]);
-    expect(after[3]).toEqual(before[3]);
-    expect(snapshot(m.runSync(x))).toEqual(before);
+    const after = outputArrays(r);
+    expect(after.embedding).toEqual(before.embedding);
+    expect(after.channelError).toEqual(before.channelError);
+    expect(outputArrays(m.runSync(x))).toEqual(before);
     const [b0, b1] = await m.runBatch([x, x]);
     b0.embedding.fill(7);
-    expect(snapshot(b1)).toEqual(before);
+    expect(outputArrays(b1)).toEqual(before);
   });
 
   it('runBatch: one buffer for the batch, each window its own block, each equal to runSync', async () => {
@@ -109,14 +106,13 @@ describe('outputs', () => {
     rs.forEach((r, i) => {
       expect(r.probs.buffer).toBe(rs[0].probs.buffer);
       expectLayout(r, [3, 8, 5, 3], i * block);
-      expect(snapshot(r)).toEqual(snapshot(m.runSync(xs[i])));
+      expectSameOutputs(r, m.runSync(xs[i]));
       expect(r.inferenceUs).toBeGreaterThan(0);
     });
   });
 });
 
 describe('the finite check', () => {
-  const bits = (u: number): number => new Float32Array(new Uint32Array([u]).buffer)[0];
   // Quiet and signalling NaNs of both signs (JS may canonicalize NaN payloads on some paths,
   // so each pattern is written through a Uint32Array view), and both infinities.
   const NON_FINITE = [0x7fc00000, 0xffc00000, 0x7f800001, 0xff800001, 0x7fffffff, 0x7f800000, 0xff800000];
@@ -160,12 +156,11 @@ describe('the finite check', () => {
     const x = tinyWindow(ODD_SPEC, 23);
     const u = new Uint32Array(x.buffer);
     FINITE.forEach((p, i) => (u[i * 15] = p));
-    expect(bits(0x7f7fffff)).toBe(3.4028234663852886e38);
     const s = m.runSync(x);
     const a = await m.run(x);
     const [b] = await m.runBatch([x]);
-    expect(snapshot(a)).toEqual(snapshot(s));
-    expect(snapshot(b)).toEqual(snapshot(s));
+    expectSameOutputs(a, s);
+    expectSameOutputs(b, s);
     expect(s.probs.every(Number.isFinite)).toBe(true);
   });
 });

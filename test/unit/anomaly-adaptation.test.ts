@@ -19,6 +19,10 @@ const C = 3;
 // slowness: channel 0 wanders at the slow threshold (full rate), channel 1 is white noise
 // (keeps its commissioning reference), channel 2 is slow (centred per window, never adapted).
 const SLOWNESS = [DEFAULT_TRANSFORM.slowThreshold - 1e-9, 1 / 32, 0.9];
+/** Twice the white-noise slowness: adaptation weight 0 there. */
+const FLOOR = 2 / DEFAULT_TRANSFORM.slownessWindow;
+/** Channel 0's adaptation weight: sqrt of where its slowness lies from the floor to the slow threshold. */
+const W0 = Math.sqrt((SLOWNESS[0] - FLOOR) / (DEFAULT_TRANSFORM.slowThreshold - FLOOR));
 
 function baseline(p: Partial<ScoringParams> = {}): AdaptableBaseline {
   return {
@@ -50,12 +54,11 @@ const flat = (v: number) => new Float32Array(T * C).fill(v);
 describe('adaptationWeights', () => {
   it('0 up to twice the white-noise slowness, 1 at the slow threshold, sqrt in between, 0 for slow channels', () => {
     const t = baseline().transform;
-    const floor = 2 / DEFAULT_TRANSFORM.slownessWindow;
-    const mid = (floor + DEFAULT_TRANSFORM.slowThreshold) / 2;
+    const mid = (FLOOR + DEFAULT_TRANSFORM.slowThreshold) / 2;
     const w = adaptationWeights(
       {
         ...t,
-        slowness: [floor, mid, DEFAULT_TRANSFORM.slowThreshold, 0.9],
+        slowness: [FLOOR, mid, DEFAULT_TRANSFORM.slowThreshold, 0.9],
         slow: [false, false, false, true],
         center: [0, 0, 0, 0],
       },
@@ -80,14 +83,13 @@ describe('SiteAdapter', () => {
   it('below the gate the reference follows an EWMA with time constant adaptRows / w', () => {
     const a = new SiteAdapter(baseline(), 1);
     const rate = 1 - Math.exp(-1 / 10);
-    const w0 = Math.sqrt((SLOWNESS[0] - 1 / 16) / (DEFAULT_TRANSFORM.slowThreshold - 1 / 16));
     // 3 std off: level score 0.09, below the gate 0.5
     for (let k = 1; k <= 20; k++) {
       const u = a.next(flat(3));
       // the window itself is transformed with the reference before its own update
-      const before = 3 * (1 - (1 - w0 * rate) ** (k - 1));
+      const before = 3 * (1 - (1 - W0 * rate) ** (k - 1));
       expect(u[0]).toBeCloseTo(3 - before, 5);
-      expect(a.state.center[0]).toBeCloseTo(3 * (1 - (1 - w0 * rate) ** k), 10);
+      expect(a.state.center[0]).toBeCloseTo(3 * (1 - (1 - W0 * rate) ** k), 10);
     }
     expect(a.state.center[1]).toBe(0); // white noise: commissioning reference kept
     expect(a.state.center[2]).toBe(0); // slow: never adapted (centred per window)
@@ -133,8 +135,7 @@ describe('SiteAdapter', () => {
     const raw = new Float32Array(T * C);
     for (let r = 0; r < T; r++) raw[r * C] = r < T - hop ? 0 : 2; // newest 4 rows at 2
     a.next(raw);
-    const w0 = Math.sqrt((SLOWNESS[0] - 1 / 16) / (DEFAULT_TRANSFORM.slowThreshold - 1 / 16));
-    expect(a.state.center[0]).toBeCloseTo(w0 * (1 - Math.exp(-hop / 10)) * 2, 10);
+    expect(a.state.center[0]).toBeCloseTo(W0 * (1 - Math.exp(-hop / 10)) * 2, 10);
     expect(a.state).toMatchObject({ rows: hop, adaptedRows: hop, quietRows: hop });
     // hold in rows: with hop 4, two quiet windows after an alarm make 8 rows
     a.next(flat(12));

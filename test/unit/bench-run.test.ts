@@ -77,9 +77,8 @@ describe.skipIf(!existsSync(addonPath))('runBench (tiny, 4 runs)', () => {
     expect(a.active).toBe(true);
     expect(a.timing.wall.n).toBe(4);
     expect(a.ortInt8OverCpu).toBeCloseTo(s.timings.ortInt8.cpu.medianUs / a.timing.cpu.medianUs, 10);
-    expect(a.top1).toBeGreaterThanOrEqual(0);
-    expect(a.top1).toBeLessThanOrEqual(1);
-    expect(process.env.VIGIL_ATTENTION).toBeUndefined();
+    // ...and still agrees with ORT fp32 on the top class for nearly every window.
+    expect(a.top1).toBeGreaterThanOrEqual(0.9);
     expect(s.target.ortInt8OverNative).toBe(5);
     expect(s.target.met).toBe(s.ratios.ortInt8OverNative! >= 5);
     expect(s.target.metCpu).toBe(s.ratios.ortInt8OverNativeCpu! >= 5);

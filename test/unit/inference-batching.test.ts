@@ -4,9 +4,8 @@
 // window's input is rerun window by window, and a backend without runBatch is never batched.
 import { describe, expect, it } from 'vitest';
 import type { Backend, InferenceOutputs } from '../../agent/inference/backend.js';
-import type { AssembledWindow } from '../../agent/ingest/window-assembler.js';
-import type { Manifest } from '../../agent/model/manifest-types.js';
-import { ModelRuntime, type WindowJob } from '../../agent/pipeline/model-runtime.js';
+import type { ModelRuntime } from '../../agent/pipeline/model-runtime.js';
+import { runtimeHarness } from '../helpers/runtime-harness.js';
 
 /** Output of window x: probs = [x[0], 1 - x[0]] (a pure function of the input). */
 function outputsOf(x: Float32Array): InferenceOutputs {
@@ -58,34 +57,10 @@ class FakeBackend implements Backend {
   async dispose(): Promise<void> {}
 }
 
-const manifest = { labels: ['a', 'b'] } as unknown as Manifest;
-
-function harness(
-  backend: Backend,
-  o: { batchMax?: number; capacity?: number; policy?: 'drop-oldest' | 'drop-newest' } = {},
-) {
-  const rt = new ModelRuntime('m', manifest, backend, {
-    capacity: o.capacity ?? 64,
-    policy: o.policy ?? 'drop-oldest',
-    now: () => 0,
-    onProgress: () => undefined,
-    batchMax: o.batchMax ?? 8,
-  });
-  const results = new Map<number, InferenceOutputs>();
-  const errors = new Map<number, string>();
-  const dropped: number[] = [];
-  const push = (v: number) => {
-    const job: WindowJob = {
-      window: {} as AssembledWindow,
-      input: new Float32Array([v, 0, 0]),
-      enqueuedAt: 0,
-      onResult: (out) => results.set(v, out),
-      onError: (err) => errors.set(v, (err as Error & { code?: string }).code ?? err.message),
-      onDrop: () => dropped.push(v),
-    };
-    rt.queue.push(job);
-  };
-  return { rt, results, errors, dropped, push };
+/** The runtime harness with window v = [v, 0, 0], keyed by v. */
+function harness(backend: Backend, o: Parameters<typeof runtimeHarness>[1] = {}) {
+  const h = runtimeHarness(backend, o);
+  return { ...h, push: (v: number) => h.push(v, new Float32Array([v, 0, 0])) };
 }
 
 /** Releases the fake's calls until the queue is idle. */

@@ -4,7 +4,7 @@
 // the worker, too many crashes in a row -> BACKEND_FAILED, dispose -> BACKEND_DISPOSED and the
 // worker terminated, and the worker ref'd only while runs are in flight.
 import { EventEmitter } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { Manifest } from '../../agent/model/manifest-types.js';
 import type { HostToWorker, WorkerToHost } from '../../agent/inference/onnx-worker-protocol.js';
 import { OnnxWorkerBackend, type WorkerLike } from '../../agent/inference/onnx-worker-backend.js';
@@ -82,14 +82,33 @@ function factory(onOpen: (w: FakeWorker) => void = (w) => w.reply({ type: 'opene
 const win = (v: number) => new Float32Array(LEN).fill(v);
 const tick = () => new Promise((r) => setImmediate(r));
 
+/** A backend opened on '/m.onnx' through a fake factory (`onOpen`: what each fake does on 'open'). */
+async function openFake(o: { maxRestarts?: number; onOpen?: (w: FakeWorker) => void } = {}) {
+  const f = factory(o.onOpen);
+  const b = await OnnxWorkerBackend.open('/m.onnx', manifest, {
+    factory: f.make,
+    maxRestarts: o.maxRestarts,
+  });
+  return { f, b };
+}
+
+/** A run the current worker exits under: it rejects BACKEND_WORKER_CRASHED. */
+async function crashRun(b: OnnxWorkerBackend, f: ReturnType<typeof factory>): Promise<void> {
+  const p = b.run(win(0));
+  await tick();
+  await tick();
+  f.made.at(-1)!.emit('exit', 1);
+  await expect(p).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
+}
+
 describe('OnnxWorkerBackend (fake worker)', () => {
   it('opens, runs a batch as one message with the input moved, and splits the result per window', async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make });
+    const { f, b } = await openFake();
     const w = f.made[0]!;
     expect(w.received[0]!.m).toEqual({ type: 'open', onnxPath: '/m.onnx', input: manifest.input });
     expect(b.dynamicBatch).toBe(true);
     const xs = [win(1), win(2), win(3)];
+    const clock = vi.spyOn(process.hrtime, 'bigint').mockReturnValue(1_000_000_000n);
     const p = b.runBatch(xs);
     await tick();
     const run = w.runs()[0]!;
@@ -97,18 +116,19 @@ describe('OnnxWorkerBackend (fake worker)', () => {
     expect(Array.from(run.raw)).toEqual([...xs[0]!, ...xs[1]!, ...xs[2]!]);
     expect(w.received[1]!.transfer).toHaveLength(1); // the packed copy, not the caller's arrays
     expect(xs[0]!.length).toBe(LEN); // the caller's windows are untouched
+    clock.mockReturnValue(1_001_000_000n); // the answer arrives 1000 us after the run was sent
     w.answer(1);
     const out = await p;
+    clock.mockRestore();
     expect(out.map((o) => o.probs[0])).toEqual([1, 2, 3]);
     expect(out.map((o) => o.inferenceUs)).toEqual([100, 100, 100]);
     expect(b.counters()).toMatchObject({ state: 'ready', restarts: 0, crashes: 0 });
-    expect(b.counters().hopUsMean).toBeGreaterThanOrEqual(0);
+    expect(b.counters().hopUsMean).toBe(700); // round trip 1000 us minus 3 x 100 us in the worker
     await b.dispose();
   });
 
   it('a wrong window length rejects before anything is sent, naming the index', async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make });
+    const { f, b } = await openFake();
     await expect(b.runBatch([win(1), new Float32Array(3)])).rejects.toMatchObject({
       code: 'ENGINE_SHAPE_MISMATCH',
       index: 1,
@@ -130,8 +150,7 @@ describe('OnnxWorkerBackend (fake worker)', () => {
   });
 
   it('a run error from the worker rejects that call only, with its code and index', async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make });
+    const { f, b } = await openFake();
     const w = f.made[0]!;
     const p = b.run(win(1));
     await tick();
@@ -146,8 +165,7 @@ describe('OnnxWorkerBackend (fake worker)', () => {
   });
 
   it('a crash rejects the runs in flight; the next run restarts the worker and reopens the session', async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make });
+    const { f, b } = await openFake();
     const w0 = f.made[0]!;
     const p1 = b.run(win(1));
     const p2 = b.run(win(2));
@@ -174,15 +192,8 @@ describe('OnnxWorkerBackend (fake worker)', () => {
   });
 
   it('maxRestarts crashes in a row: the backend is failed and runs reject BACKEND_FAILED at once', async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make, maxRestarts: 2 });
-    for (let i = 0; i < 2; i++) {
-      const p = b.run(win(i));
-      await tick();
-      await tick();
-      f.made.at(-1)!.emit('exit', 134);
-      await expect(p).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
-    }
+    const { f, b } = await openFake({ maxRestarts: 2 });
+    for (let i = 0; i < 2; i++) await crashRun(b, f);
     expect(b.state).toBe('failed');
     await expect(b.run(win(9))).rejects.toMatchObject({
       code: 'BACKEND_FAILED',
@@ -193,14 +204,9 @@ describe('OnnxWorkerBackend (fake worker)', () => {
   });
 
   it('a successful run resets the crash streak', async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make, maxRestarts: 2 });
+    const { f, b } = await openFake({ maxRestarts: 2 });
     for (let i = 0; i < 3; i++) {
-      const crash = b.run(win(i));
-      await tick();
-      await tick();
-      f.made.at(-1)!.emit('exit', 1);
-      await expect(crash).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
+      await crashRun(b, f);
       const ok = b.run(win(5));
       await tick();
       await tick();
@@ -213,8 +219,7 @@ describe('OnnxWorkerBackend (fake worker)', () => {
   });
 
   it('dispose() rejects the runs in flight with BACKEND_DISPOSED, terminates the worker, refuses later runs', async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make });
+    const { f, b } = await openFake();
     const w = f.made[0]!;
     const p = b.run(win(1));
     await tick();
@@ -232,8 +237,7 @@ describe('OnnxWorkerBackend (fake worker)', () => {
   });
 
   it("the worker is unref'd while idle and ref'd while runs are in flight", async () => {
-    const f = factory();
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make });
+    const { f, b } = await openFake();
     const w = f.made[0]!;
     expect(w.refs).toBe(-1);
     const p = b.run(win(1));
@@ -251,16 +255,15 @@ describe('OnnxWorkerBackend (fake worker)', () => {
 
   it('a crash while the restarted worker opens counts toward the streak; a load error on restart fails', async () => {
     let mode: 'ok' | 'crash' | 'bad' = 'ok';
-    const f = factory((w) => {
-      if (mode === 'ok') w.reply({ type: 'opened', dynamicBatch: true });
-      else if (mode === 'crash') w.emit('exit', 1);
-      else w.reply({ type: 'openFailed', code: 'MODEL_LOAD', message: 'file changed' });
+    const { f, b } = await openFake({
+      maxRestarts: 3,
+      onOpen: (w) => {
+        if (mode === 'ok') w.reply({ type: 'opened', dynamicBatch: true });
+        else if (mode === 'crash') w.emit('exit', 1);
+        else w.reply({ type: 'openFailed', code: 'MODEL_LOAD', message: 'file changed' });
+      },
     });
-    const b = await OnnxWorkerBackend.open('/m.onnx', manifest, { factory: f.make, maxRestarts: 3 });
-    const p = b.run(win(1));
-    await tick();
-    f.made[0]!.emit('exit', 1);
-    await expect(p).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
+    await crashRun(b, f);
     mode = 'crash';
     await expect(b.run(win(2))).rejects.toMatchObject({ code: 'BACKEND_WORKER_CRASHED' });
     expect(b.counters()).toMatchObject({ state: 'restarting', crashes: 2, restarts: 1 });

@@ -1,13 +1,13 @@
 // AnomalyMonitor on synthetic windows and heads: learning, persistence/restore, scoring, and the
 // input-transform path (nothing inferred while learning, standardized windows afterwards).
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import type { InferenceOutputs } from '../../agent/inference/backend.js';
 import type { Manifest } from '../../agent/model/manifest-types.js';
 import { AnomalyMonitor } from '../../agent/pipeline/anomaly-monitor.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const T = 40;
 const C = 2;
@@ -57,7 +57,7 @@ function heads(x: Float32Array): InferenceOutputs {
 
 describe('AnomalyMonitor', () => {
   it('learns from the raw model heads, persists, restores, and scores a level shift high', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-baselines-'));
+    const dir = tempDir('vigil-baselines-');
     let runs = 0;
     const mk = () =>
       new AnomalyMonitor({
@@ -102,7 +102,7 @@ describe('AnomalyMonitor', () => {
   });
 
   it('a baseline for another model version is not restored', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-baselines-'));
+    const dir = tempDir('vigil-baselines-');
     const m1 = new AnomalyMonitor({
       assetId: 'p',
       modelId: 'm',
@@ -160,7 +160,7 @@ describe('AnomalyMonitor', () => {
   });
 
   it('drift adaptation: the reference follows a wandering channel, is persisted with the baseline and restored', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-baselines-'));
+    const dir = tempDir('vigil-baselines-');
     // channel a: white noise plus a slow square wave (slowness ~0.3: it wanders, so it adapts);
     // channel b: white noise only (keeps its commissioning reference)
     let row = 0;
@@ -212,7 +212,7 @@ describe('AnomalyMonitor', () => {
   });
 
   it("a vigil.baseline/2 file is migrated with the bundle's scoring parameters", async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-baselines-'));
+    const dir = tempDir('vigil-baselines-');
     const m = manifest(false);
     const opts = {
       assetId: 'old',

@@ -13,7 +13,20 @@ const withGguf: Manifest = {
   files: { ...onnxBundle.manifest.files, gguf: { path: 'model.gguf', sha256: '0'.repeat(64), bytes: 1 } },
 };
 
-function fakeAddon(opts: { inputShape?: [number, number]; throws?: Error }): AddonModule {
+/** An addon whose Model answers probs [1, 0, 0]; with `batch`, also Model.runBatch (probs [x[0]]), its call sizes in batchSizes. */
+function fakeAddon(opts: {
+  inputShape?: [number, number];
+  throws?: Error;
+  batch?: boolean;
+}): AddonModule & { batchSizes: number[] } {
+  const batchSizes: number[] = [];
+  const outputs = (probs: number[]) => ({
+    probs: new Float32Array(probs),
+    embedding: new Float32Array(0),
+    patchError: new Float32Array(0),
+    channelError: new Float32Array(0),
+    inferenceUs: 1,
+  });
   class Model {
     disposed = false;
     info = { isa: 'avx2', inputShape: opts.inputShape ?? [16, 3] };
@@ -21,19 +34,18 @@ function fakeAddon(opts: { inputShape?: [number, number]; throws?: Error }): Add
       if (opts.throws) throw opts.throws;
     }
     async run() {
-      return {
-        probs: new Float32Array([1, 0, 0]),
-        embedding: new Float32Array(0),
-        patchError: new Float32Array(0),
-        channelError: new Float32Array(0),
-        inferenceUs: 1,
-      };
+      return outputs([1, 0, 0]);
     }
     dispose() {
       this.disposed = true;
     }
   }
-  return { Model } as unknown as AddonModule;
+  if (opts.batch)
+    (Model.prototype as unknown as { runBatch: unknown }).runBatch = async (xs: Float32Array[]) => {
+      batchSizes.push(xs.length);
+      return xs.map((x) => outputs([x[0]!]));
+    };
+  return { Model, batchSizes } as unknown as AddonModule & { batchSizes: number[] };
 }
 
 const base = { modelId: 'tiny', bundleDir: onnxBundle.dir };
@@ -163,20 +175,7 @@ describe('openBackend', () => {
       addon: fakeAddon({}),
     });
     expect(plain.backend.runBatch).toBeUndefined();
-    const addon = fakeAddon({});
-    const seen: number[] = [];
-    (addon.Model.prototype as unknown as { runBatch: unknown }).runBatch = async function (
-      xs: Float32Array[],
-    ) {
-      seen.push(xs.length);
-      return xs.map((x) => ({
-        probs: new Float32Array([x[0]!]),
-        embedding: new Float32Array(0),
-        patchError: new Float32Array(0),
-        channelError: new Float32Array(0),
-        inferenceUs: 1,
-      }));
-    };
+    const addon = fakeAddon({ batch: true });
     const batched = await openBackend({
       ...base,
       manifest: withGguf,
@@ -184,7 +183,9 @@ describe('openBackend', () => {
       addon,
     });
     const out = await batched.backend.runBatch!([new Float32Array([0.5]), new Float32Array([0.25])]);
-    expect(seen).toEqual([2]);
+    expect(addon.batchSizes).toEqual([2]);
     expect(out.map((o) => o.probs[0])).toEqual([0.5, 0.25]);
+    await plain.backend.dispose();
+    await batched.backend.dispose();
   });
 });
