@@ -11,16 +11,16 @@
 // p99/max during each burst, wall time per window, and for the worker the mean hop (round trip
 // minus in-worker time, since open). Each burst runs `rounds` times, interleaved across backends;
 // medians are reported. Numbers are for this machine and this run: compare ratios, not values.
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { PACKAGE_ROOT } from '../package-root.js';
-import type { Manifest } from '../model/manifest-types.js';
+import { loadBundle } from '../model/bundle.js';
 import { loadAddon } from '../inference/addon-loader.js';
 import type { Backend } from '../inference/backend.js';
 import { openNativeBackend } from '../inference/native-backend.js';
 import { OnnxWorkerBackend } from '../inference/onnx-worker-backend.js';
+import { randomWindows } from './seeded-rng.js';
 import { median } from './stats.js';
 
 export interface BurstResult {
@@ -43,12 +43,6 @@ export interface BenchOptions {
   batch: number;
   /** Bursts per backend and mode; medians are reported (max for loop max). */
   rounds: number;
-}
-
-function windowsFor(len: number, n: number): Float32Array[] {
-  return Array.from({ length: n }, (_, i) =>
-    Float32Array.from({ length: len }, (_, k) => Math.sin(k * 0.013 * (i + 1)) + 0.2 * Math.cos(k * 0.31)),
-  );
 }
 
 async function burst(
@@ -83,21 +77,20 @@ export async function runBackendBench(o: BenchOptions): Promise<BurstResult[]> {
     addon = null;
   }
   for (const model of o.models) {
-    const dir = path.join(PACKAGE_ROOT, 'models', model);
-    const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as Manifest;
+    const { dir, manifest } = loadBundle(path.join(PACKAGE_ROOT, 'models', model));
     const len = manifest.input.windowLength * manifest.input.channels.length;
-    const xs = windowsFor(len, o.windows);
-    const opened: [BurstResult['backend'], () => Promise<Backend>][] = [
-      [
-        'onnx-main',
-        async () =>
-          (await import('../inference/onnx-backend.js')).OnnxBackend.open(
-            path.join(dir, 'model.onnx'),
-            manifest,
-          ),
-      ],
-      ['onnx-worker', () => OnnxWorkerBackend.open(path.join(dir, 'model.onnx'), manifest)],
-    ];
+    const xs = randomWindows(o.windows, len, 1); // content does not matter for loop delay
+    const opened: [BurstResult['backend'], () => Promise<Backend>][] = [];
+    if (manifest.files.onnx) {
+      const onnxPath = path.join(dir, manifest.files.onnx.path);
+      opened.push(
+        [
+          'onnx-main',
+          async () => (await import('../inference/onnx-backend.js')).OnnxBackend.open(onnxPath, manifest),
+        ],
+        ['onnx-worker', () => OnnxWorkerBackend.open(onnxPath, manifest)],
+      );
+    }
     if (addon && manifest.files.gguf) {
       const a = addon;
       const gguf = path.join(dir, manifest.files.gguf.path);
