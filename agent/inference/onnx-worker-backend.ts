@@ -87,7 +87,7 @@ export class OnnxWorkerBackend implements Backend {
   private st: WorkerState = 'ready';
   private crashesInARow = 0;
   private failedBecause = '';
-  private readonly c = { restarts: 0, crashes: 0, calls: 0, hopUsTotal: 0 };
+  private readonly c = { spawns: 0, crashes: 0, calls: 0, hopUsTotal: 0 };
   private dynamic = false;
   private readonly rawLength: number;
   private readonly maxRestarts: number;
@@ -125,7 +125,7 @@ export class OnnxWorkerBackend implements Backend {
   counters(): BackendCounters {
     return {
       state: this.st,
-      restarts: this.c.restarts,
+      restarts: Math.max(0, this.c.spawns - 1),
       crashes: this.c.crashes,
       hopUsMean: this.c.calls > 0 ? this.c.hopUsTotal / this.c.calls : 0,
     };
@@ -143,10 +143,8 @@ export class OnnxWorkerBackend implements Backend {
     }
     if (windows.length === 0) return [];
     const raw = packWindows(windows, this.rawLength); // the one copy; its buffer is moved
-    if (!this.worker) {
-      this.c.restarts++;
-      await this.start();
-    }
+    // No worker (after a crash), or one still opening its session: wait for the (shared) start.
+    if (!this.worker || this.starting) await this.start();
     const w = this.worker;
     if (!w)
       throw codedError(
@@ -196,6 +194,7 @@ export class OnnxWorkerBackend implements Backend {
   }
 
   private spawn(): Promise<void> {
+    this.c.spawns++; // every spawn after the first is a restart
     const w = this.factory();
     this.st = 'restarting';
     const opened = new Promise<void>((resolve, reject) => {

@@ -191,6 +191,35 @@ describe('OnnxWorkerBackend (fake worker)', () => {
     await b.dispose();
   });
 
+  it('runs issued while the restarted worker opens its session wait for it; one restart is counted', async () => {
+    let opens = 0;
+    let pending: FakeWorker | null = null; // the restarted worker, its 'opened' held back
+    const { f, b } = await openFake({
+      onOpen: (w) => {
+        if (opens++ === 0) w.reply({ type: 'opened', dynamicBatch: true });
+        else pending = w;
+      },
+    });
+    await crashRun(b, f);
+    const p3 = b.run(win(3)); // starts the restart
+    await tick();
+    const p4 = b.run(win(4)); // arrives while the session is still opening
+    await tick();
+    await tick();
+    const w1 = f.made[1]!;
+    expect(f.made).toHaveLength(2);
+    expect(w1.runs()).toHaveLength(0); // nothing is sent before the session is open
+    (pending as FakeWorker | null)!.reply({ type: 'opened', dynamicBatch: true });
+    await tick();
+    await tick();
+    expect(w1.runs()).toHaveLength(2);
+    w1.answer(1);
+    w1.answer(2);
+    expect([(await p3).probs[0], (await p4).probs[0]]).toEqual([3, 4]);
+    expect(b.counters()).toMatchObject({ state: 'ready', crashes: 1, restarts: 1 });
+    await b.dispose();
+  });
+
   it('maxRestarts crashes in a row: the backend is failed and runs reject BACKEND_FAILED at once', async () => {
     const { f, b } = await openFake({ maxRestarts: 2 });
     for (let i = 0; i < 2; i++) await crashRun(b, f);
