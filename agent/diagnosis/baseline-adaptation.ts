@@ -40,7 +40,6 @@ export interface AdaptationState {
 
 /** What the adapter needs from a Baseline. */
 export interface AdaptableBaseline extends ScoreStats {
-  windowLength: number;
   transform: SiteTransform;
   transformParams: TransformParams;
   adaptation?: AdaptationState;

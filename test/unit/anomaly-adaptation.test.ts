@@ -36,7 +36,6 @@ function baseline(p: Partial<ScoringParams> = {}): AdaptableBaseline {
     embChol: [],
     // level score = max_c (m[c])^2 / 100: a window 5 std off scores 0.25, 10 std off 1.0
     thresholds: { level: 100, recon: 1, t2: 1 },
-    windowLength: T,
     transform: {
       center: [0, 0, 0],
       scale: [1, 1, 1],
