@@ -38,7 +38,8 @@ export class InferenceQueue<T> {
   private closed = false;
   private idleWaiters: (() => void)[] = [];
   private readonly c: QueueCounters;
-  private readonly batchMax: number;
+  /** Most items per process() call (>= 1). */
+  readonly batchMax: number;
 
   constructor(private readonly o: InferenceQueueOptions<T>) {
     if (!Number.isInteger(o.capacity) || o.capacity < 1)

@@ -48,15 +48,14 @@ export class ModelRuntime {
       batchMax?: number;
     },
   ) {
-    const batchMax = backend.runBatch ? Math.max(1, Math.floor(opts.batchMax ?? 1)) : 1;
-    this.b = { max: batchMax, calls: 0, windows: 0, maxSize: 0, sizes: {}, fallbacks: 0 };
     this.queue = new InferenceQueue<WindowJob>({
       capacity: opts.capacity,
       policy: opts.policy,
-      batchMax,
+      batchMax: backend.runBatch ? opts.batchMax : 1,
       process: (jobs) => this.process(jobs),
       onDrop: (job, reason) => job.onDrop(reason),
     });
+    this.b = { max: this.queue.batchMax, calls: 0, windows: 0, maxSize: 0, sizes: {}, fallbacks: 0 };
   }
 
   private count(size: number): void {
@@ -77,7 +76,6 @@ export class ModelRuntime {
     try {
       outs = await this.backend.runBatch(jobs.map((j) => j.input));
     } catch (err) {
-      this.inFlightSince = null;
       if (typeof (err as { index?: unknown }).index === 'number') {
         this.b.fallbacks++;
         for (const job of jobs) await this.runOne(job);
@@ -85,8 +83,9 @@ export class ModelRuntime {
       }
       for (const job of jobs) this.fail(job, err as Error);
       return;
+    } finally {
+      this.inFlightSince = null;
     }
-    this.inFlightSince = null;
     jobs.forEach((job, i) => this.deliver(job, outs[i] as InferenceOutputs));
   }
 
