@@ -101,13 +101,13 @@ Napi::Float32Array check_window_type(Napi::Env env, const Napi::Value& v, size_t
   return v.As<Napi::Float32Array>();
 }
 
-// The whole window: a Float32Array of exactly T*C finite values.
-Napi::Float32Array check_window(Napi::Env env, const Napi::Value& v, size_t expected, const char* verb) {
+// The whole window, a Float32Array of exactly T*C finite values, copied to dst (the copy made on
+// the JS thread for a run on the pool). A failure throws the engine's check_input() error.
+void copy_window(Napi::Env env, const Napi::Value& v, size_t expected, const char* verb, float* dst) {
   Napi::Float32Array a = check_window_type(env, v, expected, verb);
-  if (a.ElementLength() != expected || !copy_finite(a.Data(), expected, nullptr)) {
+  if (a.ElementLength() != expected || !copy_finite(a.Data(), expected, dst)) {
     throw status_error(env, check_input(a.Data(), a.ElementLength(), expected));
   }
-  return a;
 }
 
 LoadOptions parse_options(Napi::Env env, const Napi::Value& v) {
@@ -202,13 +202,10 @@ Napi::Value ModelWrap::Run(const Napi::CallbackInfo& info) {
   try {
     ModelState& st = live(env, "run");
     const size_t len = st.model->input_length();
-    Napi::Float32Array x = check_window_type(env, info[0], len, "run");
     const OutputLayout layout = output_layout(*st.model);
     // One allocation: the window copy, then the output block (written on the pool).
     std::vector<float> storage(len + layout.total());
-    if (x.ElementLength() != len || !copy_finite(x.Data(), len, storage.data())) {
-      throw status_error(env, check_input(x.Data(), x.ElementLength(), len));
-    }
+    copy_window(env, info[0], len, "run", storage.data());
     RunWorker* w = new RunWorker(env, state_, queue_, std::move(storage), 1, len, layout, false);
     Napi::Promise p = w->promise();
     queue_->submit(w);  // once queued, the worker deletes itself after OnOK/OnError
@@ -253,16 +250,13 @@ Napi::Value ModelWrap::RunBatch(const Napi::CallbackInfo& info) {
     std::vector<float> storage(n * (len + layout.total()));
     for (size_t i = 0; i < n; ++i) {
       try {
-        Napi::Float32Array x = check_window_type(env, arr.Get(static_cast<uint32_t>(i)), len, "run");
-        if (x.ElementLength() != len || !copy_finite(x.Data(), len, storage.data() + i * len)) {
-          throw status_error(env, check_input(x.Data(), x.ElementLength(), len));
-        }
+        copy_window(env, arr.Get(static_cast<uint32_t>(i)), len, "run", storage.data() + i * len);
       } catch (Napi::Error& e) {
         const std::string code = e.Get("code").ToString().Utf8Value();
-        Napi::Error indexed = Napi::TypeError::New(env, "failed to run batch input " + std::to_string(i) +
-                                                            " of " + std::to_string(n) + ": " + e.Message());
-        if (code != "ENGINE_INPUT_TYPE") indexed = Napi::Error::New(env, indexed.Message());
-        indexed.Set("code", Napi::String::New(env, code));
+        const std::string msg =
+            "failed to run batch input " + std::to_string(i) + " of " + std::to_string(n) + ": " + e.Message();
+        Napi::Error indexed =
+            code == "ENGINE_INPUT_TYPE" ? coded_type_error(env, code, msg) : coded_error(env, code, msg);
         indexed.Set("index", Napi::Number::New(env, static_cast<double>(i)));
         throw indexed;
       }
@@ -296,7 +290,8 @@ Napi::Value ModelWrap::RunSync(const Napi::CallbackInfo& info) {
 Napi::Value ModelWrap::Features(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ModelState& st = live(env, "compute features of");
-  Napi::Float32Array x = check_window(env, info[0], st.model->input_length(), "compute features of");
+  // The type here; length and finiteness in the engine's features() (the same check_input).
+  Napi::Float32Array x = check_window_type(env, info[0], st.model->input_length(), "compute features of");
   const size_t n = st.model->feature_length();
   Napi::Float32Array out = Napi::Float32Array::New(env, n);
   Status s;

@@ -48,21 +48,12 @@ Status run_held(ModelState& state, const float* input, size_t length, float* blo
 bool copy_finite(const float* src, size_t n, float* dst) {
   // A float is finite iff its exponent bits are not all ones: max over |bits| < 0x7f800000.
   uint32_t m = 0;
-  if (dst != nullptr) {
-    for (size_t i = 0; i < n; ++i) {
-      uint32_t u;
-      std::memcpy(&u, src + i, sizeof u);
-      u &= 0x7fffffffu;
-      m = u > m ? u : m;
-      dst[i] = src[i];
-    }
-  } else {
-    for (size_t i = 0; i < n; ++i) {
-      uint32_t u;
-      std::memcpy(&u, src + i, sizeof u);
-      u &= 0x7fffffffu;
-      m = u > m ? u : m;
-    }
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t u;
+    std::memcpy(&u, src + i, sizeof u);
+    u &= 0x7fffffffu;
+    m = u > m ? u : m;
+    dst[i] = src[i];
   }
   return m < 0x7f800000u;
 }

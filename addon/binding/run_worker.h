@@ -42,7 +42,7 @@ Status run_locked(ModelState& state, const float* input, size_t length, float* b
 Napi::Object result_to_js(Napi::Env env, const OutputLayout& layout, Napi::ArrayBuffer buffer,
                           size_t byte_offset, double inference_us);
 
-// true when every value is finite; copies src to dst (when dst is not null) in the same pass.
+// true when every value is finite; copies src to dst in the same pass.
 // Branch-free (vectorizes); the engine's check_input() gives the message of a failure.
 bool copy_finite(const float* src, size_t n, float* dst);
 
