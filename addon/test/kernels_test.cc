@@ -327,7 +327,42 @@ void test_quantize_round() {
   std::printf("kernels: quantize_round checked on %zu values\n", checked);
 }
 
+// The int8 epilogue on exact ties: small A and W with scale 0.5 make half of the outputs
+// k + 0.5 (both signs), where half-away rounding differs from other roundings; every kernel's
+// int8 output (no bias, no activation, inv 1) must equal std::round of the value.
+void test_i8_ties(const std::vector<const KernelTable*>& kernels) {
+  const size_t m = 7, n = 80, k = 8;  // a partial row block and a partial column tile
+  Rng rng(77);
+  std::vector<int8_t> a(m * k), w(n * k);
+  for (auto& v : a) v = static_cast<int8_t>(rng.range(-3, 3));
+  for (auto& v : w) v = static_cast<int8_t>(rng.range(-3, 3));
+  std::vector<float> scale(n, 0.5f);
+  size_t ties = 0;
+  for (const KernelTable* t : kernels) {
+    const Packed p = pack(t, w.data(), n, k, 0);
+    std::vector<int8_t> out(m * n, 99);
+    Epilogue ep;
+    ep.scale = scale.data();
+    ep.out_i8 = out.data();
+    ep.out_inv_scale = 1.0f;
+    ep.ldo = n;
+    t->gemm(m, n, k, a.data(), k, p.data(), ep);
+    for (size_t i = 0; i < m; ++i) {
+      for (size_t j = 0; j < n; ++j) {
+        int acc = 0;
+        for (size_t q = 0; q < k; ++q) acc += a[i * k + q] * w[j * k + q];
+        const float v = static_cast<float>(acc) * 0.5f;
+        ties += (acc % 2 != 0) && t == kernels.front();
+        CHECK(out[i * n + j] == static_cast<int>(std::round(v)), "%s i8 tie (%zu,%zu) v=%g: %d", t->name, i, j,
+              v, out[i * n + j]);
+      }
+    }
+  }
+  CHECK(ties > m * n / 4, "only %zu ties among %zu outputs", ties, m * n);
+}
+
 int test_exact(const std::vector<const KernelTable*>& kernels) {
+  test_i8_ties(kernels);
   test_quantize_round();
   // Tile edges for every kernel: MR in {1,2,4,6}, panel widths 4/8/16, NR tiles 4/16/32/64/128,
   // K groups 2/4/16, K chunk 512, column blocks 128/192/256.

@@ -33,13 +33,16 @@ inline float half_away_bias(float v) {
   return r;
 }
 
-inline int8_t quantize_round_inline(float v) {
-  // Clamp first (rounding is monotone), written so NaN lands on -127; then half-away rounding
-  // (half_away_bias). Same as the engine's ops quantize().
+// quantize_round's two steps: clamp to [-127, 127] first (rounding is monotone), written so NaN
+// lands on -127; then half-away rounding (half_away_bias). Same as the engine's ops quantize().
+inline float clamp127_inline(float v) {
   v = v > -127.0f ? v : -127.0f;
-  v = v < 127.0f ? v : 127.0f;
-  return static_cast<int8_t>(static_cast<int>(v + half_away_bias(v)));
+  return v < 127.0f ? v : 127.0f;
 }
+inline int8_t round_half_away_inline(float clamped) {
+  return static_cast<int8_t>(static_cast<int>(clamped + half_away_bias(clamped)));
+}
+inline int8_t quantize_round_inline(float v) { return round_half_away_inline(clamp127_inline(v)); }
 
 // GELU with a vectorizable erf (docs/model-format.md §2 note): erf(z) for z = x/sqrt(2), z
 // clamped to [-4, 4] (|erf(4) - 1| < 1.6e-8), as z P(z^2) / Q(z^2) (the Cephes/XLA float
@@ -123,12 +126,8 @@ inline void epilogue_row_impl(const int32_t* acc, size_t row, size_t n0, size_t 
       // selects feed the conversion is not vectorized by GCC under -ftrapping-math.
       int8_t* o = ep.out_i8 + base + c0;
       const float inv = ep.out_inv_scale;
-      for (size_t j = 0; j < nc; ++j) {
-        float t = v[j] * inv;
-        t = t > -127.0f ? t : -127.0f;
-        v[j] = t < 127.0f ? t : 127.0f;
-      }
-      for (size_t j = 0; j < nc; ++j) o[j] = static_cast<int8_t>(static_cast<int>(v[j] + half_away_bias(v[j])));
+      for (size_t j = 0; j < nc; ++j) v[j] = clamp127_inline(v[j] * inv);
+      for (size_t j = 0; j < nc; ++j) o[j] = round_half_away_inline(v[j]);
     }
   }
 }

@@ -21,7 +21,7 @@ struct Avx2 {
   using WElem = int16_t;
   using AElem = int16_t;
   static constexpr size_t kPanel = 8, kKGroup = 2, kMR = 4, kNRV = 2, kNRVGemv = 8;
-  static constexpr size_t kKC = 512, kNC = 192, kHeaderBytesPerCol = 0;
+  static constexpr size_t kNC = 192, kHeaderBytesPerCol = 0;
 
   static void pack_header(const int8_t*, size_t, size_t, uint8_t*, size_t) {}
 

@@ -23,7 +23,7 @@ struct Avx512Vnni {
   using WElem = int8_t;
   using AElem = uint8_t;
   static constexpr size_t kPanel = 16, kKGroup = 4, kMR = 6, kNRV = 4, kNRVGemv = 8;
-  static constexpr size_t kKC = 512, kNC = 256, kHeaderBytesPerCol = 4;
+  static constexpr size_t kNC = 256, kHeaderBytesPerCol = 4;
 
   static void pack_header(const int8_t* w, size_t n, size_t k, uint8_t* base, size_t np) {
     for (size_t c = 0; c < np; ++c) {
@@ -52,7 +52,7 @@ struct Avx512Vnni {
 // steps are the scalar spec's, element-wise in the same order (kernels.h):
 //   v = (float)acc * scale; v = v + bias; GELU (epilogue_impl.h's float sequence);
 //   f32: store or o + v;  i8: t = v * inv, clamp (max/min keep the spec's NaN -> -127),
-//   truncate, +-1 by the exact fraction.  -ffp-contract=off keeps mul and add separate.
+//   truncate t + copysign(0.5 - 2^-25, t) (epilogue_impl.h half_away_bias).  -ffp-contract=off keeps mul and add separate.
 struct Tile {
   const uint8_t* colsum;  // packed header at column n0 (int32 128*colsum)
   const float* scale;     // at n0
@@ -191,24 +191,15 @@ __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, siz
     for (int i = 0; i < MR * NRV; ++i) {
       _mm512_store_ps(buf + i * 16, to_float(acc[i], i / NRV, i % NRV, masks[i % NRV], t));
     }
-    constexpr int kG = 4;  // vectors per GELU step
-    if constexpr ((MR * NRV) % kG == 0) {
+    constexpr int kG = (MR * NRV) % 4 == 0 ? 4 : 1;  // vectors per GELU step
 #pragma GCC unroll 1
-      for (int i = 0; i < MR * NRV; i += kG) {
-        __m512 x[kG];
+    for (int i = 0; i < MR * NRV; i += kG) {
+      __m512 x[kG];
 #pragma GCC unroll 4
-        for (int j = 0; j < kG; ++j) x[j] = _mm512_load_ps(buf + (i + j) * 16);
-        gelu_vecs<kG>(x);
+      for (int j = 0; j < kG; ++j) x[j] = _mm512_load_ps(buf + (i + j) * 16);
+      gelu_vecs<kG>(x);
 #pragma GCC unroll 4
-        for (int j = 0; j < kG; ++j) store_vec(x[j], (i + j) / NRV, (i + j) % NRV, masks[(i + j) % NRV], t);
-      }
-    } else {
-#pragma GCC unroll 1
-      for (int i = 0; i < MR * NRV; ++i) {
-        __m512 x[1] = {_mm512_load_ps(buf + i * 16)};
-        gelu_vecs<1>(x);
-        store_vec(x[0], i / NRV, i % NRV, masks[i % NRV], t);
-      }
+      for (int j = 0; j < kG; ++j) store_vec(x[j], (i + j) / NRV, (i + j) % NRV, masks[(i + j) % NRV], t);
     }
     return;
   }
