@@ -365,7 +365,8 @@ int test_exact(const std::vector<const KernelTable*>& kernels) {
   test_i8_ties(kernels);
   test_quantize_round();
   // Tile edges for every kernel: MR in {1,2,4,6}, panel widths 4/8/16, NR tiles 4/16/32/64/128,
-  // K groups 2/4/16, K chunk 512, column blocks 128/192/256.
+  // K groups 2/4/16, K chunks 512 (neon, neon_dot) / 1024 (avx2, avx512_vnni), column blocks
+  // 128/192/256.
   const size_t ms[] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 12, 13, 31};
   const size_t ns[] = {1,  3,  4,  5,  7,   8,   9,   13,  15,  16,  17,  23,  24,  25, 31, 32,
                        33, 47, 48, 49, 61,  63,  64,  65,  127, 128, 129, 191, 192, 193, 255, 257};

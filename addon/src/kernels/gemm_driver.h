@@ -1,4 +1,6 @@
-// Blocked GEMM driver shared by the SIMD kernel files. Included ONLY by ISA files, and
+// Blocked GEMM driver for the SIMD kernel files: the packing (every ISA) and the generic loop
+// nest below (neon, neon_dot; avx2 and avx512_vnni run their own fused loop nest over the same
+// packed layout). Included ONLY by ISA files, and
 // everything here is in an anonymous namespace or templated on the file's own Traits, so each
 // ISA's instantiation stays inside its own object file (no COMDAT merging of code compiled with
 // AVX/dotprod flags into baseline callers). No std:: inline helpers for the same reason.
