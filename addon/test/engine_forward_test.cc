@@ -25,13 +25,27 @@ struct Out {
   OutputBuffers bufs() { return {probs.data(), emb.data(), pe.data(), ce.data()}; }
 };
 
-std::unique_ptr<Model> load(const std::vector<uint8_t>& b, const std::string& isa = "") {
+std::unique_ptr<Model> load(const std::vector<uint8_t>& b, const std::string& isa = "",
+                            const std::string& attention = "", int threads = 1) {
   std::unique_ptr<Model> m;
   LoadOptions o;
   o.isa = isa;
+  o.attention = attention;
+  o.threads = threads;
   Status s = Model::load_buffer(b.data(), b.size(), o, &m);
   EXPECT(s.ok()) << s.message();
   return m;
+}
+
+// Static activation scales of an fp32 model: calibration over 40 random windows (seeds 100..139).
+CalibrationStats calibrate(Model& f32, const test::TinySpec& s) {
+  EXPECT(f32.set_calibration(true).ok());
+  for (uint64_t seed = 100; seed < 140; ++seed) {
+    auto x = test::random_window(s, seed);
+    Out o(f32);
+    EXPECT(f32.run(x.data(), x.size(), o.bufs()).ok());
+  }
+  return f32.calibration();
 }
 
 // |a - b| <= atol + rtol * |b|, reporting the worst element.
@@ -104,13 +118,7 @@ TEST(int8_forward_close_to_fp32) {
     test::RefModel rm = test::random_model(s);
     auto f32 = load(test::write_gguf(rm));
     if (!f32) continue;
-    EXPECT(f32->set_calibration(true).ok());
-    for (uint64_t seed = 100; seed < 140; ++seed) {
-      auto x = test::random_window(s, seed);
-      Out o(*f32);
-      EXPECT(f32->run(x.data(), x.size(), o.bufs()).ok());
-    }
-    CalibrationStats cs = f32->calibration();
+    CalibrationStats cs = calibrate(*f32, s);
     EXPECT(cs.windows == 40) << cs.windows;
     std::map<std::string, float> absmax;
     for (auto& kv : cs.input_abs_max) {
@@ -170,18 +178,6 @@ TEST(int8_outputs_identical_on_every_available_kernel) {
   }
 }
 
-std::unique_ptr<Model> load_attention(const std::vector<uint8_t>& b, const std::string& attention,
-                                      const std::string& isa = "", int threads = 1) {
-  std::unique_ptr<Model> m;
-  LoadOptions o;
-  o.isa = isa;
-  o.attention = attention;
-  o.threads = threads;
-  Status s = Model::load_buffer(b.data(), b.size(), o, &m);
-  EXPECT(s.ok()) << s.message();
-  return m;
-}
-
 // int8 attention (LoadOptions::attention = "int8") vs the same q8 model with float attention,
 // on calibrated random models: top-1 agreement and output distances (measured values printed;
 // bounds with margin). Also: bit-identical on every kernel table and with threads, and only
@@ -192,19 +188,13 @@ TEST(int8_attention_close_to_float_attention) {
     test::RefModel rm = test::random_model(s);
     auto f32 = load(test::write_gguf(rm));
     if (!f32) continue;
-    EXPECT(f32->set_calibration(true).ok());
-    for (uint64_t seed = 100; seed < 140; ++seed) {
-      auto x = test::random_window(s, seed);
-      Out o(*f32);
-      EXPECT(f32->run(x.data(), x.size(), o.bufs()).ok());
-    }
     std::map<std::string, float> absmax;
-    for (auto& kv : f32->calibration().input_abs_max) absmax[kv.first] = kv.second;
+    for (auto& kv : calibrate(*f32, s).input_abs_max) absmax[kv.first] = kv.second;
     test::RefModel qm = rm;
     test::quantize_encoder(&qm, absmax);
     const auto bytes = test::write_gguf(qm);
-    auto qf = load_attention(bytes, "f32");
-    auto qi = load_attention(bytes, "int8");
+    auto qf = load(bytes, "", "f32");
+    auto qi = load(bytes, "", "int8");
     if (!qf || !qi) continue;
     EXPECT(qf->info().attention == "f32" && qi->info().attention == "int8") << qi->info().attention;
     EXPECT(qi->info().memory_bytes > qf->info().memory_bytes);
@@ -235,13 +225,13 @@ TEST(int8_attention_close_to_float_attention) {
     EXPECT(max_emb <= 0.15) << max_emb;
     // Every kernel table and any thread count give the scalar table's bits.
     const auto x = test::random_window(s, 7);
-    auto sc = load_attention(bytes, "int8", "scalar");
+    auto sc = load(bytes, "scalar", "int8");
     if (!sc) continue;
     Out r(*sc);
     EXPECT(sc->run(x.data(), x.size(), r.bufs()).ok());
     for (const kernels::KernelTable* kt : kernels::available_kernels()) {
       for (int threads : {1, 3}) {
-        auto m = load_attention(bytes, "int8", kt->name, threads);
+        auto m = load(bytes, kt->name, "int8", threads);
         if (!m) continue;
         Out o(*m);
         EXPECT(m->run(x.data(), x.size(), o.bufs()).ok());
@@ -292,18 +282,18 @@ TEST(attention_option) {
   EXPECT(st.code() == StatusCode::kInvalidArgument) << st.message();
   EXPECT(st.message().find("attention=\"int4\"") != std::string::npos) << st.message();
   // An all-F32 model keeps float attention (there is no int8 path to follow).
-  auto mf = load_attention(f32, "int8");
+  auto mf = load(f32, "", "int8");
   if (mf) EXPECT(mf->info().attention == "f32") << mf->info().attention;
   // $VIGIL_ATTENTION applies when the option is empty; the option wins over it.
   setenv("VIGIL_ATTENTION", "int8", 1);
-  auto me = load_attention(q8, "");
-  auto mo = load_attention(q8, "f32");
+  auto me = load(q8, "", "");
+  auto mo = load(q8, "", "f32");
   unsetenv("VIGIL_ATTENTION");
   if (me) EXPECT(me->info().attention == "int8") << me->info().attention;
   if (mo) EXPECT(mo->info().attention == "f32") << mo->info().attention;
   // Default ("" -> "auto"): float below kInt8AttentionMinTokens tokens, int8 from there on (q8
   // models only); "auto" spelled out is the same.
-  auto md = load_attention(q8, "");
+  auto md = load(q8, "", "");
   if (md) EXPECT(md->info().attention == "f32") << md->info().attention;
   for (const uint32_t tokens : {static_cast<uint32_t>(kInt8AttentionMinTokens - 1),
                                 static_cast<uint32_t>(kInt8AttentionMinTokens)}) {
@@ -316,10 +306,10 @@ TEST(attention_option) {
     const auto lq8 = test::write_gguf(lm);
     const std::string want = tokens >= kInt8AttentionMinTokens ? "int8" : "f32";
     for (const char* opt : {"", "auto"}) {
-      auto ma = load_attention(lq8, opt);
+      auto ma = load(lq8, "", opt);
       if (ma) EXPECT(ma->info().attention == want) << tokens << " tokens, option '" << opt << "': " << ma->info().attention;
     }
-    auto mf32 = load_attention(lf32, "auto");
+    auto mf32 = load(lf32, "", "auto");
     if (mf32) EXPECT(mf32->info().attention == "f32") << mf32->info().attention;
   }
 }
