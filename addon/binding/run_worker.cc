@@ -96,10 +96,10 @@ Napi::Object result_to_js(Napi::Env env, const OutputLayout& l, Napi::ArrayBuffe
 RunQueue::~RunQueue() {
   // Only reachable with runs never started (environment teardown): they were not queued, so
   // AsyncWorker will not delete them.
-  for (QueuedWorker* w : pending_) delete w;
+  for (RunWorker* w : pending_) delete w;
 }
 
-void RunQueue::submit(QueuedWorker* w) {
+void RunQueue::submit(RunWorker* w) {
   if (busy_) {
     pending_.push_back(w);
     return;
@@ -113,19 +113,12 @@ void RunQueue::done() {
     busy_ = false;
     return;
   }
-  QueuedWorker* next = pending_.front();
+  RunWorker* next = pending_.front();
   pending_.pop_front();
   next->Queue();
 }
 
-QueuedWorker::QueuedWorker(Napi::Env env, const char* name, std::shared_ptr<ModelState> state,
-                           std::shared_ptr<RunQueue> queue)
-    : Napi::AsyncWorker(env, name),
-      deferred_(Napi::Promise::Deferred::New(env)),
-      state_(std::move(state)),
-      queue_(std::move(queue)) {}
-
-void QueuedWorker::OnError(const Napi::Error& e) {
+void RunWorker::OnError(const Napi::Error& e) {
   Napi::HandleScope scope(Env());
   queue_->done();
   deferred_.Reject(coded_error(Env(), "ENGINE_INTERNAL", e.Message()).Value());
@@ -149,7 +142,10 @@ Status guarded(F&& f) {
 RunWorker::RunWorker(Napi::Env env, std::shared_ptr<ModelState> state, std::shared_ptr<RunQueue> queue,
                      std::vector<float> storage, size_t count, size_t length, OutputLayout layout,
                      bool batch)
-    : QueuedWorker(env, batch ? "vigil.runBatch" : "vigil.run", std::move(state), std::move(queue)),
+    : Napi::AsyncWorker(env, batch ? "vigil.runBatch" : "vigil.run"),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      state_(std::move(state)),
+      queue_(std::move(queue)),
       storage_(std::move(storage)),
       count_(count),
       length_(length),

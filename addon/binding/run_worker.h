@@ -49,7 +49,7 @@ bool copy_finite(const float* src, size_t n, float* dst);
 // Most windows one runBatch() call takes (bounds the copy made on the JS thread).
 constexpr size_t kMaxBatch = 1024;
 
-class QueuedWorker;
+class RunWorker;
 
 // Per-model FIFO of async runs, touched on the JS thread only. At most one run per model is on
 // the libuv pool at a time: the model is serialized anyway (one arena), and parking the others
@@ -57,28 +57,12 @@ class QueuedWorker;
 class RunQueue {
  public:
   ~RunQueue();
-  void submit(QueuedWorker* w);  // takes ownership until the worker is queued
+  void submit(RunWorker* w);  // takes ownership until the worker is queued
   void done();                   // the running worker settled: start the next one
 
  private:
-  std::deque<QueuedWorker*> pending_;
+  std::deque<RunWorker*> pending_;
   bool busy_ = false;
-};
-
-// An async worker that waits its turn in a model's RunQueue and settles one promise.
-class QueuedWorker : public Napi::AsyncWorker {
- public:
-  QueuedWorker(Napi::Env env, const char* name, std::shared_ptr<ModelState> state,
-               std::shared_ptr<RunQueue> queue);
-  Napi::Promise promise() { return deferred_.Promise(); }
-
- protected:
-  void OnError(const Napi::Error& e) override;
-
-  Napi::Promise::Deferred deferred_;
-  std::shared_ptr<ModelState> state_;
-  std::shared_ptr<RunQueue> queue_;
-  Status status_;
 };
 
 // N windows of one model (N = 1 for run(), 0..kMaxBatch for runBatch()). `storage` holds the windows back to back (count * length floats)
@@ -86,16 +70,23 @@ class QueuedWorker : public Napi::AsyncWorker {
 // Stops at the first failing window. batch = false (run()): resolves to one RunOutputs;
 // batch = true (runBatch()): to an Array of them, in order, all views on one ArrayBuffer, and a
 // failure names the window's index (message and `index`).
-class RunWorker : public QueuedWorker {
+// It waits its turn in the model's RunQueue and settles one promise.
+class RunWorker : public Napi::AsyncWorker {
  public:
   RunWorker(Napi::Env env, std::shared_ptr<ModelState> state, std::shared_ptr<RunQueue> queue,
             std::vector<float> storage, size_t count, size_t length, OutputLayout layout, bool batch);
+  Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
   void Execute() override;
   void OnOK() override;
+  void OnError(const Napi::Error& e) override;
 
  private:
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<ModelState> state_;
+  std::shared_ptr<RunQueue> queue_;
+  Status status_;
   std::vector<float> storage_;
   size_t count_;
   size_t length_;
