@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <cstring>
 #include <random>
 #include <vector>
 
@@ -134,6 +135,29 @@ TEST(attention_matches_double) {
             << "n " << n << " dh " << dh << " head " << c / dh << " row " << i;
       }
     }
+  }
+}
+
+TEST(attention_zmm_form_matches_portable_bit_for_bit) {
+  // attention() takes attention_zmm on x86-64-v4 CPUs (16-lane accumulators, 4-row softmax
+  // reductions) and attention_portable elsewhere: the same bits. Sizes cross the 64- and
+  // 16-column score blocks and the 4-row query blocks; large scores reach exp's clamp.
+  if (!ops::attention_zmm_available()) {
+    std::printf("attention_zmm_form_matches_portable_bit_for_bit: no x86-64-v4 on this CPU\n");
+    return;
+  }
+  struct Case { size_t n, d, heads; float scale; };
+  for (const Case c : {Case{64, 64, 4, 1.5f}, Case{100, 48, 3, 1.5f}, Case{130, 64, 2, 3.0f},
+                       Case{16, 32, 2, 1.0f}, Case{7, 12, 3, 1.5f}, Case{80, 64, 4, 12.0f},
+                       Case{21, 40, 1, 1.5f}}) {
+    const size_t n = c.n, d = c.d, heads = c.heads, dh = d / heads;
+    auto qkv = randv(n * 3 * d, 11 + n, c.scale);
+    std::vector<float> scratch(ops::attention_scratch_floats(n, dh));
+    std::vector<float> zmm(n * d, -1.0f), portable(n * d, -2.0f);
+    ops::attention_zmm(qkv.data(), n, d, heads, 0, heads, zmm.data(), scratch.data());
+    ops::attention_portable(qkv.data(), n, d, heads, 0, heads, portable.data(), scratch.data());
+    EXPECT(std::memcmp(zmm.data(), portable.data(), zmm.size() * sizeof(float)) == 0)
+        << "n " << n << " d " << d << " heads " << heads;
   }
 }
 

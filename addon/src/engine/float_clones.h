@@ -9,8 +9,18 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define VIGIL_FLOAT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
+// A loop whose best form for 512-bit registers spills in the narrower clones (16-lane vector
+// accumulators) gets its own x86-64-v4 function, chosen at run time by x86_64_v4() (libgcc's
+// CPUID + XGETBV check, the same one the target_clones resolvers make).
+#define VIGIL_X86_64_V4 1
+#define VIGIL_TARGET_X86_64_V4 __attribute__((target("arch=x86-64-v4")))
+inline bool x86_64_v4() {
+  static const bool yes = __builtin_cpu_supports("x86-64-v4");
+  return yes;
+}
 #else
 #define VIGIL_FLOAT_CLONES
+#define VIGIL_X86_64_V4 0
 #endif
 
 #if defined(__GNUC__)

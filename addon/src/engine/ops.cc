@@ -264,6 +264,139 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
   }
 }
 
+// attention()'s x86-64-v4 form of the 4-row block (attention_zmm): scores for 4 query rows x
+// 16 NB key columns in 4 NB 16-lane accumulators (16 zmm for NB = 4; the same in the AVX2
+// clone would spill, so that clone keeps scores_4rows), the same sums over t in order as
+// scores_4rows; mx[r] keeps the lane-wise running max of row r's scores.
+template <size_t NB>
+VIGIL_ALWAYS_INLINE inline void scores_4rows_zmm(const float* q0, size_t ld, const float* kt,
+                                                 size_t n, size_t m0, size_t dh, float scale,
+                                                 float* s, F16* mx) {
+  F16 c[4][NB] = {};
+  for (size_t t = 0; t < dh; ++t) {
+    F16 k[NB];
+    for (size_t b = 0; b < NB; ++b) k[b] = load16(kt + t * n + m0 + 16 * b);
+    for (size_t r = 0; r < 4; ++r) {
+      const float q = q0[r * ld + t];
+      for (size_t b = 0; b < NB; ++b) c[r][b] += q * k[b];
+    }
+  }
+  for (size_t r = 0; r < 4; ++r) {
+    for (size_t b = 0; b < NB; ++b) {
+      const F16 v = c[r][b] * scale;
+      store16(s + r * n + m0 + 16 * b, v);
+      mx[r] = v > mx[r] ? v : mx[r];
+    }
+  }
+}
+
+// exp_nonpositive on 16 lanes: the same operations, lane by lane.
+VIGIL_ALWAYS_INLINE inline F16 exp_nonpositive16(F16 x) {
+  x = x > -87.0f ? x : -87.0f;
+  const float kRound = 12582912.0f;
+  const F16 n = (x * 1.44269504088896341f + kRound) - kRound;
+  F16 g = x - n * 0.693359375f;
+  g = g - n * -2.12194440e-4f;
+  F16 y = F16{} + 1.9875691500e-4f;
+  y = y * g + 1.3981999507e-3f;
+  y = y * g + 8.3334519073e-3f;
+  y = y * g + 4.1665795894e-2f;
+  y = y * g + 1.6666665459e-1f;
+  y = y * g + 5.0000001201e-1f;
+  y = y * (g * g) + g + 1.0f;
+  const I16 bits = (__builtin_convertvector(n, I16) + 127) << 23;
+  F16 scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return y * scale;
+}
+
+// The max over the 16 lanes of each of v[0..3] (finite floats: a max is exact in any order,
+// and whether a zero max comes back +0 or -0 changes no x - max), the four rows folded into
+// one vector first (then lanes 4r..4r+3 hold row r).
+VIGIL_ALWAYS_INLINE inline void hmax16_4rows(const F16* v, float* out) {
+#if VIGIL_VECTOR_SHUFFLE
+  auto vmax = [](F16 a, F16 b) { return a > b ? a : b; };
+  const I16 lo8 = {0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23};
+  const I16 hi8 = {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31};
+  const F16 ab = vmax(__builtin_shuffle(v[0], v[1], lo8), __builtin_shuffle(v[0], v[1], hi8));
+  const F16 cd = vmax(__builtin_shuffle(v[2], v[3], lo8), __builtin_shuffle(v[2], v[3], hi8));
+  const I16 lo4 = {0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27};
+  const I16 hi4 = {4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31};
+  F16 m = vmax(__builtin_shuffle(ab, cd, lo4), __builtin_shuffle(ab, cd, hi4));
+  m = vmax(m, __builtin_shuffle(m, I16{2, 3, 0, 1, 6, 7, 4, 5, 10, 11, 8, 9, 14, 15, 12, 13}));
+  m = vmax(m, __builtin_shuffle(m, I16{1, 0, 3, 2, 5, 4, 7, 6, 9, 8, 11, 10, 13, 12, 15, 14}));
+  for (size_t r = 0; r < 4; ++r) out[r] = m[4 * r];
+#else
+  for (size_t r = 0; r < 4; ++r) {
+    float m = v[r][0];
+    for (size_t l = 1; l < 16; ++l) m = v[r][l] > m ? v[r][l] : m;
+    out[r] = m;
+  }
+#endif
+}
+
+// tree_sum16 of each of lane[0..3]: the same additions in the same order, the four rows'
+// trees side by side in vectors of doubles.
+VIGIL_ALWAYS_INLINE inline void tree_sum16_4rows(const F16* lane, double* out) {
+#if VIGIL_VECTOR_SHUFFLE
+  using F8h = float __attribute__((vector_size(32)));
+  using D8h = double __attribute__((vector_size(64)));
+  using L8 = int64_t __attribute__((vector_size(64)));
+  D8h l[4];  // l[r][i] = lane[r][i] + lane[r][i + 8], in double (tree_sum16's first step)
+  for (size_t r = 0; r < 4; ++r) {
+    F8h lo, hi;
+    std::memcpy(&lo, &lane[r], sizeof lo);
+    std::memcpy(&hi, reinterpret_cast<const char*>(&lane[r]) + sizeof lo, sizeof hi);
+    l[r] = __builtin_convertvector(lo, D8h) + __builtin_convertvector(hi, D8h);
+  }
+  // tree_sum8: ((l0 + l4) + (l2 + l6)) + ((l1 + l5) + (l3 + l7)); rows 0, 1 in x, 2, 3 in y.
+  const L8 lo = {0, 1, 2, 3, 8, 9, 10, 11}, hi = {4, 5, 6, 7, 12, 13, 14, 15};
+  const D8h x = __builtin_shuffle(l[0], l[1], lo) + __builtin_shuffle(l[0], l[1], hi);
+  const D8h y = __builtin_shuffle(l[2], l[3], lo) + __builtin_shuffle(l[2], l[3], hi);
+  const D8h z = __builtin_shuffle(x, y, L8{0, 1, 4, 5, 8, 9, 12, 13}) +
+                __builtin_shuffle(x, y, L8{2, 3, 6, 7, 10, 11, 14, 15});
+  const D8h w = __builtin_shuffle(z, L8{0, 2, 4, 6, 0, 2, 4, 6}) +
+                __builtin_shuffle(z, L8{1, 3, 5, 7, 1, 3, 5, 7});
+  for (size_t r = 0; r < 4; ++r) out[r] = w[r];
+#else
+  for (size_t r = 0; r < 4; ++r) {
+    float f[16];
+    std::memcpy(f, &lane[r], sizeof f);
+    out[r] = tree_sum16(f);
+  }
+#endif
+}
+
+// softmax_unnormalized of the 4 score rows of s (row stride n) at once, the same bits:
+// mx[r] holds the lane-wise max of row r's first n16 columns; the sum in 16 fixed lanes
+// combined by tree_sum16, then the tail columns in order.
+VIGIL_ALWAYS_INLINE inline void softmax_4rows(float* s, size_t n, size_t n16, const F16* mx,
+                                              float* inv) {
+  float m[4];
+  hmax16_4rows(mx, m);
+  F16 lane[4] = {};
+  for (size_t r = 0; r < 4; ++r) {
+    float* x = s + r * n;
+    for (size_t j = n16; j < n; ++j) m[r] = x[j] > m[r] ? x[j] : m[r];
+    for (size_t j = 0; j < n16; j += 16) {
+      const F16 e = exp_nonpositive16(load16(x + j) - m[r]);
+      store16(x + j, e);
+      lane[r] += e;
+    }
+  }
+  double sum[4];
+  tree_sum16_4rows(lane, sum);
+  for (size_t r = 0; r < 4; ++r) {
+    float* x = s + r * n;
+    for (size_t j = n16; j < n; ++j) {
+      const float e = exp_nonpositive(x[j] - m[r]);
+      x[j] = e;
+      sum[r] += e;
+    }
+    inv[r] = static_cast<float>(1.0 / sum[r]);
+  }
+}
+
 using F8 = float __attribute__((vector_size(32)));
 using D8 = double __attribute__((vector_size(64)));
 VIGIL_ALWAYS_INLINE inline D8 load8d(const float* p) {
@@ -468,9 +601,15 @@ void softmax(float* x, size_t n) {
 
 float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f)); }
 
-VIGIL_FLOAT_CLONES
-void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
-               size_t head_end, float* out, float* scratch) {
+namespace {
+
+// attention()'s body; kZmm: the 4-row blocks' scores and softmax in 16-lane vector
+// accumulators (scores_4rows_zmm, softmax_4rows), for the x86-64-v4 function only. Both forms
+// compute the same bits (engine_ops_test compares them).
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void attention_heads(const float* qkv, size_t n, size_t d, size_t heads,
+                                                size_t head_begin, size_t head_end, float* out,
+                                                float* scratch) {
   const size_t dh = d / heads;
   const size_t ld = 3 * d;
   const float scale = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
@@ -500,7 +639,16 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
     for (; i0 + kRows <= n; i0 += kRows) {
       const float* q0 = qkv + i0 * ld + qo;
       size_t m0 = 0;
-      for (; m0 + kBlock <= n; m0 += kBlock) scores_4rows<kBlock>(q0, ld, kt, n, m0, dh, scale, s);
+      F16 mx[kRows];  // kZmm: lane-wise running max of each row's scores
+      if constexpr (kZmm) {
+        for (F16& m : mx) m = F16{} - __builtin_huge_valf();
+        for (; m0 + 4 * kBlock <= n; m0 += 4 * kBlock) {
+          scores_4rows_zmm<4>(q0, ld, kt, n, m0, dh, scale, s, mx);
+        }
+        for (; m0 + kBlock <= n; m0 += kBlock) scores_4rows_zmm<1>(q0, ld, kt, n, m0, dh, scale, s, mx);
+      } else {
+        for (; m0 + kBlock <= n; m0 += kBlock) scores_4rows<kBlock>(q0, ld, kt, n, m0, dh, scale, s);
+      }
       for (size_t r = 0; r < kRows; ++r) {
         const float* q = q0 + r * ld;
         for (size_t m = m0; m < n; ++m) {
@@ -508,8 +656,9 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
           for (size_t t = 0; t < dh; ++t) acc += q[t] * kt[t * n + m];
           s[r * n + m] = acc * scale;
         }
-        inv[r] = softmax_unnormalized(s + r * n, n);
+        if constexpr (!kZmm) inv[r] = softmax_unnormalized(s + r * n, n);
       }
+      if constexpr (kZmm) softmax_4rows(s, n, m0, mx, inv);
       float* o0 = out + i0 * d + h * dh;
       size_t t0 = 0;
       for (; t0 + kBlock <= dh; t0 += kBlock) pv_4rows<kBlock>(s, n, qkv + vo, ld, t0, o0, d, inv);
@@ -557,6 +706,35 @@ void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_b
         o[t] = acc * inv1;
       }
     }
+  }
+}
+
+}  // namespace
+
+#if VIGIL_X86_64_V4
+VIGIL_TARGET_X86_64_V4
+void attention_zmm(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+                   size_t head_end, float* out, float* scratch) {
+  attention_heads<true>(qkv, n, d, heads, head_begin, head_end, out, scratch);
+}
+bool attention_zmm_available() { return x86_64_v4(); }
+#else
+void attention_zmm(const float*, size_t, size_t, size_t, size_t, size_t, float*, float*) {}
+bool attention_zmm_available() { return false; }
+#endif
+
+VIGIL_FLOAT_CLONES
+void attention_portable(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+                        size_t head_end, float* out, float* scratch) {
+  attention_heads<false>(qkv, n, d, heads, head_begin, head_end, out, scratch);
+}
+
+void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+               size_t head_end, float* out, float* scratch) {
+  if (attention_zmm_available()) {
+    attention_zmm(qkv, n, d, heads, head_begin, head_end, out, scratch);
+  } else {
+    attention_portable(qkv, n, d, heads, head_begin, head_end, out, scratch);
   }
 }
 

@@ -43,6 +43,14 @@ inline void attention(const float* qkv, size_t n, size_t d, size_t heads, float*
                       float* scratch) {
   attention(qkv, n, d, heads, 0, heads, out, scratch);
 }
+// attention()'s two forms, for the tests that pin them to the same bits: attention_zmm (x86-64-v4
+// only, 16-lane vector accumulators; attention() takes it when attention_zmm_available()) and
+// attention_portable (every other CPU: the float clones, NEON, scalar).
+void attention_zmm(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+                   size_t head_end, float* out, float* scratch);
+bool attention_zmm_available();
+void attention_portable(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+                        size_t head_end, float* out, float* scratch);
 
 // int8 attention helpers (docs/engine.md "int8 attention"; attention_int8.cc runs the GEMMs).
 // The int8 attention's operands for heads [head_begin, head_end) (hh = h - head_begin) of
