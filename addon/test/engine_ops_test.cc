@@ -161,6 +161,77 @@ TEST(attention_zmm_form_matches_portable_bit_for_bit) {
   }
 }
 
+TEST(portable_forms_match_zmm_forms_bit_for_bit) {
+  // layer_norm, layer_norm_quantize, quantize, softmax_row_u8 and (through attention_i8)
+  // quantize_attention_operands have a 16-lane form for x86-64-v4 and a portable loop form for
+  // every other CPU: the same bits. Sizes around 8/16-lane blocks and the 64-float chunks;
+  // quantize sees zeros of both signs, ties, huge values, infinities and NaNs.
+  if (!ops::attention_zmm_available()) {
+    std::printf("portable_forms_match_zmm_forms_bit_for_bit: no x86-64-v4, one form only\n");
+    return;
+  }
+  auto both = [](auto run) {  // run() -> a byte vector, under each form
+    ops::force_portable_forms(false);
+    const auto zmm = run();
+    ops::force_portable_forms(true);
+    const auto portable = run();
+    ops::force_portable_forms(false);
+    return zmm.size() == portable.size() &&
+           std::memcmp(zmm.data(), portable.data(), zmm.size() * sizeof(zmm[0])) == 0;
+  };
+  for (size_t n : {1u, 15u, 16u, 17u, 63u, 64u, 65u, 100u, 200u}) {
+    std::vector<float> x = randv(n, 90 + n, 60.0f);
+    const float specials[] = {0.0f, -0.0f, 126.5f / 1.5f, -126.5f / 1.5f, 0.5f / 1.5f, 1e30f,
+                              -1e30f, INFINITY, -INFINITY, NAN, -NAN};
+    for (size_t k = 0; k < n && k < 11; ++k) x[(k * 7) % n] = specials[k];
+    EXPECT(both([&] {
+      std::vector<int8_t> q(n);
+      ops::quantize(x.data(), n, 1.5f, q.data());
+      return q;
+    })) << "quantize n " << n;
+    std::mt19937 g(n);
+    std::uniform_int_distribution<int32_t> u(-300000, 300000);
+    std::vector<int32_t> acc(n);
+    for (int32_t& a : acc) a = u(g);
+    const std::vector<float> cs = randv(n, 7 + n, 1e-4f);
+    std::vector<float> col(n);
+    for (size_t j = 0; j < n; ++j) col[j] = std::fabs(cs[j]) + 1e-6f;
+    EXPECT(both([&] {
+      std::vector<float> tmp(n);
+      std::vector<int8_t> p(n + 4);
+      const int32_t sum = ops::softmax_row_u8(acc.data(), n, 0.37f, col.data(), tmp.data(), p.data());
+      std::memcpy(p.data() + n, &sum, sizeof sum);
+      return p;
+    })) << "softmax_row_u8 n " << n;
+  }
+  for (size_t d : {8u, 13u, 64u, 100u}) {
+    const size_t rows = 9;
+    const std::vector<float> x = randv(rows * d, 3 + d, 4.0f), w = randv(d, 4 + d), b = randv(d, 5 + d);
+    EXPECT(both([&] {
+      std::vector<float> y(rows * d);
+      ops::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-5f, y.data());
+      return y;
+    })) << "layer_norm d " << d;
+    EXPECT(both([&] {
+      std::vector<int8_t> q(rows * d);
+      ops::layer_norm_quantize(x.data(), rows, d, w.data(), b.data(), 1e-5f, 40.0f, q.data());
+      return q;
+    })) << "layer_norm_quantize d " << d;
+  }
+  struct Case { size_t n, d, heads; };
+  const kernels::KernelTable& kt = *kernels::available_kernels().front();
+  for (const Case c : {Case{7, 12, 3}, Case{100, 40, 2}, Case{130, 64, 2}, Case{64, 64, 4}}) {
+    const auto qkv = randv(c.n * 3 * c.d, 17 + c.n, 1.5f);
+    EXPECT(both([&] {
+      std::vector<uint8_t> scratch(attention_i8_scratch_bytes(kt, c.n, c.d / c.heads, c.heads) + 64);
+      uint8_t* s64 = scratch.data() + (64 - reinterpret_cast<uintptr_t>(scratch.data()) % 64) % 64;
+      std::vector<float> out(c.n * c.d);
+      attention_i8(kt, qkv.data(), c.n, c.d, c.heads, 0, c.heads, out.data(), s64);
+      return out;
+    })) << "attention_i8 n " << c.n << " d " << c.d;
+  }
+}
+
 TEST(linear_f32_matches_double_with_residual_and_gelu) {
   const size_t m = 3, in = 19, outf = 300;  // outf > the 256-wide chunk
   auto a = randv(m * in, 6), w = randv(in * outf, 7, 0.3f), b = randv(outf, 8);

@@ -21,6 +21,7 @@ inline bool x86_64_v4() {
 #else
 #define VIGIL_FLOAT_CLONES
 #define VIGIL_X86_64_V4 0
+inline bool x86_64_v4() { return false; }
 #endif
 
 #if defined(__GNUC__)

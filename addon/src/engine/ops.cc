@@ -38,8 +38,7 @@ inline float exp_nonpositive(float x) {
 // relative error <= 3.6e-6, i.e. <= 0.001 of one u8 step; the constant term is exactly 255 so
 // the max maps to exactly 255). Below y = -29 the result is 255 * 2^-29 ~ 5e-7 (clamped; it
 // rounds to 0 either way).
-inline float exp2_255_nonpositive(float y) {
-  y = y > -29.0f ? y : -29.0f;
+inline float exp2_255_clamped(float y) {  // exp2_255_nonpositive after its clamp (y >= -29)
   const float kRound = 12582912.0f;  // 1.5 * 2^23: (v + kRound) - kRound rounds v to nearest
   const float n = (y + kRound) - kRound;
   const float f = y - n;
@@ -53,6 +52,7 @@ inline float exp2_255_nonpositive(float y) {
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
+inline float exp2_255_nonpositive(float y) { return exp2_255_clamped(y > -29.0f ? y : -29.0f); }
 
 // The 4-row register block shared by attention() and linear_f32(): c_r[l] = sum_k a_r[k] w[k][l]
 // for rows r < 4 (a_r = a + r * lda) and l < B (w row k at w + k * ldw), each sum over k in
@@ -126,9 +126,11 @@ VIGIL_ALWAYS_INLINE inline double tree_sum16(const float* f) {
 }
 
 // 16-lane blocks written with GCC vector extensions: element-wise IEEE ops (no reassociation,
-// no FMA under -ffp-contract=off), lowered by each target_clones copy to its own registers
-// (one zmm, two ymm, four NEON q registers), so the bits equal the scalar loops above. The
-// compiler's auto-vectorizer left 1-3 cycles per element of loop overhead on 16-64-long rows.
+// no FMA under -ffp-contract=off), so the bits equal the scalar loops above. The compiler's
+// auto-vectorizer left 1-3 cycles per element of loop overhead on 16-64-long rows. They run
+// only where 64 bytes are one register (the x86-64-v4 clone, attention_zmm): GCC 12 lowers
+// their compares, selects and narrowing conversions lane by lane in scalar code on narrower
+// targets, so every other clone and NEON take the portable loop forms (zmm_forms()).
 // (-Wpsabi: these helpers pass 64-byte vectors by value; they are always inlined, no ABI is
 // crossed.)
 #pragma GCC diagnostic ignored "-Wpsabi"
@@ -261,6 +263,49 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
     v = v > -127.0f ? v : -127.0f;
     v = v < 127.0f ? v : 127.0f;
     q[j] = static_cast<int8_t>(static_cast<int>(v + std::copysign(0x1.fffffep-2f, v)));
+  }
+}
+
+// The portable forms of the 16-lane blocks above, for every clone but x86-64-v4 and for NEON:
+// plain loops over a row, which GCC vectorizes at each target's register width. The 16-lane
+// vector-extension blocks are lowered well only where 64 bytes are one register: elsewhere
+// GCC 12 splits their compares, selects and narrowing conversions lane by lane through
+// general registers (measured on the AVX2 and SSE2 clones: softmax_row_u8 7x and
+// layer_norm_quantize 5x slower than the x86-64-v4 clone; NEON lowers them the same way).
+// Same operations per element, same bits (engine_ops_test runs both forms on one CPU).
+VIGIL_ALWAYS_INLINE inline void quantize_block_portable(const float* y, size_t nb, float inv_scale,
+                                                        int8_t* q) {
+  constexpr size_t kChunk = 64;
+  float c[kChunk];
+  for (size_t j0 = 0; j0 < nb; j0 += kChunk) {
+    const size_t m = nb - j0 < kChunk ? nb - j0 : kChunk;
+    for (size_t j = 0; j < m; ++j) {  // clamp, then round: as two loops both vectorize
+      float v = y[j0 + j] * inv_scale;
+      v = v > -127.0f ? v : -127.0f;
+      c[j] = v < 127.0f ? v : 127.0f;
+    }
+    for (size_t j = 0; j < m; ++j) {
+      q[j0 + j] = static_cast<int8_t>(static_cast<int>(c[j] + std::copysign(0x1.fffffep-2f, c[j])));
+    }
+  }
+}
+
+bool g_force_portable = false;  // force_portable_forms (tests)
+
+// The x86-64-v4 clone runs the 16-lane blocks (kZmm), every other clone and NEON the portable
+// loops: one test per call of the public function (VIGIL_ZMM_OR_PORTABLE).
+inline bool zmm_forms() { return x86_64_v4() && !g_force_portable; }
+#define VIGIL_ZMM_OR_PORTABLE(fn, ...)                 \
+  if (zmm_forms()) return fn<true>(__VA_ARGS__); \
+  return fn<false>(__VA_ARGS__);
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void quantize_row(const float* y, size_t nb, float inv_scale,
+                                             int8_t* q) {
+  if constexpr (kZmm) {
+    quantize_block(y, nb, inv_scale, q);
+  } else {
+    quantize_block_portable(y, nb, inv_scale, q);
   }
 }
 
@@ -447,12 +492,50 @@ VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, d
   }
 }
 
+// row_stats<1> as plain loops over 8 double lanes (the same sums in the same order): the form
+// for every clone but x86-64-v4 and NEON, where GCC keeps 64-byte D8 accumulators in memory
+// (see quantize_block_portable).
+VIGIL_ALWAYS_INLINE inline void row_stats_portable(const float* x, size_t d, float eps,
+                                                   double* mean_out, double* rstd_out) {
+  const size_t d8 = d / 8 * 8;
+  double acc[8] = {};
+  for (size_t j0 = 0; j0 < d8; j0 += 8) {
+    for (size_t l = 0; l < 8; ++l) acc[l] += static_cast<double>(x[j0 + l]);
+  }
+  double mean = tree_sum8(acc);
+  for (size_t j = d8; j < d; ++j) mean += x[j];
+  mean /= static_cast<double>(d);
+  for (size_t l = 0; l < 8; ++l) acc[l] = 0.0;
+  for (size_t j0 = 0; j0 < d8; j0 += 8) {
+    for (size_t l = 0; l < 8; ++l) {
+      const double c = static_cast<double>(x[j0 + l]) - mean;
+      acc[l] += c * c;
+    }
+  }
+  double var = tree_sum8(acc);
+  for (size_t j = d8; j < d; ++j) {
+    const double c = x[j] - mean;
+    var += c * c;
+  }
+  var /= static_cast<double>(d);
+  *mean_out = mean;
+  *rstd_out = 1.0 / std::sqrt(var + static_cast<double>(eps));
+}
+
 // finish(r, mean, rstd) for every row r < rows of x [rows][d]: the statistics of 4 rows at a
 // time (row_stats<4>), the last rows % 4 one by one.
-template <class F>
+template <bool kZmm, class F>
 VIGIL_ALWAYS_INLINE inline void for_each_row_stats(const float* x, size_t rows, size_t d, float eps,
                                                    F finish) {
   size_t r = 0;
+  if constexpr (!kZmm) {  // the portable form: row_stats_portable, row by row
+    for (; r < rows; ++r) {
+      double mean, rstd;
+      row_stats_portable(x + r * d, d, eps, &mean, &rstd);
+      finish(r, mean, rstd);
+    }
+    return;
+  }
   for (; r + 4 <= rows; r += 4) {
     double mean[4], rstd[4];
     row_stats<4>(x + r * d, d, eps, mean, rstd);
@@ -518,16 +601,20 @@ VIGIL_ALWAYS_INLINE inline float softmax_unnormalized(float* x, size_t n) {
 // max |x[j]|, j < n, as the max of the sign-cleared bit patterns: for non-NaN floats the
 // same value as a float max, and an integer max reduction vectorizes (a float one does not
 // without fast-math); whole 16-lane blocks, then the tail.
+template <bool kZmm>
 VIGIL_ALWAYS_INLINE inline float abs_max_bits(const float* x, size_t n) {
-  U16 m16 = {};
   size_t j = 0;
-  for (; j + 16 <= n; j += 16) {
-    U16 b;
-    std::memcpy(&b, x + j, sizeof b);
-    b &= 0x7fffffffu;
-    m16 = b > m16 ? b : m16;
+  uint32_t m = 0;
+  if constexpr (kZmm) {
+    U16 m16 = {};
+    for (; j + 16 <= n; j += 16) {
+      U16 b;
+      std::memcpy(&b, x + j, sizeof b);
+      b &= 0x7fffffffu;
+      m16 = b > m16 ? b : m16;
+    }
+    m = hmax16(m16);
   }
-  uint32_t m = hmax16(m16);
   for (; j < n; ++j) {
     uint32_t b;
     std::memcpy(&b, x + j, sizeof b);
@@ -541,10 +628,12 @@ VIGIL_ALWAYS_INLINE inline float abs_max_bits(const float* x, size_t n) {
 
 }  // namespace
 
-VIGIL_FLOAT_CLONES
-void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
-                float* y) {
-  for_each_row_stats(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
+namespace {
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void layer_norm_form(const float* x, size_t rows, size_t d,
+    const float* w, const float* b, float eps, float* y) {
+  for_each_row_stats<kZmm>(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
     const float* xr = x + r * d;
     float* yr = y + r * d;
     for (size_t j = 0; j < d; ++j) {
@@ -554,12 +643,22 @@ void layer_norm(const float* x, size_t rows, size_t d, const float* w, const flo
   });
 }
 
+}  // namespace
+
 VIGIL_FLOAT_CLONES
-void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, const float* b,
-                         float eps, float inv_scale, int8_t* q) {
+void layer_norm(const float* x, size_t rows, size_t d, const float* w, const float* b, float eps,
+                float* y) {
+  VIGIL_ZMM_OR_PORTABLE(layer_norm_form, x, rows, d, w, b, eps, y)
+}
+
+namespace {
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void layer_norm_quantize_form(const float* x, size_t rows, size_t d,
+    const float* w, const float* b, float eps, float inv_scale, int8_t* q) {
   constexpr size_t kBlock = 64;
   float yb[kBlock];
-  for_each_row_stats(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
+  for_each_row_stats<kZmm>(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
     const float* xr = x + r * d;
     for (size_t j0 = 0; j0 < d; j0 += kBlock) {
       const size_t nb = d - j0 < kBlock ? d - j0 : kBlock;
@@ -567,9 +666,17 @@ void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, 
         const float nrm = static_cast<float>((xr[j0 + j] - mean) * rstd);
         yb[j] = nrm * w[j0 + j] + b[j0 + j];
       }
-      quantize_block(yb, nb, inv_scale, q + r * d + j0);
+      quantize_row<kZmm>(yb, nb, inv_scale, q + r * d + j0);
     }
   });
+}
+
+}  // namespace
+
+VIGIL_FLOAT_CLONES
+void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, const float* b,
+                         float eps, float inv_scale, int8_t* q) {
+  VIGIL_ZMM_OR_PORTABLE(layer_norm_quantize_form, x, rows, d, w, b, eps, inv_scale, q)
 }
 
 VIGIL_FLOAT_CLONES
@@ -645,9 +752,13 @@ VIGIL_ALWAYS_INLINE inline void attention_heads(const float* qkv, size_t n, size
         for (; m0 + 4 * kBlock <= n; m0 += 4 * kBlock) {
           scores_4rows_zmm<4>(q0, ld, kt, n, m0, dh, scale, s, mx);
         }
-        for (; m0 + kBlock <= n; m0 += kBlock) scores_4rows_zmm<1>(q0, ld, kt, n, m0, dh, scale, s, mx);
+        for (; m0 + kBlock <= n; m0 += kBlock) {
+          scores_4rows_zmm<1>(q0, ld, kt, n, m0, dh, scale, s, mx);
+        }
       } else {
-        for (; m0 + kBlock <= n; m0 += kBlock) scores_4rows<kBlock>(q0, ld, kt, n, m0, dh, scale, s);
+        for (; m0 + kBlock <= n; m0 += kBlock) {
+          scores_4rows<kBlock>(q0, ld, kt, n, m0, dh, scale, s);
+        }
       }
       for (size_t r = 0; r < kRows; ++r) {
         const float* q = q0 + r * ld;
@@ -827,19 +938,31 @@ void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const 
   }
 }
 
-VIGIL_FLOAT_CLONES
-void quantize(const float* __restrict x, size_t n, float inv_scale, int8_t* __restrict q) {
+namespace {
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void quantize_form(const float* __restrict x, size_t n, float inv_scale,
+    int8_t* __restrict q) {
   // Clamp first (rounding is monotone, so clamp-then-round == round-then-clamp), written so a
   // NaN lands on -127 instead of reaching the int conversion; then exact half-away rounding
   // (round_clamp16).
-  quantize_block(x, n, inv_scale, q);
+  quantize_row<kZmm>(x, n, inv_scale, q);
 }
 
+}  // namespace
+
 VIGIL_FLOAT_CLONES
-void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
-                                 size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
-                                 float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv,
-                                 int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock) {
+void quantize(const float* __restrict x, size_t n, float inv_scale, int8_t* __restrict q) {
+  VIGIL_ZMM_OR_PORTABLE(quantize_form, x, n, inv_scale, q)
+}
+
+namespace {
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qkv, size_t n,
+    size_t d, size_t head_begin, size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
+    float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv, int32_t* colsum, uint32_t* vmax_bits,
+    int8_t* vblock) {
   const size_t ld = 3 * d;
   const size_t hc = head_end - head_begin;
   const size_t vc = hc * dh;  // V columns of these heads
@@ -853,7 +976,7 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
       const size_t h = head_begin + hh;
       for (int part = 0; part < 2; ++part) {
         const float* x = row + part * d + h * dh;
-        const float mx = abs_max_bits(x, dh);
+        const float mx = abs_max_bits<kZmm>(x, dh);
         const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
         int8_t* q = (part == 0 ? q8 : k8) + (hh * n + i) * dh;
         if (part == 0) {
@@ -861,7 +984,7 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
         } else {
           ck[hh * n + i] = (mx / 127.0f) * k_scale_mul;
         }
-        quantize_block(x, dh, inv, q);
+        quantize_row<kZmm>(x, dh, inv, q);
       }
     }
     const float* v = row + 2 * d + head_begin * dh;
@@ -888,20 +1011,30 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
     for (size_t r = 0; r < rb; ++r) {
       const float* v = qkv + (m0 + r) * ld + 2 * d + head_begin * dh;
       int8_t* q = vblock + r * vc;
-      size_t c16 = 0;
-      for (; c16 + 16 <= vc; c16 += 16) {  // column sums of the whole 16-lane blocks here
-        const I16 qi = round_clamp16i(load16(v + c16) * load16(inv + c16));
-        store16b(q + c16, __builtin_convertvector(qi, B16));
-        I16 cs = load16i(colsum + c16);
-        cs += qi;
-        std::memcpy(colsum + c16, &cs, sizeof cs);
+      if constexpr (kZmm) {
+        size_t c16 = 0;
+        for (; c16 + 16 <= vc; c16 += 16) {  // column sums of the whole 16-lane blocks here
+          const I16 qi = round_clamp16i(load16(v + c16) * load16(inv + c16));
+          store16b(q + c16, __builtin_convertvector(qi, B16));
+          I16 cs = load16i(colsum + c16);
+          cs += qi;
+          std::memcpy(colsum + c16, &cs, sizeof cs);
+        }
+        float y[16];  // the last vc % 16 columns
+        for (size_t c = c16; c < vc; ++c) y[c - c16] = v[c] * inv[c];
+        quantize_block(y, vc - c16, 1.0f, q + c16);
+      } else {  // v * inv rounded as quantize_block(v * inv, 1): the same bits
+        float y[64];
+        for (size_t c0 = 0; c0 < vc; c0 += 64) {
+          const size_t m = vc - c0 < 64 ? vc - c0 : 64;
+          for (size_t c = 0; c < m; ++c) y[c] = v[c0 + c] * inv[c0 + c];
+          quantize_block_portable(y, m, 1.0f, q + c0);
+        }
+        for (size_t c = 0; c < vc; ++c) colsum[c] += q[c];
       }
-      float y[16];  // the last vc % 16 columns
-      for (size_t c = c16; c < vc; ++c) y[c - c16] = v[c] * inv[c];
-      quantize_block(y, vc - c16, 1.0f, q + c16);
     }
     // The remaining columns' sums (integer: any order is exact), then the byte transpose.
-    for (size_t c = vc / 16 * 16; c < vc; ++c) {
+    for (size_t c = kZmm ? vc / 16 * 16 : vc; c < vc; ++c) {
       int32_t sum = 0;
       for (size_t r = 0; r < rb; ++r) sum += vblock[r * vc + c];
       colsum[c] += sum;
@@ -921,12 +1054,50 @@ void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t he
   }
 }
 
+}  // namespace
+
 VIGIL_FLOAT_CLONES
-int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
-                       float* tmp, int8_t* p) {
+void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
+                                 size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
+                                 float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv,
+                                 int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock) {
+  VIGIL_ZMM_OR_PORTABLE(quantize_attention_operands_form, qkv, n, d, head_begin, head_end, dh,
+                        k_scale_mul, q8, sq, k8, ck, v8t, sv, colsum, vmax_bits, vblock)
+}
+
+namespace {
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_t n,
+    float row_scale, const float* col_scale, float* tmp, int8_t* p) {
   // y = s log2(e) = (acc * (row_scale log2 e)) * col_scale, its max taken in the same pass
   // through the order-preserving integer image (see max_ordered).
   const float rs2 = row_scale * 1.44269504088896341f;
+  if constexpr (!kZmm) {  // the same steps as whole-row loops (see quantize_block_portable)
+    int32_t m = INT32_MIN;
+    for (size_t j = 0; j < n; ++j) {
+      const float y = (static_cast<float>(acc[j]) * rs2) * col_scale[j];
+      tmp[j] = y;
+      int32_t b;
+      std::memcpy(&b, &y, sizeof b);
+      b = ordered_image(b);
+      m = b > m ? b : m;
+    }
+    m = ordered_image(m);
+    float mx;
+    std::memcpy(&mx, &m, sizeof mx);
+    for (size_t k = 0; k < n; ++k) {  // exp2_255_nonpositive's clamp, then the rest
+      const float y = tmp[k] - mx;
+      tmp[k] = y > -29.0f ? y : -29.0f;
+    }
+    int32_t sum = 0;
+    for (size_t k = 0; k < n; ++k) {
+      const int u = static_cast<int>(exp2_255_clamped(tmp[k]) + 0.5f);
+      sum += u;
+      p[k] = static_cast<int8_t>(u - 128);
+    }
+    return sum;
+  }
   const size_t n16 = n / 16 * 16;
   I16 m16 = I16{} + INT32_MIN;
   for (size_t j = 0; j < n16; j += 16) {
@@ -968,6 +1139,14 @@ int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const floa
   return sum;
 }
 
+}  // namespace
+
+VIGIL_FLOAT_CLONES
+int32_t softmax_row_u8(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
+                       float* tmp, int8_t* p) {
+  VIGIL_ZMM_OR_PORTABLE(softmax_row_u8_form, acc, n, row_scale, col_scale, tmp, p)
+}
+
 VIGIL_FLOAT_CLONES
 float abs_max(const float* x, size_t n) {
   float mx = 0.0f;
@@ -977,5 +1156,7 @@ float abs_max(const float* x, size_t n) {
   }
   return mx;
 }
+
+void force_portable_forms(bool portable) { g_force_portable = portable; }
 
 }  // namespace vigil::ops

@@ -43,6 +43,12 @@ inline void attention(const float* qkv, size_t n, size_t d, size_t heads, float*
                       float* scratch) {
   attention(qkv, n, d, heads, 0, heads, out, scratch);
 }
+// Tests: run the portable loop forms of layer_norm_quantize, quantize,
+// quantize_attention_operands and softmax_row_u8 even where the CPU takes their 16-lane
+// x86-64-v4 forms (true), to pin both to the same bits on one machine; false restores the
+// CPU's choice. Not thread-safe against running ops.
+void force_portable_forms(bool portable);
+
 // attention()'s two forms, for the tests that pin them to the same bits: attention_zmm (x86-64-v4
 // only, 16-lane vector accumulators; attention() takes it when attention_zmm_available()) and
 // attention_portable (every other CPU: the float clones, NEON, scalar).
