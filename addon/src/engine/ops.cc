@@ -6,28 +6,40 @@
 
 #include "float_clones.h"
 
+// -Wpsabi: the 16-lane helpers below pass 64-byte vectors by value; they are always inlined,
+// no ABI is crossed.
+#pragma GCC diagnostic ignored "-Wpsabi"
+
 namespace vigil::ops {
 namespace {
 
 // exp(x) for x <= 0 (softmax after the max subtraction): Cody-Waite range reduction and the
 // Cephes expf polynomial, branch-free so it vectorizes; relative error <= 2 ulp on [-87, 0]
 // (engine_ops_test checks it against std::exp). Below -87 the result is clamped to ~1.6e-38.
-inline float exp_nonpositive(float x) {
+// On a float, or lane by lane on a GCC float vector T with int32 lanes I (attention_zmm): the
+// same operations, the same bits.
+template <class T, class I = int32_t>
+VIGIL_ALWAYS_INLINE inline T exp_nonpositive(T x) {
   x = x > -87.0f ? x : -87.0f;
   const float kLog2e = 1.44269504088896341f;
   const float kRound = 12582912.0f;  // 1.5 * 2^23: (v + kRound) - kRound rounds v to nearest
-  const float n = (x * kLog2e + kRound) - kRound;
-  float g = x - n * 0.693359375f;
+  const T n = (x * kLog2e + kRound) - kRound;
+  T g = x - n * 0.693359375f;
   g = g - n * -2.12194440e-4f;
-  float y = 1.9875691500e-4f;
+  T y = T{} + 1.9875691500e-4f;
   y = y * g + 1.3981999507e-3f;
   y = y * g + 8.3334519073e-3f;
   y = y * g + 4.1665795894e-2f;
   y = y * g + 1.6666665459e-1f;
   y = y * g + 5.0000001201e-1f;
   y = y * (g * g) + g + 1.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
+  I bits;
+  if constexpr (sizeof(T) == sizeof(float)) {
+    bits = (static_cast<int32_t>(n) + 127) << 23;
+  } else {
+    bits = (__builtin_convertvector(n, I) + 127) << 23;
+  }
+  T scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return y * scale;
 }
@@ -131,9 +143,6 @@ VIGIL_ALWAYS_INLINE inline double tree_sum16(const float* f) {
 // only where 64 bytes are one register (the x86-64-v4 clone, attention_zmm): GCC 12 lowers
 // their compares, selects and narrowing conversions lane by lane in scalar code on narrower
 // targets, so every other clone and NEON take the portable loop forms (zmm_forms()).
-// (-Wpsabi: these helpers pass 64-byte vectors by value; they are always inlined, no ABI is
-// crossed.)
-#pragma GCC diagnostic ignored "-Wpsabi"
 using F16 = float __attribute__((vector_size(64)));
 using I16 = int32_t __attribute__((vector_size(64)));
 using U16 = uint32_t __attribute__((vector_size(64)));
@@ -335,26 +344,6 @@ VIGIL_ALWAYS_INLINE inline void scores_4rows_zmm(const float* q0, size_t ld, con
   }
 }
 
-// exp_nonpositive on 16 lanes: the same operations, lane by lane.
-VIGIL_ALWAYS_INLINE inline F16 exp_nonpositive16(F16 x) {
-  x = x > -87.0f ? x : -87.0f;
-  const float kRound = 12582912.0f;
-  const F16 n = (x * 1.44269504088896341f + kRound) - kRound;
-  F16 g = x - n * 0.693359375f;
-  g = g - n * -2.12194440e-4f;
-  F16 y = F16{} + 1.9875691500e-4f;
-  y = y * g + 1.3981999507e-3f;
-  y = y * g + 8.3334519073e-3f;
-  y = y * g + 4.1665795894e-2f;
-  y = y * g + 1.6666665459e-1f;
-  y = y * g + 5.0000001201e-1f;
-  y = y * (g * g) + g + 1.0f;
-  const I16 bits = (__builtin_convertvector(n, I16) + 127) << 23;
-  F16 scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
-}
-
 // The max over the 16 lanes of each of v[0..3] (finite floats: a max is exact in any order,
 // and whether a zero max comes back +0 or -0 changes no x - max), the four rows folded into
 // one vector first (then lanes 4r..4r+3 hold row r).
@@ -424,7 +413,7 @@ VIGIL_ALWAYS_INLINE inline void softmax_4rows(float* s, size_t n, size_t n16, co
     float* x = s + r * n;
     for (size_t j = n16; j < n; ++j) m[r] = x[j] > m[r] ? x[j] : m[r];
     for (size_t j = 0; j < n16; j += 16) {
-      const F16 e = exp_nonpositive16(load16(x + j) - m[r]);
+      const F16 e = exp_nonpositive<F16, I16>(load16(x + j) - m[r]);
       store16(x + j, e);
       lane[r] += e;
     }
@@ -1073,43 +1062,22 @@ VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_
   // y = s log2(e) = (acc * (row_scale log2 e)) * col_scale, its max taken in the same pass
   // through the order-preserving integer image (see max_ordered).
   const float rs2 = row_scale * 1.44269504088896341f;
-  if constexpr (!kZmm) {  // the same steps as whole-row loops (see quantize_block_portable)
-    int32_t m = INT32_MIN;
-    for (size_t j = 0; j < n; ++j) {
-      const float y = (static_cast<float>(acc[j]) * rs2) * col_scale[j];
-      tmp[j] = y;
-      int32_t b;
+  // The x86-64-v4 form takes whole 16-lane blocks first; the portable one (and the v4 tail)
+  // the row loops below, which vectorize at any width (see quantize_block_portable).
+  const size_t n16 = kZmm ? n / 16 * 16 : 0;
+  int32_t m = INT32_MIN;
+  if constexpr (kZmm) {
+    I16 m16 = I16{} + INT32_MIN;
+    for (size_t j = 0; j < n16; j += 16) {
+      const F16 y = (__builtin_convertvector(load16i(acc + j), F16) * rs2) * load16(col_scale + j);
+      store16(tmp + j, y);
+      I16 b;
       std::memcpy(&b, &y, sizeof b);
       b = ordered_image(b);
-      m = b > m ? b : m;
+      m16 = b > m16 ? b : m16;
     }
-    m = ordered_image(m);
-    float mx;
-    std::memcpy(&mx, &m, sizeof mx);
-    for (size_t k = 0; k < n; ++k) {  // exp2_255_nonpositive's clamp, then the rest
-      const float y = tmp[k] - mx;
-      tmp[k] = y > -29.0f ? y : -29.0f;
-    }
-    int32_t sum = 0;
-    for (size_t k = 0; k < n; ++k) {
-      const int u = static_cast<int>(exp2_255_clamped(tmp[k]) + 0.5f);
-      sum += u;
-      p[k] = static_cast<int8_t>(u - 128);
-    }
-    return sum;
+    for (size_t l = 0; l < 16; ++l) m = m16[l] > m ? m16[l] : m;
   }
-  const size_t n16 = n / 16 * 16;
-  I16 m16 = I16{} + INT32_MIN;
-  for (size_t j = 0; j < n16; j += 16) {
-    const F16 y = (__builtin_convertvector(load16i(acc + j), F16) * rs2) * load16(col_scale + j);
-    store16(tmp + j, y);
-    I16 b;
-    std::memcpy(&b, &y, sizeof b);
-    b = ordered_image(b);
-    m16 = b > m16 ? b : m16;
-  }
-  int32_t m = INT32_MIN;
-  for (size_t l = 0; l < 16; ++l) m = m16[l] > m ? m16[l] : m;
   for (size_t j = n16; j < n; ++j) {
     const float y = (static_cast<float>(acc[j]) * rs2) * col_scale[j];
     tmp[j] = y;
@@ -1123,16 +1091,23 @@ VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_
   std::memcpy(&mx, &m, sizeof mx);
   // t = 255 * 2^(y - max) in [0, 255] (exactly 255 at the max): rounding half up is
   // truncation of t + 0.5.
-  I16 sum16 = {};
-  for (size_t k = 0; k < n16; k += 16) {
-    const I16 u = __builtin_convertvector(exp2_255_nonpositive16(load16(tmp + k) - mx) + 0.5f, I16);
-    sum16 += u;
-    store16b(p + k, __builtin_convertvector(u - 128, B16));
-  }
   int32_t sum = 0;
-  for (size_t l = 0; l < 16; ++l) sum += sum16[l];
+  if constexpr (kZmm) {
+    I16 sum16 = {};
+    for (size_t k = 0; k < n16; k += 16) {
+      const I16 u =
+          __builtin_convertvector(exp2_255_nonpositive16(load16(tmp + k) - mx) + 0.5f, I16);
+      sum16 += u;
+      store16b(p + k, __builtin_convertvector(u - 128, B16));
+    }
+    for (size_t l = 0; l < 16; ++l) sum += sum16[l];
+  }
+  for (size_t k = n16; k < n; ++k) {  // exp2_255_nonpositive as its clamp, then the rest
+    const float y = tmp[k] - mx;
+    tmp[k] = y > -29.0f ? y : -29.0f;
+  }
   for (size_t k = n16; k < n; ++k) {
-    const int u = static_cast<int>(exp2_255_nonpositive(tmp[k] - mx) + 0.5f);
+    const int u = static_cast<int>(exp2_255_clamped(tmp[k]) + 0.5f);
     sum += u;
     p[k] = static_cast<int8_t>(u - 128);
   }
