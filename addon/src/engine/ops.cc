@@ -50,21 +50,33 @@ VIGIL_ALWAYS_INLINE inline T exp_nonpositive(T x) {
 // relative error <= 3.6e-6, i.e. <= 0.001 of one u8 step; the constant term is exactly 255 so
 // the max maps to exactly 255). Below y = -29 the result is 255 * 2^-29 ~ 5e-7 (clamped; it
 // rounds to 0 either way).
-inline float exp2_255_clamped(float y) {  // exp2_255_nonpositive after its clamp (y >= -29)
+// On a float, or lane by lane on a GCC float vector T with int32 lanes I, as exp_nonpositive.
+// exp2_255_clamped is the part after the clamp (y >= -29), for the portable loops that clamp
+// in a loop of their own.
+template <class T, class I = int32_t>
+VIGIL_ALWAYS_INLINE inline T exp2_255_clamped(T y) {
   const float kRound = 12582912.0f;  // 1.5 * 2^23: (v + kRound) - kRound rounds v to nearest
-  const float n = (y + kRound) - kRound;
-  const float f = y - n;
-  float p = 2.46738946f;
+  const T n = (y + kRound) - kRound;
+  const T f = y - n;
+  T p = T{} + 2.46738946f;
   p = p * f + 14.2601191f;
   p = p * f + 61.2563738f;
   p = p * f + 176.745864f;
   p = p * f + 255.0f;
-  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  float scale;
+  I bits;
+  if constexpr (sizeof(T) == sizeof(float)) {
+    bits = (static_cast<int32_t>(n) + 127) << 23;
+  } else {
+    bits = (__builtin_convertvector(n, I) + 127) << 23;
+  }
+  T scale;
   std::memcpy(&scale, &bits, sizeof scale);
   return p * scale;
 }
-inline float exp2_255_nonpositive(float y) { return exp2_255_clamped(y > -29.0f ? y : -29.0f); }
+template <class T, class I = int32_t>
+VIGIL_ALWAYS_INLINE inline T exp2_255_nonpositive(T y) {
+  return exp2_255_clamped<T, I>(y > -29.0f ? y : -29.0f);
+}
 
 // The 4-row register block shared by attention() and linear_f32(): c_r[l] = sum_k a_r[k] w[k][l]
 // for rows r < 4 (a_r = a + r * lda) and l < B (w row k at w + k * ldw), each sum over k in
@@ -204,23 +216,6 @@ VIGIL_ALWAYS_INLINE inline I16 round_clamp16i(F16 v) {
 }
 VIGIL_ALWAYS_INLINE inline B16 round_clamp16(F16 v) {
   return __builtin_convertvector(round_clamp16i(v), B16);
-}
-
-// exp2_255_nonpositive on 16 lanes: the same operations, lane by lane.
-VIGIL_ALWAYS_INLINE inline F16 exp2_255_nonpositive16(F16 y) {
-  y = y > -29.0f ? y : -29.0f;
-  const float kRound = 12582912.0f;
-  const F16 n = (y + kRound) - kRound;
-  const F16 f = y - n;
-  F16 p = F16{} + 2.46738946f;
-  p = p * f + 14.2601191f;
-  p = p * f + 61.2563738f;
-  p = p * f + 176.745864f;
-  p = p * f + 255.0f;
-  const I16 bits = (__builtin_convertvector(n, I16) + 127) << 23;
-  F16 scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
 }
 
 // dst[c * ldd + r] = src[r * lds + c] for a 16 x 16 block of T (float or int8): pure data
@@ -818,8 +813,11 @@ void attention_zmm(const float* qkv, size_t n, size_t d, size_t heads, size_t he
   attention_heads<true>(qkv, n, d, heads, head_begin, head_end, out, scratch);
 }
 bool attention_zmm_available() { return x86_64_v4(); }
-#else
-void attention_zmm(const float*, size_t, size_t, size_t, size_t, size_t, float*, float*) {}
+#else  // the same code in the baseline target (correct, not fast; not picked by attention())
+void attention_zmm(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
+                   size_t head_end, float* out, float* scratch) {
+  attention_heads<true>(qkv, n, d, heads, head_begin, head_end, out, scratch);
+}
 bool attention_zmm_available() { return false; }
 #endif
 
@@ -1096,7 +1094,7 @@ VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_
     I16 sum16 = {};
     for (size_t k = 0; k < n16; k += 16) {
       const I16 u =
-          __builtin_convertvector(exp2_255_nonpositive16(load16(tmp + k) - mx) + 0.5f, I16);
+          __builtin_convertvector(exp2_255_nonpositive<F16, I16>(load16(tmp + k) - mx) + 0.5f, I16);
       sum16 += u;
       store16b(p + k, __builtin_convertvector(u - 128, B16));
     }
