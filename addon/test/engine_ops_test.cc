@@ -379,7 +379,8 @@ TEST(layer_norm_quantize_equals_layer_norm_then_quantize) {
 
 TEST(fft_matches_naive_dft) {
   // forward_dif leaves bin k at bitrev(k); inverse_dit takes that order back to the input.
-  for (size_t n : {2u, 4u, 8u, 64u, 256u}) {
+  // Sizes below, at and above the 8-point blocks the last (DIF) / first (DIT) stages run in.
+  for (size_t n : {2u, 4u, 8u, 16u, 64u, 256u, 2048u}) {
     Fft f;
     f.init(n);
     auto re = randv(n, 10 + n), im = randv(n, 20 + n);

@@ -40,26 +40,60 @@ VIGIL_ALWAYS_INLINE inline void butterflies_dif(double* __restrict ar, double* _
   }
 }
 
+// One stage of span `half` over the block [0, len) of re/im (blocks of 2 half): DIF or DIT
+// butterflies with the stage's twiddles.
+template <bool kDif>
+VIGIL_ALWAYS_INLINE inline void stage(double* re, double* im, size_t len, size_t half,
+                                      const double* tw_re, const double* tw_im) {
+  for (size_t start = 0; start < len; start += 2 * half) {
+    if constexpr (kDif) {
+      butterflies_dif(re + start, im + start, re + start + half, im + start + half,
+                      tw_re + half - 1, tw_im + half - 1, half);
+    } else {
+      butterflies(re + start, im + start, re + start + half, im + start + half, tw_re + half - 1,
+                  tw_im + half - 1, half);
+    }
+  }
+}
+
+// The stages of span 4, 2 and 1 (DIF: in that order; DIT: 1, 2, 4) run block of 8 by block of 8
+// with the spans known at compile time: unrolled straight-line code instead of 3 x n/8 loops
+// of 1-4 iterations, which cost about as much as the other 10 stages of an 8192-point
+// transform together. Blocks are independent in these stages, so the results are the same
+// bits as stage by stage.
+template <bool kDif>
+VIGIL_ALWAYS_INLINE inline void small_stages(double* re, double* im, size_t n,
+                                             const double* tw_re, const double* tw_im) {
+  for (size_t b0 = 0; b0 < n; b0 += 8) {
+    if constexpr (kDif) {
+      stage<true>(re + b0, im + b0, 8, 4, tw_re, tw_im);
+      stage<true>(re + b0, im + b0, 8, 2, tw_re, tw_im);
+      stage<true>(re + b0, im + b0, 8, 1, tw_re, tw_im);
+    } else {
+      stage<false>(re + b0, im + b0, 8, 1, tw_re, tw_im);
+      stage<false>(re + b0, im + b0, 8, 2, tw_re, tw_im);
+      stage<false>(re + b0, im + b0, 8, 4, tw_re, tw_im);
+    }
+  }
+}
+
 // Decimation in frequency, spans n/2 down to 1: natural order in, bit-reversed order out.
 VIGIL_FLOAT_CLONES
 void stages_dif(double* re, double* im, size_t n, const double* tw_re, const double* tw_im) {
-  for (size_t half = n / 2; half >= 1; half >>= 1) {
-    for (size_t start = 0; start < n; start += 2 * half) {
-      butterflies_dif(re + start, im + start, re + start + half, im + start + half,
-                      tw_re + half - 1, tw_im + half - 1, half);
-    }
-  }
+  size_t half = n / 2;
+  for (; half >= (n >= 8 ? 8 : 1); half >>= 1) stage<true>(re, im, n, half, tw_re, tw_im);
+  if (n >= 8) small_stages<true>(re, im, n, tw_re, tw_im);
 }
 
 // Decimation in time, spans 1 up to n/2: bit-reversed order in, natural order out.
 VIGIL_FLOAT_CLONES
 void stages_dit(double* re, double* im, size_t n, const double* tw_re, const double* tw_im) {
-  for (size_t half = 1; half < n; half <<= 1) {
-    for (size_t start = 0; start < n; start += 2 * half) {
-      butterflies(re + start, im + start, re + start + half, im + start + half, tw_re + half - 1,
-                  tw_im + half - 1, half);
-    }
+  size_t half = 1;
+  if (n >= 8) {
+    small_stages<false>(re, im, n, tw_re, tw_im);
+    half = 8;
   }
+  for (; half < n; half <<= 1) stage<false>(re, im, n, half, tw_re, tw_im);
 }
 
 }  // namespace
