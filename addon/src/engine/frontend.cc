@@ -34,6 +34,10 @@ void SpectralFrontend::init(size_t t, size_t c, size_t bins, double fs, double l
     k_hi_ = static_cast<size_t>(hi_clamped);
   }
   fft_.init(t);
+  neg_rev_.resize(t);
+  for (size_t p = 0; p < t; ++p) {
+    neg_rev_[p] = static_cast<uint32_t>(fft_.bitrev((t - fft_.bitrev(p)) & (t - 1)));
+  }
 }
 
 VIGIL_FLOAT_CLONES
@@ -52,7 +56,6 @@ void SpectralFrontend::compute(const float* x, double* scratch, float* out) cons
   const double inv_w = 1.0 / window_sum_;
 
   const size_t half_t = t / 2;
-  const size_t mask = t - 1;
   for (size_t c = 0; c < c_; ++c) {
     double mean = 0.0;
     for (size_t n = 0; n < t; ++n) mean += static_cast<double>(x[n * c_ + c]);
@@ -66,24 +69,24 @@ void SpectralFrontend::compute(const float* x, double* scratch, float* out) cons
       sim[n] = s;
     }
     fft_.forward_dif(sre, sim);
-    // 1. spectrum
-    for (size_t k = 0; k < half_t; ++k) {
-      const size_t p = fft_.bitrev(k), q = fft_.bitrev((t - k) & mask);
+    // 1. spectrum, position by position as the band-pass below (sequential reads of Z[p])
+    for (size_t p = 0; p < t; ++p) {
+      const size_t k = fft_.bitrev(p), q = neg_rev_[p];
+      if (k >= half_t) continue;
       const double re = (sre[p] + sre[q]) * 0.5;
       const double im = (sim[p] - sim[q]) * 0.5;
       mag[k] = 2.0 * std::sqrt(re * re + im * im) * inv_w;
     }
     for (size_t k = 0; k < b; ++k) spec[k] = std::log(mag[k] + kEps);
     // 2. envelope: analytic band-pass of Y (x2 in the pass band, 0 elsewhere; kept in
-    // bit-reversed order for the inverse), magnitude, windowed spectrum of the centered envelope
-    for (size_t n = 0; n < t; ++n) {
-      yre[n] = 0.0;
-      yim[n] = 0.0;
-    }
-    for (size_t k = k_lo_; k <= k_hi_ && k < t; ++k) {
-      const size_t p = fft_.bitrev(k), q = fft_.bitrev((t - k) & mask);
-      yre[p] = 2.0 * ((sim[p] + sim[q]) * 0.5);
-      yim[p] = 2.0 * ((sre[q] - sre[p]) * 0.5);
+    // bit-reversed order for the inverse), magnitude, windowed spectrum of the centered envelope.
+    // Written position by position (bin k = bitrev(p), its mirror at neg_rev_[p]): sequential
+    // stores, no zeroing pass (was a scatter into bitrev(k) for the band's bins).
+    for (size_t p = 0; p < t; ++p) {
+      const size_t k = fft_.bitrev(p), q = neg_rev_[p];
+      const bool in_band = k >= k_lo_ && k <= k_hi_;
+      yre[p] = in_band ? 2.0 * ((sim[p] + sim[q]) * 0.5) : 0.0;
+      yim[p] = in_band ? 2.0 * ((sre[q] - sre[p]) * 0.5) : 0.0;
     }
     fft_.inverse_dit(yre, yim);
     double emean = 0.0;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <vector>
 
 #include "fft.h"
@@ -18,7 +19,10 @@ class SpectralFrontend {
   size_t scratch_doubles() const { return 7 * t_ + 3 * bins_; }
   // x: [t][c] raw window; out: [bins][3c] features.
   void compute(const float* x, double* scratch, float* out) const;
-  size_t memory_bytes() const { return fft_.memory_bytes() + window_.size() * sizeof(double); }
+  size_t memory_bytes() const {
+    return fft_.memory_bytes() + window_.size() * sizeof(double) +
+           neg_rev_.size() * sizeof(uint32_t);
+  }
   size_t k_lo() const { return k_lo_; }
   size_t k_hi() const { return k_hi_; }
 
@@ -27,6 +31,9 @@ class SpectralFrontend {
   size_t k_lo_ = 0, k_hi_ = 0;  // envelope pass band (inclusive); k_lo_ > k_hi_ means empty
   double window_sum_ = 0.0;
   std::vector<double> window_;  // periodic Hann
+  // neg_rev_[p] = bitrev((t - bitrev(p)) mod t): where bin -k sits in forward_dif's output
+  // when bin k sits at p (bitrev is its own inverse).
+  std::vector<uint32_t> neg_rev_;
   Fft fft_;
 };
 
