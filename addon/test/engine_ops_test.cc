@@ -379,8 +379,9 @@ TEST(layer_norm_quantize_equals_layer_norm_then_quantize) {
 
 TEST(fft_matches_naive_dft) {
   // forward_dif leaves bin k at bitrev(k); inverse_dit takes that order back to the input.
-  // Sizes below, at and above the 8-point blocks the last (DIF) / first (DIT) stages run in.
-  for (size_t n : {2u, 4u, 8u, 16u, 64u, 256u, 2048u}) {
+  // Sizes below, at and above the 8-point blocks the last (DIF) / first (DIT) stages run in,
+  // with odd and even numbers of the larger stages (paired in one pass, the odd one alone).
+  for (size_t n : {2u, 4u, 8u, 16u, 32u, 64u, 256u, 2048u}) {
     Fft f;
     f.init(n);
     auto re = randv(n, 10 + n), im = randv(n, 20 + n);
@@ -402,6 +403,64 @@ TEST(fft_matches_naive_dft) {
       EXPECT_NEAR(r[t], re[t], 1e-12 * std::sqrt(energy)) << "roundtrip n=" << n;
       EXPECT_NEAR(i[t], im[t], 1e-12 * std::sqrt(energy)) << "roundtrip n=" << n;
     }
+  }
+}
+
+TEST(fft_is_radix2_stage_by_stage_bit_for_bit) {
+  // The transform's operation order is part of the front end's definition (the shipped
+  // bundles' goldens): Fft runs the span-4/2/1 stages per 8-point block and pairs the larger
+  // stages in one pass, which must give the bits of plain radix-2 stages one after the other.
+  const double two_pi = 6.283185307179586476925286766559;
+  for (size_t n : {2u, 4u, 8u, 16u, 32u, 64u, 512u, 8192u}) {
+    Fft f;
+    f.init(n);
+    std::vector<double> twr(n), twi_f(n), twi_i(n);  // span h at [h - 1, 2h - 1), as Fft::init
+    for (size_t h = 1; h < n; h <<= 1) {
+      for (size_t k = 0; k < h; ++k) {
+        const double a = two_pi * static_cast<double>(k) / static_cast<double>(2 * h);
+        twr[h - 1 + k] = std::cos(a);
+        twi_f[h - 1 + k] = -std::sin(a);
+        twi_i[h - 1 + k] = std::sin(a);
+      }
+    }
+    const auto re = randv(n, 30 + n), im = randv(n, 40 + n);
+    std::vector<double> r(re.begin(), re.end()), i(im.begin(), im.end()), rr = r, ri = i;
+    f.forward_dif(r.data(), i.data());
+    for (size_t h = n / 2; h >= 1; h >>= 1) {  // DIF: a' = a + b, b' = (a - b) w
+      for (size_t s0 = 0; s0 < n; s0 += 2 * h) {
+        for (size_t k = 0; k < h; ++k) {
+          const size_t a = s0 + k, b = a + h;
+          const double wr = twr[h - 1 + k], wi = twi_f[h - 1 + k];
+          const double dr = rr[a] - rr[b], di = ri[a] - ri[b];
+          rr[a] = rr[a] + rr[b];
+          ri[a] = ri[a] + ri[b];
+          rr[b] = dr * wr - di * wi;
+          ri[b] = dr * wi + di * wr;
+        }
+      }
+    }
+    EXPECT(std::memcmp(r.data(), rr.data(), n * sizeof(double)) == 0 &&
+           std::memcmp(i.data(), ri.data(), n * sizeof(double)) == 0) << "forward n " << n;
+    f.inverse_dit(r.data(), i.data());
+    for (size_t h = 1; h < n; h <<= 1) {  // DIT: t = b w, b' = a - t, a' = a + t
+      for (size_t s0 = 0; s0 < n; s0 += 2 * h) {
+        for (size_t k = 0; k < h; ++k) {
+          const size_t a = s0 + k, b = a + h;
+          const double wr = twr[h - 1 + k], wi = twi_i[h - 1 + k];
+          const double tr = rr[b] * wr - ri[b] * wi, ti = rr[b] * wi + ri[b] * wr;
+          rr[b] = rr[a] - tr;
+          ri[b] = ri[a] - ti;
+          rr[a] = rr[a] + tr;
+          ri[a] = ri[a] + ti;
+        }
+      }
+    }
+    for (size_t k = 0; k < n; ++k) {
+      rr[k] *= 1.0 / static_cast<double>(n);
+      ri[k] *= 1.0 / static_cast<double>(n);
+    }
+    EXPECT(std::memcmp(r.data(), rr.data(), n * sizeof(double)) == 0 &&
+           std::memcmp(i.data(), ri.data(), n * sizeof(double)) == 0) << "inverse n " << n;
   }
 }
 
