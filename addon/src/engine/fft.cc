@@ -41,65 +41,63 @@ VIGIL_ALWAYS_INLINE inline void butterflies_dif(double* __restrict ar, double* _
 }
 
 // Two consecutive stages in one pass over the data (spans 2q then q for DIF, q then 2q for DIT):
-// for k < q the four points x_j = x[k + j q] of a 4q block, the span-2q twiddles W (at k and
-// k + q) and the span-q twiddles V (at k). Each butterfly is written exactly as in
-// butterflies_dif / butterflies: the same operations on the same values as the two stages one
-// after the other (same bits), with half the loads and stores.
-VIGIL_ALWAYS_INLINE inline void butterflies_dif2(
+// for k < q the four points x_j = x[k + j q] of a 4q block (r_j, i_j), the span-2q twiddles
+// W at k (wr, wi) and at k + q (wr2, wi2), the span-q twiddles V at k (vr, vi). Each
+// butterfly is written exactly as in butterflies_dif / butterflies: the same operations on the
+// same values as the two stages one after the other (same bits), with half the loads and
+// stores. The 14 streams are restrict parameters: derived inside the function from two base
+// pointers, GCC 12 did not vectorize the loop.
+template <bool kDif>
+VIGIL_ALWAYS_INLINE inline void butterflies2(
     double* __restrict r0, double* __restrict r1, double* __restrict r2, double* __restrict r3,
     double* __restrict i0, double* __restrict i1, double* __restrict i2, double* __restrict i3,
     const double* __restrict wr, const double* __restrict wi, const double* __restrict wr2,
     const double* __restrict wi2, const double* __restrict vr, const double* __restrict vi,
     size_t q) {
-  for (size_t k = 0; k < q; ++k) {
-    // span 2q: (x0, x2) with W[k], (x1, x3) with W[k + q]
-    const double d02r = r0[k] - r2[k], d02i = i0[k] - i2[k];
-    const double y0r = r0[k] + r2[k], y0i = i0[k] + i2[k];
-    const double y2r = d02r * wr[k] - d02i * wi[k], y2i = d02r * wi[k] + d02i * wr[k];
-    const double d13r = r1[k] - r3[k], d13i = i1[k] - i3[k];
-    const double y1r = r1[k] + r3[k], y1i = i1[k] + i3[k];
-    const double y3r = d13r * wr2[k] - d13i * wi2[k];
-    const double y3i = d13r * wi2[k] + d13i * wr2[k];
-    // span q: (y0, y1) and (y2, y3) with V[k]
-    const double d01r = y0r - y1r, d01i = y0i - y1i;
-    r0[k] = y0r + y1r;
-    i0[k] = y0i + y1i;
-    r1[k] = d01r * vr[k] - d01i * vi[k];
-    i1[k] = d01r * vi[k] + d01i * vr[k];
-    const double d23r = y2r - y3r, d23i = y2i - y3i;
-    r2[k] = y2r + y3r;
-    i2[k] = y2i + y3i;
-    r3[k] = d23r * vr[k] - d23i * vi[k];
-    i3[k] = d23r * vi[k] + d23i * vr[k];
-  }
-}
-
-VIGIL_ALWAYS_INLINE inline void butterflies_dit2(
-    double* __restrict r0, double* __restrict r1, double* __restrict r2, double* __restrict r3,
-    double* __restrict i0, double* __restrict i1, double* __restrict i2, double* __restrict i3,
-    const double* __restrict wr, const double* __restrict wi, const double* __restrict wr2,
-    const double* __restrict wi2, const double* __restrict vr, const double* __restrict vi,
-    size_t q) {
-  for (size_t k = 0; k < q; ++k) {
-    // span q: (x0, x1) and (x2, x3) with V[k]
-    const double t1r = r1[k] * vr[k] - i1[k] * vi[k], t1i = r1[k] * vi[k] + i1[k] * vr[k];
-    const double y1r = r0[k] - t1r, y1i = i0[k] - t1i;
-    const double y0r = r0[k] + t1r, y0i = i0[k] + t1i;
-    const double t3r = r3[k] * vr[k] - i3[k] * vi[k], t3i = r3[k] * vi[k] + i3[k] * vr[k];
-    const double y3r = r2[k] - t3r, y3i = i2[k] - t3i;
-    const double y2r = r2[k] + t3r, y2i = i2[k] + t3i;
-    // span 2q: (y0, y2) with W[k], (y1, y3) with W[k + q]
-    const double t2r = y2r * wr[k] - y2i * wi[k], t2i = y2r * wi[k] + y2i * wr[k];
-    r2[k] = y0r - t2r;
-    i2[k] = y0i - t2i;
-    r0[k] = y0r + t2r;
-    i0[k] = y0i + t2i;
-    const double t3r2 = y3r * wr2[k] - y3i * wi2[k];
-    const double t3i2 = y3r * wi2[k] + y3i * wr2[k];
-    r3[k] = y1r - t3r2;
-    i3[k] = y1i - t3i2;
-    r1[k] = y1r + t3r2;
-    i1[k] = y1i + t3i2;
+  if constexpr (kDif) {
+    for (size_t k = 0; k < q; ++k) {
+      // span 2q: (x0, x2) with W[k], (x1, x3) with W[k + q]
+      const double d02r = r0[k] - r2[k], d02i = i0[k] - i2[k];
+      const double y0r = r0[k] + r2[k], y0i = i0[k] + i2[k];
+      const double y2r = d02r * wr[k] - d02i * wi[k], y2i = d02r * wi[k] + d02i * wr[k];
+      const double d13r = r1[k] - r3[k], d13i = i1[k] - i3[k];
+      const double y1r = r1[k] + r3[k], y1i = i1[k] + i3[k];
+      const double y3r = d13r * wr2[k] - d13i * wi2[k];
+      const double y3i = d13r * wi2[k] + d13i * wr2[k];
+      // span q: (y0, y1) and (y2, y3) with V[k]
+      const double d01r = y0r - y1r, d01i = y0i - y1i;
+      r0[k] = y0r + y1r;
+      i0[k] = y0i + y1i;
+      r1[k] = d01r * vr[k] - d01i * vi[k];
+      i1[k] = d01r * vi[k] + d01i * vr[k];
+      const double d23r = y2r - y3r, d23i = y2i - y3i;
+      r2[k] = y2r + y3r;
+      i2[k] = y2i + y3i;
+      r3[k] = d23r * vr[k] - d23i * vi[k];
+      i3[k] = d23r * vi[k] + d23i * vr[k];
+    }
+  } else {
+    for (size_t k = 0; k < q; ++k) {
+      // span q: (x0, x1) and (x2, x3) with V[k]
+      const double t1r = r1[k] * vr[k] - i1[k] * vi[k], t1i = r1[k] * vi[k] + i1[k] * vr[k];
+      const double y1r = r0[k] - t1r, y1i = i0[k] - t1i;
+      const double y0r = r0[k] + t1r, y0i = i0[k] + t1i;
+      const double t3r = r3[k] * vr[k] - i3[k] * vi[k], t3i = r3[k] * vi[k] + i3[k] * vr[k];
+      const double y3r = r2[k] - t3r, y3i = i2[k] - t3i;
+      const double y2r = r2[k] + t3r, y2i = i2[k] + t3i;
+      // span 2q: (y0, y2) with W[k], (y1, y3) with W[k + q]
+      const double t2r = y2r * wr[k] - y2i * wi[k], t2i = y2r * wi[k] + y2i * wr[k];
+      r2[k] = y0r - t2r;
+      i2[k] = y0i - t2i;
+      r0[k] = y0r + t2r;
+      i0[k] = y0i + t2i;
+      const double t3r2 = y3r * wr2[k] - y3i * wi2[k];
+      const double t3i2 = y3r * wi2[k] + y3i * wr2[k];
+      r3[k] = y1r - t3r2;
+      i3[k] = y1i - t3i2;
+      r1[k] = y1r + t3r2;
+      i1[k] = y1i + t3i2;
+    }
   }
 }
 
@@ -114,13 +112,8 @@ VIGIL_ALWAYS_INLINE inline void stage_pair(double* re, double* im, size_t len, s
   for (size_t start = 0; start < len; start += 4 * q) {
     double* r = re + start;
     double* i = im + start;
-    if constexpr (kDif) {
-      butterflies_dif2(r, r + q, r + 2 * q, r + 3 * q, i, i + q, i + 2 * q, i + 3 * q, wr, wi,
+    butterflies2<kDif>(r, r + q, r + 2 * q, r + 3 * q, i, i + q, i + 2 * q, i + 3 * q, wr, wi,
                        wr + q, wi + q, vr, vi, q);
-    } else {
-      butterflies_dit2(r, r + q, r + 2 * q, r + 3 * q, i, i + q, i + 2 * q, i + 3 * q, wr, wi,
-                       wr + q, wi + q, vr, vi, q);
-    }
   }
 }
 

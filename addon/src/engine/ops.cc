@@ -13,6 +13,21 @@
 namespace vigil::ops {
 namespace {
 
+// 2^n for an integral float n in [-126, 127] (exponent bits), on a float or lane by lane on a
+// GCC float vector T with int32 lanes I.
+template <class T, class I>
+VIGIL_ALWAYS_INLINE inline T pow2(T n) {
+  I bits;
+  if constexpr (sizeof(T) == sizeof(float)) {
+    bits = (static_cast<int32_t>(n) + 127) << 23;
+  } else {
+    bits = (__builtin_convertvector(n, I) + 127) << 23;
+  }
+  T scale;
+  std::memcpy(&scale, &bits, sizeof scale);
+  return scale;
+}
+
 // exp(x) for x <= 0 (softmax after the max subtraction): Cody-Waite range reduction and the
 // Cephes expf polynomial, branch-free so it vectorizes; relative error <= 2 ulp on [-87, 0]
 // (engine_ops_test checks it against std::exp). Below -87 the result is clamped to ~1.6e-38.
@@ -33,15 +48,7 @@ VIGIL_ALWAYS_INLINE inline T exp_nonpositive(T x) {
   y = y * g + 1.6666665459e-1f;
   y = y * g + 5.0000001201e-1f;
   y = y * (g * g) + g + 1.0f;
-  I bits;
-  if constexpr (sizeof(T) == sizeof(float)) {
-    bits = (static_cast<int32_t>(n) + 127) << 23;
-  } else {
-    bits = (__builtin_convertvector(n, I) + 127) << 23;
-  }
-  T scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return y * scale;
+  return y * pow2<T, I>(n);
 }
 
 // 255 * 2^y for y <= 0, for the int8 attention's u8 probabilities (softmax_row_u8 works in
@@ -63,15 +70,7 @@ VIGIL_ALWAYS_INLINE inline T exp2_255_clamped(T y) {
   p = p * f + 61.2563738f;
   p = p * f + 176.745864f;
   p = p * f + 255.0f;
-  I bits;
-  if constexpr (sizeof(T) == sizeof(float)) {
-    bits = (static_cast<int32_t>(n) + 127) << 23;
-  } else {
-    bits = (__builtin_convertvector(n, I) + 127) << 23;
-  }
-  T scale;
-  std::memcpy(&scale, &bits, sizeof scale);
-  return p * scale;
+  return p * pow2<T, I>(n);
 }
 template <class T, class I = int32_t>
 VIGIL_ALWAYS_INLINE inline T exp2_255_nonpositive(T y) {
