@@ -70,7 +70,7 @@ if (want('unit') || want('binding') || want('integration') || want('vitest')) {
   const dirs = layers.map((l) => `test/${l}`).filter((d) => existsSync(d));
   const tmp = mkdtempSync(path.join(tmpdir(), 'vigil-vitest-'));
   const jsonFile = path.join(tmp, 'report.json');
-  run('vitest', 'npx', [
+  const ok = run('vitest', 'npx', [
     'vitest',
     'run',
     ...dirs,
@@ -87,8 +87,12 @@ if (want('unit') || want('binding') || want('integration') || want('vitest')) {
     // a suite that fails to load has no failed *test*, but it is a failure
     failed = report.numFailedTests + (report.numFailedTestSuites > 0 && report.numFailedTests === 0 ? 1 : 0);
     skipped = report.numPendingTests + report.numTodoTests;
+    // tests that never ran (their worker process died: vitest reports an unhandled error and
+    // leaves them out of every other count) are failures
+    failed += Math.max(0, report.numTotalTests - passed - report.numFailedTests - skipped);
     if (report.numTotalTests === 0) failed += 1; // a run of nothing is not a pass
   }
+  if (!ok && failed === 0) failed = 1; // vitest exited non-zero (e.g. an unhandled error)
   rmSync(tmp, { recursive: true, force: true });
   results.push({ name: 'vitest', passed, failed, skipped });
 }
