@@ -9,7 +9,8 @@
 //   BACKEND_WORKER_CRASHED; the next run starts a new worker and reopens the session first. After
 //   `maxRestarts` crashes in a row with no successful run between, the backend is `failed`: runs
 //   reject BACKEND_FAILED at once (the pipeline counts them as failures and keeps running).
-// - dispose(): terminates the worker; runs in flight reject BACKEND_DISPOSED, so do later runs.
+// - dispose(): runs in flight reject BACKEND_DISPOSED at once, so do later runs; the worker is
+//   asked to end once its current ORT run is over (closeWorker), not terminated mid-run.
 // The worker is unref'd while idle, so it never keeps the process alive on its own.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -39,6 +40,11 @@ export interface OnnxWorkerOptions {
   factory?: WorkerFactory;
   /** Crashes in a row (no successful run between) after which the backend is failed. Default 3. */
   maxRestarts?: number;
+  /**
+   * How long dispose() waits for the worker to end on its own (its current ORT run finishing)
+   * before it terminates the thread anyway. Default 30 s.
+   */
+  closeTimeoutMs?: number;
 }
 
 export type WorkerState = 'ready' | 'restarting' | 'failed' | 'disposed';
@@ -91,6 +97,7 @@ export class OnnxWorkerBackend implements Backend {
   private dynamic = false;
   private readonly rawLength: number;
   private readonly maxRestarts: number;
+  private readonly closeTimeoutMs: number;
   private readonly factory: WorkerFactory;
 
   private constructor(
@@ -100,6 +107,7 @@ export class OnnxWorkerBackend implements Backend {
   ) {
     this.rawLength = manifest.input.windowLength * manifest.input.channels.length;
     this.maxRestarts = o.maxRestarts ?? 3;
+    this.closeTimeoutMs = o.closeTimeoutMs ?? 30_000;
     this.factory = o.factory ?? defaultFactory;
   }
 
@@ -182,7 +190,39 @@ export class OnnxWorkerBackend implements Backend {
     this.opening?.reject(err);
     this.opening = null;
     this.failAll(err);
-    if (w) await w.terminate();
+    if (w) await this.closeWorker(w);
+  }
+
+  /**
+   * Ends a live worker without cutting an ORT run short: it is asked to exit once idle, and
+   * terminated only if it has not ended after closeTimeoutMs (an ORT run that hangs). Terminating
+   * a worker thread while onnxruntime-node has a run in flight can abort the whole process
+   * ("terminate called after throwing an instance of 'Napi::Error'" from its session callback on
+   * the torn-down thread; reproduced here with onnxruntime-node 1.30: 2 aborts in 3 x 60
+   * dispose-during-run cycles, none in 3 x 60 cycles disposing idle workers).
+   */
+  private async closeWorker(w: WorkerLike): Promise<void> {
+    const exited = new Promise<void>((resolve) => w.on('exit', () => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(
+        () =>
+          void w.terminate().then(
+            () => resolve(),
+            () => resolve(),
+          ),
+        this.closeTimeoutMs,
+      );
+      timer.unref();
+    });
+    w.ref(); // dispose() resolves when the thread is gone: keep the process up until then
+    try {
+      w.postMessage({ type: 'close' });
+    } catch {
+      await w.terminate().catch(() => undefined); // the thread is gone already
+    }
+    await Promise.race([exited, late]);
+    clearTimeout(timer);
   }
 
   /** Starts a worker and opens the session in it (shared by concurrent callers). */
@@ -216,7 +256,7 @@ export class OnnxWorkerBackend implements Backend {
         // restart (the file changed under us) will not heal by retrying: failed.
         if (this.st !== 'disposed' && err.code !== 'BACKEND_WORKER_CRASHED')
           this.fail(`its session could not be reopened after a crash: ${err.message}`);
-        await w.terminate().catch(() => undefined);
+        await this.closeWorker(w);
         throw err;
       },
     );

@@ -6,7 +6,9 @@ import type { PackedOutputs } from './onnx-session.js';
 
 export type HostToWorker =
   | { type: 'open'; onnxPath: string; input: InputSpec }
-  | { type: 'run'; id: number; count: number; raw: Float32Array };
+  | { type: 'run'; id: number; count: number; raw: Float32Array }
+  /** End the thread once no ORT run is in flight (onnx-worker-backend.ts closeWorker). */
+  | { type: 'close' };
 
 export type WorkerToHost =
   | { type: 'opened'; dynamicBatch: boolean }

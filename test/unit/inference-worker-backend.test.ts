@@ -2,7 +2,8 @@
 // through its factory: open success and failure, results split per window with the input moved
 // (transferred), crash -> in-flight runs reject BACKEND_WORKER_CRASHED and the next run restarts
 // the worker, too many crashes in a row -> BACKEND_FAILED, dispose -> BACKEND_DISPOSED and the
-// worker terminated, and the worker ref'd only while runs are in flight.
+// worker asked to end (terminated only when it does not), and the worker ref'd only while runs
+// are in flight.
 import { EventEmitter } from 'node:events';
 import { describe, expect, it, vi } from 'vitest';
 import type { Manifest } from '../../agent/model/manifest-types.js';
@@ -18,6 +19,9 @@ class FakeWorker extends EventEmitter implements WorkerLike {
   readonly received: { m: HostToWorker; transfer: ArrayBuffer[] }[] = [];
   refs = 0;
   terminated = false;
+  /** 'close' received; the fake then exits (code 0) unless `ignoreClose` (a hung worker). */
+  closed = false;
+  ignoreClose = false;
   /** What the fake does on 'open'. */
   constructor(private readonly onOpen: (w: FakeWorker) => void) {
     super();
@@ -27,6 +31,10 @@ class FakeWorker extends EventEmitter implements WorkerLike {
     const cloned = structuredClone(m, { transfer });
     this.received.push({ m: cloned, transfer });
     if (m.type === 'open') queueMicrotask(() => this.onOpen(this));
+    if (m.type === 'close') {
+      this.closed = true;
+      if (!this.ignoreClose) queueMicrotask(() => this.emit('exit', 0));
+    }
   }
   reply(m: WorkerToHost): void {
     this.emit('message', m);
@@ -83,11 +91,14 @@ const win = (v: number) => new Float32Array(LEN).fill(v);
 const tick = () => new Promise((r) => setImmediate(r));
 
 /** A backend opened on '/m.onnx' through a fake factory (`onOpen`: what each fake does on 'open'). */
-async function openFake(o: { maxRestarts?: number; onOpen?: (w: FakeWorker) => void } = {}) {
+async function openFake(
+  o: { maxRestarts?: number; closeTimeoutMs?: number; onOpen?: (w: FakeWorker) => void } = {},
+) {
   const f = factory(o.onOpen);
   const b = await OnnxWorkerBackend.open('/m.onnx', manifest, {
     factory: f.make,
     maxRestarts: o.maxRestarts,
+    closeTimeoutMs: o.closeTimeoutMs,
   });
   return { f, b };
 }
@@ -146,7 +157,8 @@ describe('OnnxWorkerBackend (fake worker)', () => {
       code: 'MODEL_LOAD',
       message: 'Protobuf parsing failed',
     });
-    expect(f.made[0]!.terminated).toBe(true);
+    expect(f.made[0]!.closed).toBe(true); // asked to end, and it did
+    expect(f.made[0]!.terminated).toBe(false);
   });
 
   it('a run error from the worker rejects that call only, with its code and index', async () => {
@@ -247,22 +259,39 @@ describe('OnnxWorkerBackend (fake worker)', () => {
     await b.dispose();
   });
 
-  it('dispose() rejects the runs in flight with BACKEND_DISPOSED, terminates the worker, refuses later runs', async () => {
+  it('dispose() rejects the runs in flight with BACKEND_DISPOSED, asks the worker to end (no terminate), refuses later runs', async () => {
     const { f, b } = await openFake();
     const w = f.made[0]!;
     const p = b.run(win(1));
     await tick();
     expect(w.refs).toBe(0); // -1 after open (unref), +1 while the run is in flight
-    await b.dispose();
-    await expect(p).rejects.toMatchObject({
+    const rejected = expect(p).rejects.toMatchObject({
       code: 'BACKEND_DISPOSED',
       message: expect.stringMatching(/in flight/),
     });
-    expect(w.terminated).toBe(true);
-    w.emit('exit', 1); // the terminate's exit is not a crash
-    expect(b.counters()).toMatchObject({ state: 'disposed', crashes: 0 });
+    await b.dispose(); // resolves when the worker has exited (the fake exits on 'close')
+    await rejected;
+    // terminating a thread while onnxruntime-node runs can abort the process: the worker is
+    // asked to end after its current run instead
+    expect(w.closed).toBe(true);
+    expect(w.terminated).toBe(false);
+    w.answer(1); // the run the worker finished after dispose: ignored
+    expect(b.counters()).toMatchObject({ state: 'disposed', crashes: 0 }); // its exit is no crash
     await expect(b.run(win(1))).rejects.toMatchObject({ code: 'BACKEND_DISPOSED' });
     await b.dispose(); // idempotent
+  });
+
+  it('dispose() terminates a worker that has not ended closeTimeoutMs after being asked (a hung run)', async () => {
+    const { f, b } = await openFake({ closeTimeoutMs: 20 });
+    const w = f.made[0]!;
+    w.ignoreClose = true;
+    const p = b.run(win(1));
+    await tick();
+    const rejected = expect(p).rejects.toMatchObject({ code: 'BACKEND_DISPOSED' });
+    await b.dispose();
+    await rejected;
+    expect(w.closed).toBe(true);
+    expect(w.terminated).toBe(true);
   });
 
   it("the worker is unref'd while idle and ref'd while runs are in flight", async () => {
