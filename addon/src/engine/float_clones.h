@@ -9,9 +9,10 @@
 
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(__SANITIZE_ADDRESS__)
 #define VIGIL_FLOAT_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
-// A loop whose best form for 512-bit registers spills in the narrower clones (16-lane vector
-// accumulators) gets its own x86-64-v4 function, chosen at run time by x86_64_v4() (libgcc's
-// CPUID + XGETBV check, the same one the target_clones resolvers make).
+// Code whose best form for 512-bit registers (16-lane vector-extension blocks) is lowered badly
+// at narrower widths has a second, portable form; x86_64_v4() (libgcc's CPUID + XGETBV check,
+// the same one the target_clones resolvers make) picks between them at run time: a separate
+// x86-64-v4 function (ops.cc attention_zmm) or a test inside the clones (ops.cc zmm_forms).
 #define VIGIL_X86_64_V4 1
 #define VIGIL_TARGET_X86_64_V4 __attribute__((target("arch=x86-64-v4")))
 inline bool x86_64_v4() {

@@ -298,7 +298,7 @@ bool g_force_portable = false;  // force_portable_forms (tests)
 // The x86-64-v4 clone runs the 16-lane blocks (kZmm), every other clone and NEON the portable
 // loops: one test per call of the public function (VIGIL_ZMM_OR_PORTABLE).
 inline bool zmm_forms() { return x86_64_v4() && !g_force_portable; }
-#define VIGIL_ZMM_OR_PORTABLE(fn, ...)                 \
+#define VIGIL_ZMM_OR_PORTABLE(fn, ...)       \
   if (zmm_forms()) return fn<true>(__VA_ARGS__); \
   return fn<false>(__VA_ARGS__);
 

@@ -43,7 +43,7 @@ inline void attention(const float* qkv, size_t n, size_t d, size_t heads, float*
                       float* scratch) {
   attention(qkv, n, d, heads, 0, heads, out, scratch);
 }
-// Tests: run the portable loop forms of layer_norm_quantize, quantize,
+// Tests: run the portable loop forms of layer_norm, layer_norm_quantize, quantize,
 // quantize_attention_operands and softmax_row_u8 even where the CPU takes their 16-lane
 // x86-64-v4 forms (true), to pin both to the same bits on one machine; false restores the
 // CPU's choice. Not thread-safe against running ops.
