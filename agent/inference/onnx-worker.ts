@@ -25,32 +25,33 @@ function codeOf(err: unknown, fallback: string): string {
   return typeof c === 'string' ? c : fallback;
 }
 
-let inFlight = 0;
+let inFlight = 0; // ORT calls (session opens and runs) not finished yet
 let closing = false;
+let ending = false;
 
 /**
- * Ends the thread once no ORT run is in flight: the session is released and the thread exits on
- * its own. (A thread terminated while onnxruntime-node still has a run in flight can abort the
+ * Ends the thread once no ORT call is in flight: the session is released and the thread exits on
+ * its own. (A thread terminated while onnxruntime-node still has a call in flight can abort the
  * whole process: onnx-worker-backend.ts closeWorker.)
  */
 function endIfIdle(): void {
-  if (!closing || inFlight > 0) return;
+  if (!closing || inFlight > 0 || ending) return;
+  ending = true;
   const s = session;
   session = null;
   void (s ? s.release().catch(() => undefined) : Promise.resolve()).then(() => process.exit(0));
 }
 
-async function open(m: Extract<HostToWorker, { type: 'open' }>): Promise<void> {
-  inFlight++; // session creation is native work too: 'close' waits for it
-  try {
-    await openOne(m);
-  } finally {
+/** Runs one ORT call counted in inFlight, so that 'close' waits for it. */
+function track(call: () => Promise<void>): void {
+  inFlight++;
+  void call().finally(() => {
     inFlight--;
     endIfIdle();
-  }
+  });
 }
 
-async function openOne(m: Extract<HostToWorker, { type: 'open' }>): Promise<void> {
+async function open(m: Extract<HostToWorker, { type: 'open' }>): Promise<void> {
   let ort: OrtModule;
   try {
     ort = (await import('onnxruntime-node')) as unknown as OrtModule;
@@ -71,16 +72,6 @@ async function openOne(m: Extract<HostToWorker, { type: 'open' }>): Promise<void
 }
 
 async function run(m: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
-  inFlight++;
-  try {
-    await runOne(m);
-  } finally {
-    inFlight--;
-    endIfIdle();
-  }
-}
-
-async function runOne(m: Extract<HostToWorker, { type: 'run' }>): Promise<void> {
   if (!session) {
     send({
       type: 'runFailed',
@@ -116,8 +107,8 @@ function transferables(o: PackedOutputs): ArrayBuffer[] {
 }
 
 port.on('message', (m: HostToWorker) => {
-  if (m.type === 'open') void open(m);
-  else if (m.type === 'run') void run(m);
+  if (m.type === 'open') track(() => open(m));
+  else if (m.type === 'run') track(() => run(m));
   else if (m.type === 'close') {
     closing = true;
     endIfIdle();
