@@ -89,6 +89,9 @@ export class OnnxWorkerBackend implements Backend {
   private starting: Promise<void> | null = null;
   private opening: { resolve(): void; reject(err: Error): void } | null = null;
   private readonly pending = new Map<number, Pending>();
+  /** Workers whose thread has ended, and the ends closeWorker is waiting for. */
+  private readonly exited = new WeakSet<WorkerLike>();
+  private readonly closing = new WeakMap<WorkerLike, Promise<void>>();
   private nextId = 1;
   private st: WorkerState = 'ready';
   private crashesInARow = 0;
@@ -201,7 +204,17 @@ export class OnnxWorkerBackend implements Backend {
    * the torn-down thread; reproduced here with onnxruntime-node 1.30: 2 aborts in 3 x 60
    * dispose-during-run cycles, none in 3 x 60 cycles disposing idle workers).
    */
-  private async closeWorker(w: WorkerLike): Promise<void> {
+  private closeWorker(w: WorkerLike): Promise<void> {
+    if (this.exited.has(w)) return Promise.resolve(); // crashed or ended: nothing to wait for
+    let closing = this.closing.get(w);
+    if (!closing) {
+      closing = this.askToEnd(w);
+      this.closing.set(w, closing);
+    }
+    return closing;
+  }
+
+  private async askToEnd(w: WorkerLike): Promise<void> {
     const exited = new Promise<void>((resolve) => w.on('exit', () => resolve()));
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<void>((resolve) => {
@@ -242,7 +255,10 @@ export class OnnxWorkerBackend implements Backend {
     });
     w.on('message', (m) => this.onMessage(w, m));
     w.on('error', (err) => this.onCrash(w, `failed with ${err.message}`));
-    w.on('exit', (code) => this.onCrash(w, `exited with code ${code}`));
+    w.on('exit', (code) => {
+      this.exited.add(w);
+      this.onCrash(w, `exited with code ${code}`);
+    });
     this.worker = w;
     w.postMessage({ type: 'open', onnxPath: this.onnxPath, input: this.manifest.input });
     return opened.then(

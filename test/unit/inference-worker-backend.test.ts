@@ -33,8 +33,17 @@ class FakeWorker extends EventEmitter implements WorkerLike {
     if (m.type === 'open') queueMicrotask(() => this.onOpen(this));
     if (m.type === 'close') {
       this.closed = true;
-      if (!this.ignoreClose) queueMicrotask(() => this.emit('exit', 0));
+      if (!this.ignoreClose && !this.exited) queueMicrotask(() => this.emit('exit', 0));
     }
+  }
+  /** Like a thread, the fake exits once: after 'exit' nothing it is sent gets an answer. */
+  exited = false;
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'exit') {
+      if (this.exited) return false;
+      this.exited = true;
+    }
+    return super.emit(event, ...args);
   }
   reply(m: WorkerToHost): void {
     this.emit('message', m);
