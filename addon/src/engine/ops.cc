@@ -293,11 +293,14 @@ VIGIL_ALWAYS_INLINE inline void quantize_block_portable(const float* y, size_t n
   }
 }
 
-bool g_force_portable = false;  // force_portable_forms (tests)
+FloatForms g_forms = FloatForms::kCpu;  // force_float_forms (tests)
 
 // The x86-64-v4 clone runs the 16-lane blocks (kZmm), every other clone and NEON the portable
-// loops: one test per call of the public function (VIGIL_ZMM_OR_PORTABLE).
-inline bool zmm_forms() { return x86_64_v4() && !g_force_portable; }
+// loops: one test per call of the public function (VIGIL_ZMM_OR_PORTABLE). Tests may force
+// either form, on any CPU: each clone compiles both.
+inline bool zmm_forms() {
+  return g_forms == FloatForms::kCpu ? x86_64_v4() : g_forms == FloatForms::kZmm;
+}
 #define VIGIL_ZMM_OR_PORTABLE(fn, ...)       \
   if (zmm_forms()) return fn<true>(__VA_ARGS__); \
   return fn<false>(__VA_ARGS__);
@@ -811,13 +814,13 @@ void attention_zmm(const float* qkv, size_t n, size_t d, size_t heads, size_t he
                    size_t head_end, float* out, float* scratch) {
   attention_heads<true>(qkv, n, d, heads, head_begin, head_end, out, scratch);
 }
-bool attention_zmm_available() { return x86_64_v4(); }
+bool attention_zmm_runnable() { return x86_64_v4(); }
 #else  // the same code in the baseline target (correct, not fast; not picked by attention())
 void attention_zmm(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
                    size_t head_end, float* out, float* scratch) {
   attention_heads<true>(qkv, n, d, heads, head_begin, head_end, out, scratch);
 }
-bool attention_zmm_available() { return false; }
+bool attention_zmm_runnable() { return true; }
 #endif
 
 VIGIL_FLOAT_CLONES
@@ -828,7 +831,7 @@ void attention_portable(const float* qkv, size_t n, size_t d, size_t heads, size
 
 void attention(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
                size_t head_end, float* out, float* scratch) {
-  if (attention_zmm_available()) {
+  if (x86_64_v4()) {
     attention_zmm(qkv, n, d, heads, head_begin, head_end, out, scratch);
   } else {
     attention_portable(qkv, n, d, heads, head_begin, head_end, out, scratch);
@@ -1129,6 +1132,6 @@ float abs_max(const float* x, size_t n) {
   return mx;
 }
 
-void force_portable_forms(bool portable) { g_force_portable = portable; }
+void force_float_forms(FloatForms forms) { g_forms = forms; }
 
 }  // namespace vigil::ops

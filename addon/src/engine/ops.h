@@ -43,18 +43,20 @@ inline void attention(const float* qkv, size_t n, size_t d, size_t heads, float*
                       float* scratch) {
   attention(qkv, n, d, heads, 0, heads, out, scratch);
 }
-// Tests: run the portable loop forms of layer_norm, layer_norm_quantize, quantize,
-// quantize_attention_operands and softmax_row_u8 even where the CPU takes their 16-lane
-// x86-64-v4 forms (true), to pin both to the same bits on one machine; false restores the
-// CPU's choice. Not thread-safe against running ops.
-void force_portable_forms(bool portable);
+// layer_norm, layer_norm_quantize, quantize, quantize_attention_operands and softmax_row_u8
+// have two forms with the same bits: 16-lane blocks (what the x86-64-v4 clone runs) and
+// portable row loops (every other clone, NEON). Tests force one or the other on any CPU to pin
+// them together; kCpu restores the CPU's choice. Not thread-safe against running ops.
+enum class FloatForms { kCpu, kZmm, kPortable };
+void force_float_forms(FloatForms forms);
 
-// attention()'s two forms, for the tests that pin them to the same bits: attention_zmm (x86-64-v4
-// only, 16-lane vector accumulators; attention() takes it when attention_zmm_available()) and
-// attention_portable (every other CPU: the float clones, NEON, scalar).
+// attention()'s two forms, for the tests that pin them to the same bits: attention_zmm (16-lane
+// vector accumulators; attention() takes it on x86-64-v4 CPUs, where it is compiled for them)
+// and attention_portable (every other CPU: the float clones, NEON, scalar). attention_zmm can
+// run wherever attention_zmm_runnable() (everywhere but an x86 CPU without x86-64-v4).
 void attention_zmm(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
                    size_t head_end, float* out, float* scratch);
-bool attention_zmm_available();
+bool attention_zmm_runnable();
 void attention_portable(const float* qkv, size_t n, size_t d, size_t heads, size_t head_begin,
                         size_t head_end, float* out, float* scratch);
 
