@@ -10,7 +10,7 @@ namespace {
 constexpr size_t align64(size_t x) { return (x + 63) / 64 * 64; }
 
 struct Layout {
-  size_t q8, k8, v8t, sq, ck, sv, colsum, vmax, vblock, pk, pv, s32, p8, o32, tmp, total;
+  size_t q8, k8, v8t, sq, ck, sv, colsum, vmax, vblock, pk, pv, s32, p8, o32, tmp, fused, total;
 };
 
 // hc: heads handled by one call (all of them single-threaded, one per pool task).
@@ -32,6 +32,11 @@ Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh, size_t hc) {
   l.colsum = take(hc * dh * sizeof(int32_t));
   l.vmax = take(hc * dh * sizeof(uint32_t));
   l.vblock = take(64 * hc * dh);
+  if (kt.attention != nullptr) {  // the table's fused kernel: its own scratch only
+    l.fused = take(kt.attention_scratch(n, dh));
+    l.total = off;
+    return l;
+  }
   l.pk = take(kt.packed_size(n, dh));
   l.pv = take(kt.packed_size(dh, n));
   l.s32 = take(rows * n * sizeof(int32_t));
@@ -72,6 +77,24 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
                                    ck, v8t, sv, colsum,
                                    reinterpret_cast<uint32_t*>(scratch + l.vmax),
                                    reinterpret_cast<int8_t*>(scratch + l.vblock));
+  if (kt.attention != nullptr) {
+    for (size_t hh = 0; hh < hc; ++hh) {
+      kernels::AttentionHead a;
+      a.n = n;
+      a.dh = dh;
+      a.q8 = q8 + hh * n * dh;
+      a.sq = sq + hh * n;
+      a.k8 = k8 + hh * n * dh;
+      a.ck = ck + hh * n;
+      a.v8t = v8t + hh * dh * n;
+      a.sv = sv + hh * dh;
+      a.out = out + (head_begin + hh) * dh;
+      a.ldo = d;
+      a.scratch = scratch + l.fused;
+      kt.attention(a);
+    }
+    return;
+  }
   for (size_t hh = 0; hh < hc; ++hh) {
     const size_t h = head_begin + hh;
     const int8_t* qh = q8 + hh * n * dh;

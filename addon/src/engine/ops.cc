@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "float_clones.h"
+#include "kernels/softmax_u8_spec.h"
 
 // -Wpsabi: the 16-lane helpers below pass 64-byte vectors by value; they are always inlined,
 // no ABI is crossed.
@@ -60,21 +61,22 @@ VIGIL_ALWAYS_INLINE inline T exp_nonpositive(T x) {
 // On a float, or lane by lane on a GCC float vector T with int32 lanes I, as exp_nonpositive.
 // exp2_255_clamped is the part after the clamp (y >= -29), for the portable loops that clamp
 // in a loop of their own.
+// The constants are kernels/softmax_u8_spec.h's (shared with the fused attention kernels).
 template <class T, class I = int32_t>
 VIGIL_ALWAYS_INLINE inline T exp2_255_clamped(T y) {
-  const float kRound = 12582912.0f;  // 1.5 * 2^23: (v + kRound) - kRound rounds v to nearest
-  const T n = (y + kRound) - kRound;
+  namespace su8 = kernels::softmax_u8;
+  const T n = (y + su8::kRound) - su8::kRound;
   const T f = y - n;
-  T p = T{} + 2.46738946f;
-  p = p * f + 14.2601191f;
-  p = p * f + 61.2563738f;
-  p = p * f + 176.745864f;
-  p = p * f + 255.0f;
+  T p = T{} + su8::kP[0];
+  p = p * f + su8::kP[1];
+  p = p * f + su8::kP[2];
+  p = p * f + su8::kP[3];
+  p = p * f + su8::kP[4];
   return p * pow2<T, I>(n);
 }
 template <class T, class I = int32_t>
 VIGIL_ALWAYS_INLINE inline T exp2_255_nonpositive(T y) {
-  return exp2_255_clamped<T, I>(y > -29.0f ? y : -29.0f);
+  return exp2_255_clamped<T, I>(y > kernels::softmax_u8::kMinY ? y : kernels::softmax_u8::kMinY);
 }
 
 // The 4-row register block shared by attention() and linear_f32(): c_r[l] = sum_k a_r[k] w[k][l]
@@ -195,6 +197,36 @@ VIGIL_ALWAYS_INLINE inline uint32_t hmax16(U16 u) {
 #else
   uint32_t m = 0;
   for (size_t l = 0; l < 16; ++l) m = u[l] > m ? u[l] : m;
+  return m;
+#endif
+}
+
+// Lane r = the max over the 16 lanes of v[r], r < 16 (unsigned; exact in any order): a
+// transposing tree, 45 vector ops for 16 reductions instead of 16 latency-bound halving chains.
+VIGIL_ALWAYS_INLINE inline U16 hmax16_16rows(const U16* v) {
+  auto vmax = [](U16 a, U16 b) { return a > b ? a : b; };
+#if VIGIL_VECTOR_SHUFFLE
+  U16 w[8], x[4], y[2];
+  for (size_t k = 0; k < 8; ++k) {  // lanes 0-7: row 2k's 8 partial maxima, 8-15: row 2k + 1's
+    w[k] = vmax(__builtin_shuffle(v[2 * k], v[2 * k + 1], U16{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23}),
+                __builtin_shuffle(v[2 * k], v[2 * k + 1], U16{8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}));
+  }
+  for (size_t k = 0; k < 4; ++k) {  // 4 lanes per row, rows 4k..4k+3
+    x[k] = vmax(__builtin_shuffle(w[2 * k], w[2 * k + 1], U16{0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27}),
+                __builtin_shuffle(w[2 * k], w[2 * k + 1], U16{4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31}));
+  }
+  for (size_t k = 0; k < 2; ++k) {  // 2 lanes per row, rows 8k..8k+7
+    y[k] = vmax(__builtin_shuffle(x[2 * k], x[2 * k + 1], U16{0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29}),
+                __builtin_shuffle(x[2 * k], x[2 * k + 1], U16{2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31}));
+  }
+  return vmax(__builtin_shuffle(y[0], y[1], U16{0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30}),
+              __builtin_shuffle(y[0], y[1], U16{1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31}));
+#else
+  U16 m = {};
+  for (size_t r = 0; r < 16; ++r) {
+    for (size_t l = 0; l < 16; ++l) m[r] = v[r][l] > m[r] ? v[r][l] : m[r];
+  }
+  (void)vmax;
   return m;
 #endif
 }
@@ -959,7 +991,55 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
   // Pass 1, row by row (contiguous reads of each 3d-float row): Q and K quantized per (row,
   // head) slice, the V column maxima accumulated.
   for (size_t c = 0; c < vc; ++c) vmax_bits[c] = 0;
-  for (size_t i = 0; i < n; ++i) {
+  size_t i = 0;
+  if constexpr (kZmm) {
+    // Whole blocks of 16 rows when dh is a multiple of 16: each (row, head) slice's lane-wise
+    // |max| folded to one vector, the 16 rows' maxima reduced together (hmax16_16rows), the
+    // scales of 16 rows as vectors (IEEE division per lane: the bits of the row loop below).
+    if (dh % 16 == 0) {
+      for (; i + 16 <= n; i += 16) {
+        for (size_t hh = 0; hh < hc; ++hh) {
+          const size_t h = head_begin + hh;
+          for (int part = 0; part < 2; ++part) {
+            const float* x0 = qkv + i * ld + part * d + h * dh;
+            U16 m[16];
+            for (size_t r = 0; r < 16; ++r) {
+              U16 mr = {};
+              for (size_t j = 0; j < dh; j += 16) {
+                U16 b;
+                std::memcpy(&b, x0 + r * ld + j, sizeof b);
+                b &= 0x7fffffffu;
+                mr = b > mr ? b : mr;
+              }
+              m[r] = mr;
+            }
+            const U16 mb = hmax16_16rows(m);
+            F16 mx;
+            std::memcpy(&mx, &mb, sizeof mx);
+            const F16 inv = mx > 0.0f ? 127.0f / mx : F16{};
+            const F16 scale = mx / 127.0f;
+            if (part == 0) {
+              store16(sq + hh * n + i, scale);
+            } else {
+              store16(ck + hh * n + i, scale * k_scale_mul);
+            }
+            int8_t* q = (part == 0 ? q8 : k8) + (hh * n + i) * dh;
+            for (size_t r = 0; r < 16; ++r) quantize_row<true>(x0 + r * ld, dh, inv[r], q + r * dh);
+          }
+        }
+      }
+      for (size_t r = 0; r < i; ++r) {  // the V column maxima of those rows
+        const float* v = qkv + r * ld + 2 * d + head_begin * dh;
+        for (size_t c = 0; c < vc; ++c) {
+          uint32_t b;
+          std::memcpy(&b, v + c, sizeof b);
+          b &= 0x7fffffffu;
+          vmax_bits[c] = b > vmax_bits[c] ? b : vmax_bits[c];
+        }
+      }
+    }
+  }
+  for (; i < n; ++i) {
     const float* row = qkv + i * ld;
     for (size_t hh = 0; hh < hc; ++hh) {
       const size_t h = head_begin + hh;
@@ -1061,7 +1141,7 @@ VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_
     float row_scale, const float* col_scale, float* tmp, int8_t* p) {
   // y = s log2(e) = (acc * (row_scale log2 e)) * col_scale, its max taken in the same pass
   // through the order-preserving integer image (see max_ordered).
-  const float rs2 = row_scale * 1.44269504088896341f;
+  const float rs2 = row_scale * kernels::softmax_u8::kLog2e;
   // The x86-64-v4 form takes whole 16-lane blocks first; the portable one (and the v4 tail)
   // the row loops below, which vectorize at any width (see quantize_block_portable).
   const size_t n16 = kZmm ? n / 16 * 16 : 0;
@@ -1104,7 +1184,7 @@ VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_
   }
   for (size_t k = n16; k < n; ++k) {  // exp2_255_nonpositive as its clamp, then the rest
     const float y = tmp[k] - mx;
-    tmp[k] = y > -29.0f ? y : -29.0f;
+    tmp[k] = y > kernels::softmax_u8::kMinY ? y : kernels::softmax_u8::kMinY;
   }
   for (size_t k = n16; k < n; ++k) {
     const int u = static_cast<int>(exp2_255_clamped(tmp[k]) + 0.5f);

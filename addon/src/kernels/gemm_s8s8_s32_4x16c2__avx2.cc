@@ -307,7 +307,7 @@ void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const
 }
 
 using D = Driver<Avx2>;
-const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused};
+const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused, nullptr, nullptr};
 
 }  // namespace
 

@@ -25,6 +25,11 @@
 #endif
 
 namespace vigil::kernels {
+
+// attention_u8s8__avx512_vnni.cc: the fused int8 attention of this table.
+size_t attention_u8s8_scratch__avx512_vnni(size_t n, size_t dh);
+void attention_u8s8__avx512_vnni(const AttentionHead& head);
+
 namespace {
 
 struct Avx512Vnni {
@@ -308,7 +313,8 @@ void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const
 }
 
 using D = Driver<Avx512Vnni>;
-const KernelTable kTable = {Isa::kAvx512Vnni, "avx512_vnni", D::packed_size, D::pack, gemm_fused};
+const KernelTable kTable = {Isa::kAvx512Vnni, "avx512_vnni", D::packed_size, D::pack, gemm_fused,
+                            attention_u8s8_scratch__avx512_vnni, attention_u8s8__avx512_vnni};
 
 }  // namespace
 

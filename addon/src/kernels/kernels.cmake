@@ -58,6 +58,11 @@ if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
   vigil_kernels_isa(avx2 gemm_s8s8_s32_4x16c2__avx2.cc -mavx2)
   vigil_kernels_isa(avx512_vnni gemm_s8s8_s32_6x64c4__avx512_vnni.cc
                     -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
+  if(avx512_vnni IN_LIST VIGIL_KERNELS_COMPILED)  # the same table's fused int8 attention
+    set_source_files_properties(${_vk_dir}/attention_u8s8__avx512_vnni.cc PROPERTIES
+                                COMPILE_OPTIONS "-mavx512f;-mavx512bw;-mavx512vl;-mavx512vnni")
+    target_sources(vigil_kernels PRIVATE ${_vk_dir}/attention_u8s8__avx512_vnni.cc)
+  endif()
 elseif(_vk_proc MATCHES "^(aarch64|arm64)$")
   vigil_kernels_isa(neon gemm_s8s8_s32_4x4c16__neon.cc)  # Advanced SIMD is armv8-a baseline
   vigil_kernels_isa(neon_dot gemm_s8s8_s32_4x16c4__neon_dot.cc -march=armv8.2-a+dotprod)

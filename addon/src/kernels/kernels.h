@@ -47,12 +47,35 @@ using PackFn = void (*)(const int8_t* w, size_t n, size_t k, void* packed);
 using GemmFn = void (*)(size_t m, size_t n, size_t k, const int8_t* a, size_t lda,
                         const void* packed, const Epilogue& ep);
 
+// One head of the engine's int8 attention, fused (engine/attention_int8.h has the math; the
+// engine runs the same computation through gemm and ops::softmax_row_u8 on tables without it,
+// and the bits are the same). Operands as ops::quantize_attention_operands makes them for the
+// head: q8, k8 [n][dh], v8t [dh][n] (int8), sq [n] (Q row scales), ck [n] (K row scales times
+// 1/sqrt(dh)), sv [dh] (V column scales); out[i * ldo + t] for i < n, t < dh.
+struct AttentionHead {
+  size_t n = 0, dh = 0;
+  const int8_t* q8 = nullptr;
+  const float* sq = nullptr;
+  const int8_t* k8 = nullptr;
+  const float* ck = nullptr;
+  const int8_t* v8t = nullptr;
+  const float* sv = nullptr;
+  float* out = nullptr;
+  size_t ldo = 0;
+  void* scratch = nullptr;  // AttentionScratchFn(n, dh) bytes, 64-byte aligned
+};
+using AttentionScratchFn = size_t (*)(size_t n, size_t dh);
+using AttentionFn = void (*)(const AttentionHead& head);
+
 struct KernelTable {
   Isa isa;
   const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni"
   PackedSizeFn packed_size;
   PackFn pack;
   GemmFn gemm;
+  // Optional fused int8 attention (nullptr: the engine composes gemm and its softmax).
+  AttentionScratchFn attention_scratch;
+  AttentionFn attention;
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.

@@ -1,0 +1,325 @@
+// attention_u8s8__avx512_vnni: one head of the engine's int8 attention (engine/attention_int8.h)
+// fused in registers: scores Q8 K8^T by vpdpbusd, the u8 softmax of ops::softmax_row_u8 (the
+// specification; constants in softmax_u8_spec.h), P V8 by vpdpbusd with the u8 probabilities as
+// the unsigned operand, and the output scaling, 4 query rows at a time. No packing through the
+// GEMM's panel layout, no int32 score or output tiles in memory, no u - 128 / + 128 round trip.
+//
+// Exactness (the bits of the engine's GEMM path on every kernel table; engine_ops_test):
+// - scores: vpdpbusd needs u8 x s8, so Q is fed as q ^ 0x80 = q + 128 and each accumulator
+//   starts at -128 sum_t k[j][t]: exactly sum_t q k. P V: u in [0, 255] is already unsigned.
+//   Integer sums are exact in any order.
+// - float steps per element in softmax_row_u8's order, with two instructions that give the
+//   same values on this range: round-to-nearest-even of t in [-29, 0] by vrndscaleps instead of
+//   (t + 1.5 2^23) - 1.5 2^23, and p * 2^n by vscalefps instead of the exponent-bits multiply
+//   (n integral in [-29, 0], p in [127, 256): no overflow, underflow or rounding either way).
+//   The row max is a float max (exact; a zero max of either sign gives the same u).
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "kernels/kernels.h"
+#include "kernels/softmax_u8_spec.h"
+
+// GCC 12's avx512fintrin.h masked intrinsics trip -Wmaybe-uninitialized on their own undefined
+// pass-through operands (as in gemm_s8s8_s32_6x64c4__avx512_vnni.cc); nothing here reads one.
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#endif
+
+#if !defined(__AVX512F__) || !defined(__AVX512VNNI__) || !defined(__AVX512BW__)
+#error "this file must be compiled with -mavx512f -mavx512bw -mavx512vl -mavx512vnni (kernels.cmake)"
+#endif
+
+namespace vigil::kernels {
+namespace {
+
+constexpr size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+constexpr int kRows = 4;       // query rows per block
+constexpr int kKeyBlocks = 4;  // 16-key blocks per score pass: kRows x 4 accumulators
+constexpr int kTBlocks = 2;    // 16-column output blocks per P V pass: kRows x 2 x 2 accumulators
+
+// Scratch of one head. np: n rounded up to 16; dg: K groups of 4 in dh; dhp: dh rounded up to
+// 16; n4: key groups of 4.
+struct Layout {
+  size_t np, dg, dhp, n4;
+  size_t kp, qu, corr, vp, ub, y, total;
+};
+
+Layout layout(size_t n, size_t dh) {
+  Layout l{};
+  l.np = round_up(n, 16);
+  l.dg = round_up(dh, 4) / 4;
+  l.dhp = round_up(dh, 16);
+  l.n4 = round_up(n, 4) / 4;
+  size_t off = 0;
+  auto take = [&](size_t bytes) {
+    const size_t o = off;
+    off += round_up(bytes, 64);
+    return o;
+  };
+  l.kp = take(l.dg * l.np * 4);      // kp[g][j]: bytes k8[j][4g..4g+3] (0 past n, dh)
+  l.qu = take(n * l.dg * 4 + 64);    // qu[i][4g + e] = q8[i][4g + e] ^ 0x80 (0x80 past dh)
+  l.corr = take(l.np * 4);           // -128 sum_t k8[j][t]
+  l.vp = take(l.n4 * l.dhp * 4);     // vp[g][t]: bytes v8[4g..4g+3][t] (0 past n, dh)
+  l.ub = take(kRows * l.np);         // u8 probabilities of one row block (0 past n)
+  l.y = take(kRows * l.np * 4);      // y of one row block
+  l.total = off;
+  return l;
+}
+
+int32_t load_i32(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Lanes of the 16-key block starting at key j0 that are keys (< n).
+__mmask16 key_mask(size_t j0, size_t n) {
+  return n - j0 >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - j0)) - 1u);
+}
+
+// The operands in the layouts above. With dh % 4 == 0 (n % 4 == 0 for V) the dword
+// transposes are gathers of whole 4-byte groups; otherwise byte loops with zero padding.
+void prepare(const AttentionHead& h, const Layout& l, uint8_t* s) {
+  const size_t n = h.n, dh = h.dh;
+  int32_t* corr = reinterpret_cast<int32_t*>(s + l.corr);
+  uint8_t* kp = s + l.kp;
+  uint8_t* qu = s + l.qu;
+  if (dh % 4 == 0) {
+    // kp[g][j0 + lane] = dword g of key row j0 + lane; corr = -128 (sum of its bytes), the
+    // byte sums by vpdpbusd against ones.
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (size_t j0 = 0; j0 < l.np; j0 += 16) {
+      const __mmask16 m = key_mask(j0, n);
+      const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j0))),
+                                             _mm512_set1_epi32(static_cast<int>(l.dg)));
+      __m512i sum = _mm512_setzero_si512();
+      for (size_t g = 0; g < l.dg; ++g) {
+        const __m512i k = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m,
+                                                      _mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))),
+                                                      h.k8, 4);
+        _mm512_storeu_si512(kp + (g * l.np + j0) * 4, k);
+        sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), k);
+      }
+      _mm512_storeu_si512(corr + j0, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
+    }
+    for (size_t i = 0; i < n * dh; i += 64) {
+      const __mmask64 m = n * dh - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n * dh - i)) - 1;
+      const __m512i q = _mm512_maskz_loadu_epi8(m, h.q8 + i);
+      _mm512_mask_storeu_epi8(qu + i, m, _mm512_xor_si512(q, _mm512_set1_epi8(static_cast<char>(0x80))));
+    }
+  } else {
+    for (size_t j = 0; j < l.np; ++j) {
+      int32_t sum = 0;
+      for (size_t g = 0; g < l.dg; ++g) {
+        uint8_t b[4];
+        for (size_t e = 0; e < 4; ++e) {
+          const size_t t = 4 * g + e;
+          const int8_t v = j < n && t < dh ? h.k8[j * dh + t] : 0;
+          sum += v;
+          b[e] = static_cast<uint8_t>(v);
+        }
+        std::memcpy(kp + (g * l.np + j) * 4, b, 4);
+      }
+      corr[j] = -128 * sum;
+    }
+    for (size_t i = 0; i < n; ++i) {
+      for (size_t t = 0; t < l.dg * 4; ++t) {
+        qu[i * l.dg * 4 + t] = t < dh ? static_cast<uint8_t>(h.q8[i * dh + t]) ^ 0x80u : 0x80u;
+      }
+    }
+  }
+  uint8_t* vp = s + l.vp;
+  if (n % 4 == 0) {
+    // vp[g][t0 + lane] = dword g of V^T row t0 + lane.
+    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    for (size_t t0 = 0; t0 < l.dhp; t0 += 16) {
+      const __mmask16 m = key_mask(t0, dh);
+      const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(t0))),
+                                             _mm512_set1_epi32(static_cast<int>(l.n4)));
+      for (size_t g = 0; g < l.n4; ++g) {
+        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m,
+                                                      _mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))),
+                                                      h.v8t, 4);
+        _mm512_storeu_si512(vp + (g * l.dhp + t0) * 4, v);
+      }
+    }
+  } else {
+    for (size_t g = 0; g < l.n4; ++g) {
+      for (size_t t = 0; t < l.dhp; ++t) {
+        uint8_t b[4];
+        for (size_t e = 0; e < 4; ++e) {
+          const size_t j = 4 * g + e;
+          b[e] = j < n && t < dh ? static_cast<uint8_t>(h.v8t[t * n + j]) : 0;
+        }
+        std::memcpy(vp + (g * l.dhp + t) * 4, b, 4);
+      }
+    }
+  }
+}
+
+// Scores of R rows x NB 16-key blocks from block b0: y = ((float)S * rs2[r]) * ck[j] into y,
+// the rows' lane-wise max (keys < n only) into mx.
+template <int R, int NB>
+void scores(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, size_t b0,
+            const float* rs2, float* y, __m512* mx) {
+  const uint8_t* kp = s + l.kp;
+  const uint8_t* qu = s + l.qu + i0 * l.dg * 4;
+  const int32_t* corr = reinterpret_cast<const int32_t*>(s + l.corr);
+  __m512i acc[R][NB];
+#pragma GCC unroll 4
+  for (int b = 0; b < NB; ++b) {
+    const __m512i c = _mm512_loadu_si512(corr + (b0 + b) * 16);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r][b] = c;
+  }
+  for (size_t g = 0; g < l.dg; ++g) {
+    __m512i k[NB];
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) k[b] = _mm512_loadu_si512(kp + (g * l.np + (b0 + b) * 16) * 4);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i a = _mm512_set1_epi32(load_i32(qu + r * l.dg * 4 + g * 4));
+#pragma GCC unroll 4
+      for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], a, k[b]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int b = 0; b < NB; ++b) {
+    const size_t j0 = (b0 + b) * 16;
+    const __mmask16 m = key_mask(j0, h.n);
+    const __m512 ck = _mm512_maskz_loadu_ps(m, h.ck + j0);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][b]), _mm512_set1_ps(rs2[r])), ck);
+      _mm512_store_ps(y + r * l.np + j0, v);
+      mx[r] = _mm512_mask_max_ps(mx[r], m, mx[r], v);
+    }
+  }
+}
+
+// u = (int)(255 * 2^(y - max) + 0.5) for R rows' keys (0 past n) into ub (row stride np), and
+// inv[r] = 1 / sum u; the rows side by side (independent chains).
+template <int R>
+void softmax_rows(const Layout& l, size_t n, const float* y, const __m512* mx, uint8_t* ub, float* inv) {
+  namespace su8 = softmax_u8;
+  __m512 m[R];
+  __m512i sum[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    m[r] = _mm512_set1_ps(_mm512_reduce_max_ps(mx[r]));
+    sum[r] = _mm512_setzero_si512();
+  }
+  for (size_t j0 = 0; j0 < l.np; j0 += 16) {
+    const __mmask16 keys = key_mask(j0, n);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 t = _mm512_max_ps(_mm512_sub_ps(_mm512_load_ps(y + r * l.np + j0), m[r]),
+                                     _mm512_set1_ps(su8::kMinY));
+      const __m512 nr = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+      const __m512 f = _mm512_sub_ps(t, nr);
+      __m512 p = _mm512_set1_ps(su8::kP[0]);
+      p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(su8::kP[1]));
+      p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(su8::kP[2]));
+      p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(su8::kP[3]));
+      p = _mm512_add_ps(_mm512_mul_ps(p, f), _mm512_set1_ps(su8::kP[4]));
+      const __m512 e = _mm512_scalef_ps(p, nr);
+      const __m512i u = _mm512_maskz_cvttps_epi32(keys, _mm512_add_ps(e, _mm512_set1_ps(0.5f)));
+      sum[r] = _mm512_add_epi32(sum[r], u);
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(ub + r * l.np + j0), _mm512_cvtepi32_epi8(u));
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) inv[r] = 1.0f / static_cast<float>(_mm512_reduce_add_epi32(sum[r]));
+}
+
+// O = sum_j u[r][j] v8[j][t] for R rows and TB 16-column blocks from block c0, then
+// out = ((float)O * sv[t]) * inv[r]. Two accumulators per output vector (even and odd key
+// groups) so the chains are half as long.
+template <int R, int TB>
+void pv(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, size_t c0, const float* inv) {
+  const uint8_t* vp = s + l.vp;
+  const uint8_t* ub = s + l.ub;
+  __m512i acc[R][TB][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 2
+    for (int c = 0; c < TB; ++c) acc[r][c][0] = acc[r][c][1] = _mm512_setzero_si512();
+  }
+  auto step = [&](size_t g, int half) __attribute__((always_inline)) {
+    __m512i v[TB];
+#pragma GCC unroll 2
+    for (int c = 0; c < TB; ++c) v[c] = _mm512_loadu_si512(vp + (g * l.dhp + (c0 + c) * 16) * 4);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i a = _mm512_set1_epi32(load_i32(ub + r * l.np + g * 4));
+#pragma GCC unroll 2
+      for (int c = 0; c < TB; ++c) acc[r][c][half] = _mm512_dpbusd_epi32(acc[r][c][half], a, v[c]);
+    }
+  };
+  size_t g = 0;
+  for (; g + 2 <= l.n4; g += 2) {
+    step(g, 0);
+    step(g + 1, 1);
+  }
+  if (g < l.n4) step(g, 0);
+#pragma GCC unroll 2
+  for (int c = 0; c < TB; ++c) {
+    const size_t t0 = (c0 + c) * 16;
+    const __mmask16 m = key_mask(t0, h.dh);
+    const __m512 sv = _mm512_maskz_loadu_ps(m, h.sv + t0);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i o = _mm512_add_epi32(acc[r][c][0], acc[r][c][1]);
+      const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(o), sv), _mm512_set1_ps(inv[r]));
+      _mm512_mask_storeu_ps(h.out + (i0 + r) * h.ldo + t0, m, v);
+    }
+  }
+}
+
+template <int R>
+void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, size_t i0) {
+  float rs2[R], inv[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) rs2[r] = h.sq[i0 + r] * softmax_u8::kLog2e;
+  float* y = reinterpret_cast<float*>(s + l.y);
+  __m512 mx[R];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) mx[r] = _mm512_set1_ps(-__builtin_huge_valf());
+  const size_t nb = l.np / 16;
+  size_t b0 = 0;
+  for (; b0 + kKeyBlocks <= nb; b0 += kKeyBlocks) scores<R, kKeyBlocks>(h, l, s, i0, b0, rs2, y, mx);
+  switch (nb - b0) {
+    case 3: scores<R, 3>(h, l, s, i0, b0, rs2, y, mx); break;
+    case 2: scores<R, 2>(h, l, s, i0, b0, rs2, y, mx); break;
+    case 1: scores<R, 1>(h, l, s, i0, b0, rs2, y, mx); break;
+    default: break;
+  }
+  softmax_rows<R>(l, h.n, y, mx, s + l.ub, inv);
+  const size_t tb = l.dhp / 16;
+  size_t c0 = 0;
+  for (; c0 + kTBlocks <= tb; c0 += kTBlocks) pv<R, kTBlocks>(h, l, s, i0, c0, inv);
+  if (c0 < tb) pv<R, 1>(h, l, s, i0, c0, inv);
+}
+
+}  // namespace
+
+size_t attention_u8s8_scratch__avx512_vnni(size_t n, size_t dh) { return layout(n, dh).total; }
+
+void attention_u8s8__avx512_vnni(const AttentionHead& h) {
+  const Layout l = layout(h.n, h.dh);
+  uint8_t* s = static_cast<uint8_t*>(h.scratch);
+  prepare(h, l, s);
+  size_t i0 = 0;
+  for (; i0 + kRows <= h.n; i0 += kRows) row_block<kRows>(h, l, s, i0);
+  switch (h.n - i0) {
+    case 3: row_block<3>(h, l, s, i0); break;
+    case 2: row_block<2>(h, l, s, i0); break;
+    case 1: row_block<1>(h, l, s, i0); break;
+    default: break;
+  }
+}
+
+}  // namespace vigil::kernels
