@@ -61,7 +61,7 @@ export interface ModelInfo {
   isa: IsaName;
   /**
    * Attention arithmetic that runs: 'int8' when requested (LoadOptions.attention, else
-   * $VIGIL_ATTENTION), or chosen by 'auto' (128 tokens or more), on a model with at least one
+   * $VIGIL_ATTENTION), or chosen by 'auto' (64 tokens or more), on a model with at least one
    * int8 linear; otherwise 'f32'.
    */
   attention: 'f32' | 'int8';
@@ -91,9 +91,10 @@ export interface LoadOptions {
   /** Worker threads for large models (default 1: the calling thread only). */
   threads?: number;
   /**
-   * 'f32' (the model-format reference), 'int8' (QK^T and PV on the int8 GEMM, dynamic scales;
-   * used on models with an int8 linear; docs/engine.md "int8 attention") or 'auto' (int8 on such
-   * models from 128 tokens, where it measured faster; f32 below). Default: $VIGIL_ATTENTION when
+   * 'f32' (the model-format reference), 'int8' (QK^T in int16, PV in int8, dynamic scales,
+   * probabilities as u8; used on models with an int8 linear and heads of at most 512; refused
+   * above; docs/engine.md "int8 attention") or 'auto' (int8 on such models from 64 tokens,
+   * where it measured faster; f32 below). Default: $VIGIL_ATTENTION when
    * set, else 'auto'. Anything else: ENGINE_INVALID_ARGUMENT naming options.attention.
    */
   attention?: AttentionMode;

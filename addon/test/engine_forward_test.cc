@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "attention_int8.h"
+#include "ops.h"
 #include "engine_harness.h"
 #include "engine_test_model.h"
 #include "kernels/dispatch.h"
@@ -311,6 +312,24 @@ TEST(attention_option) {
     }
     auto mf32 = load(lf32, "", "auto");
     if (mf32) EXPECT(mf32->info().attention == "f32") << mf32->info().attention;
+  }
+  // Heads wider than kAttentionMaxHeadDim (int16 scores would overflow int32): "auto" keeps
+  // float attention at any length, "int8" is refused with the reason.
+  {
+    test::TinySpec ws = spec_none();
+    ws.window = static_cast<uint32_t>(kInt8AttentionMinTokens) * ws.patch;
+    ws.d = static_cast<uint32_t>(ops::kAttentionMaxHeadDim) + 4; ws.heads = 1; ws.ff = 8; ws.blocks = 1;
+    test::RefModel wm = test::random_model(ws);
+    test::quantize_encoder(&wm, {});
+    const auto wq8 = test::write_gguf(wm);
+    auto ma = load(wq8, "", "auto");
+    if (ma) EXPECT(ma->info().attention == "f32") << ma->info().attention;
+    std::unique_ptr<Model> mi;
+    LoadOptions oi;
+    oi.attention = "int8";
+    const Status si = Model::load_buffer(wq8.data(), wq8.size(), oi, &mi);
+    EXPECT(si.code() == StatusCode::kInvalidArgument) << si.message();
+    EXPECT(si.message().find("head dimensions up to 512") != std::string::npos) << si.message();
   }
 }
 

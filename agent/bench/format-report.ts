@@ -53,7 +53,7 @@ function sizeSection(s: SizeReport): string {
     `ORT int8 / native: ${x(s.ratios.ortInt8OverNative)} wall, ${x(s.ratios.ortInt8OverNativeCpu)} cpu  (target >= ${s.target.ortInt8OverNative}x: ${verdict(s.target.met)} wall, ${verdict(s.target.metCpu)} cpu);  ` +
       `ORT fp32 / native: ${x(s.ratios.ortFp32OverNative)} wall, ${x(s.ratios.ortFp32OverNativeCpu)} cpu (never slower: ${verdict(s.target.neverSlowerThanFp32)} wall, ${verdict(s.target.neverSlowerThanFp32Cpu)} cpu);  ORT int8 / native async: ${x(s.asyncRatioOrtInt8)}`,
   ];
-  out.push(`native attention (default 'auto': int8 from 128 tokens): ${s.attention}`);
+  out.push(`native attention (default 'auto': int8 from 64 tokens): ${s.attention}`);
   const a = s.otherAttention;
   out.push(
     a.active

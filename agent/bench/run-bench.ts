@@ -110,7 +110,7 @@ export interface SizeReport {
   ratios: Ratios;
   /** ORT int8 / native async (what the agent pays through run()). */
   asyncRatioOrtInt8: number | null;
-  /** The attention arithmetic the engine's default ('auto': int8 from 128 tokens) ran. */
+  /** The attention arithmetic the engine's default ('auto': int8 from 64 tokens) ran. */
   attention: 'f32' | 'int8';
   /**
    * The same GGUF loaded with the other attention mode (load option `attention: 'f32'` or

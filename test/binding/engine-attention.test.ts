@@ -36,21 +36,21 @@ describe('LoadOptions.attention', () => {
     expect(new addon.Model(f32Path, { attention: 'int8' }).info.attention).toBe('f32');
   });
 
-  it("defaults to 'auto': int8 attention from 128 tokens on q8 models, float below", () => {
+  it("defaults to 'auto': int8 attention from 64 tokens on q8 models, float below", () => {
     delete process.env.VIGIL_ATTENTION;
     const tokens = (n: number): TinyGgufSpec => ({
       ...TINY_SPEC,
       windowLength: n * TINY_SPEC.patch,
       seed: 33,
     });
-    const long = writeModel('attention-128.gguf', tokens(128));
-    const short = writeModel('attention-127.gguf', tokens(127));
+    const long = writeModel('attention-64.gguf', tokens(64));
+    const short = writeModel('attention-63.gguf', tokens(63));
     expect(new addon.Model(long).info.attention).toBe('int8');
     expect(new addon.Model(long, { attention: 'auto' }).info.attention).toBe('int8');
     expect(new addon.Model(long, { attention: 'f32' }).info.attention).toBe('f32');
     expect(new addon.Model(short).info.attention).toBe('f32');
     expect(new addon.Model(short, { attention: 'auto' }).info.attention).toBe('f32');
-    const longF32 = writeModel('attention-128-f32.gguf', { ...tokens(128), int8: false });
+    const longF32 = writeModel('attention-64-f32.gguf', { ...tokens(64), int8: false });
     expect(new addon.Model(longF32).info.attention).toBe('f32');
   });
 

@@ -10,7 +10,7 @@ namespace {
 constexpr size_t align64(size_t x) { return (x + 63) / 64 * 64; }
 
 struct Layout {
-  size_t q8, k8, v8t, sq, ck, sv, colsum, vmax, vblock, pk, pv, s32, p8, o32, tmp, fused, total;
+  size_t q16, k16, v8t, sq, ck, sv, colsum, vmax, vblock, pv, s32, p8, o32, tmp, fused, total;
 };
 
 // hc: heads handled by one call (all of them single-threaded, one per pool task).
@@ -23,8 +23,8 @@ Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh, size_t hc) {
     return o;
   };
   const size_t rows = kAttentionI8Rows;
-  l.q8 = take(hc * n * dh);
-  l.k8 = take(hc * n * dh);
+  l.q16 = take(hc * n * dh * sizeof(int16_t));
+  l.k16 = take(hc * n * dh * sizeof(int16_t));
   l.v8t = take(hc * dh * n);
   l.sq = take(hc * n * sizeof(float));
   l.ck = take(hc * n * sizeof(float));
@@ -37,7 +37,6 @@ Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh, size_t hc) {
     l.total = off;
     return l;
   }
-  l.pk = take(kt.packed_size(n, dh));
   l.pv = take(kt.packed_size(dh, n));
   l.s32 = take(rows * n * sizeof(int32_t));
   l.p8 = take(rows * n);
@@ -59,21 +58,20 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
   const size_t dh = d / heads;
   const size_t hc = head_end - head_begin;
   const Layout l = layout(kt, n, dh, hc);
-  int8_t* q8 = reinterpret_cast<int8_t*>(scratch + l.q8);
-  int8_t* k8 = reinterpret_cast<int8_t*>(scratch + l.k8);
+  int16_t* q16 = reinterpret_cast<int16_t*>(scratch + l.q16);
+  int16_t* k16 = reinterpret_cast<int16_t*>(scratch + l.k16);
   int8_t* v8t = reinterpret_cast<int8_t*>(scratch + l.v8t);
   float* sq = reinterpret_cast<float*>(scratch + l.sq);
   float* ck = reinterpret_cast<float*>(scratch + l.ck);
   float* sv = reinterpret_cast<float*>(scratch + l.sv);
   int32_t* colsum = reinterpret_cast<int32_t*>(scratch + l.colsum);
-  void* pk = scratch + l.pk;
   void* pv = scratch + l.pv;
   int32_t* s32 = reinterpret_cast<int32_t*>(scratch + l.s32);
   int8_t* p8 = reinterpret_cast<int8_t*>(scratch + l.p8);
   int32_t* o32 = reinterpret_cast<int32_t*>(scratch + l.o32);
   float* tmp = reinterpret_cast<float*>(scratch + l.tmp);
   const float inv_sqrt_dh = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
-  ops::quantize_attention_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, q8, sq, k8,
+  ops::quantize_attention_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, q16, sq, k16,
                                    ck, v8t, sv, colsum,
                                    reinterpret_cast<uint32_t*>(scratch + l.vmax),
                                    reinterpret_cast<int8_t*>(scratch + l.vblock));
@@ -82,9 +80,9 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
       kernels::AttentionHead a;
       a.n = n;
       a.dh = dh;
-      a.q8 = q8 + hh * n * dh;
+      a.q16 = q16 + hh * n * dh;
       a.sq = sq + hh * n;
-      a.k8 = k8 + hh * n * dh;
+      a.k16 = k16 + hh * n * dh;
       a.ck = ck + hh * n;
       a.v8t = v8t + hh * dh * n;
       a.sv = sv + hh * dh;
@@ -97,19 +95,20 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
   }
   for (size_t hh = 0; hh < hc; ++hh) {
     const size_t h = head_begin + hh;
-    const int8_t* qh = q8 + hh * n * dh;
+    const int16_t* qh = q16 + hh * n * dh;
+    const int16_t* kh = k16 + hh * n * dh;
     const float* sqh = sq + hh * n;
     const float* ckh = ck + hh * n;
     const float* svh = sv + hh * dh;
     const int32_t* csh = colsum + hh * dh;
-    kt.pack(k8 + hh * n * dh, n, dh, pk);    // W = K8 [n][dh]: scores = Q8 K8^T
     kt.pack(v8t + hh * dh * n, dh, n, pv);   // W = V8^T [dh][n]: O = P V8
     for (size_t i0 = 0; i0 < n; i0 += kAttentionI8Rows) {
       const size_t rows = n - i0 < kAttentionI8Rows ? n - i0 : kAttentionI8Rows;
-      kernels::Epilogue es;
-      es.out_i32 = s32;
-      es.ldo = n;
-      kt.gemm(rows, n, dh, qh + i0 * dh, dh, pk, es);
+      if (kt.attention_scores != nullptr) {
+        kt.attention_scores(qh + i0 * dh, rows, kh, n, dh, s32);
+      } else {
+        ops::attention_scores_s16(qh + i0 * dh, rows, kh, n, dh, s32);
+      }
       float inv_sum[kAttentionI8Rows];
       for (size_t r = 0; r < rows; ++r) {
         const int32_t sum = ops::softmax_row_u8(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n);

@@ -1,9 +1,11 @@
-// int8 multi-head attention (docs/engine.md "int8 attention"): the two attention products run
-// on the selected kernel table's int8 GEMM, with dynamic symmetric scales.
-//   Q: per (row, head) scale, K: per (key row, head) scale, V: per column scale, all max|x|/127;
-//   S = Q8 K8^T (int32), s = (S * scale_q[i]) * (scale_k[j] / sqrt(dh)) in float;
+// int8 multi-head attention (docs/engine.md "int8 attention"), with dynamic symmetric scales:
+//   Q: per (row, head) scale, K: per (key row, head) scale, both max|x|/2047 (int16 values in
+//   [-2047, 2047], ops::kAttentionQKLevels), V: per column scale max|x|/127 (int8);
+//   S = Q16 K16^T (int32, ops::attention_scores_s16), s = (S * scale_q[i]) * (scale_k[j] /
+//   sqrt(dh)) in float;
 //   e = exp(s - max s), u = round(255 e) in [0, 255] (u8, the max is 255);
-//   O = sum_m u[m] V8[m] (int32; A is fed as u - 128 and 128 * colsum(V8) added back: exact),
+//   O = sum_m u[m] V8[m] (int32, on the kernel table's int8 GEMM; A is fed as u - 128 and
+//   128 * colsum(V8) added back: exact),
 //   o[t] = ((float)O[t] * scale_v[t]) * (1 / sum_m u[m])  (renormalized by the quantized sum).
 // Integer products are exact in every kernel table and the float steps are element-wise, so
 // every ISA gives the same bits (engine_forward_test checks it). A kernel table with a fused
@@ -21,7 +23,7 @@ namespace vigil {
 // LoadOptions::attention "auto" (the default) runs int8 attention on models with at least this
 // many tokens and float attention below (docs/engine.md "int8 attention": the measured
 // crossover; float keeps short-sequence models, the shipped ones included, on the reference).
-constexpr size_t kInt8AttentionMinTokens = 128;
+constexpr size_t kInt8AttentionMinTokens = 64;
 
 // Query rows per block (scores of one block stay in a small int32 buffer).
 constexpr size_t kAttentionI8Rows = 48;

@@ -568,9 +568,17 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
   });
   bytes += (m->blocks.size() * 4 + 2) * d * sizeof(float);
   // int8 attention: only with an int8 kernel path in use (a model with an int8 linear); "auto"
-  // picks it from kInt8AttentionMinTokens tokens (where it measured faster than float).
+  // picks it from kInt8AttentionMinTokens tokens (where it measured faster than float) for
+  // heads of at most ops::kAttentionMaxHeadDim (its int16 scores must fit int32).
+  if (attention == "int8" && info.int8_linears > 0 && dh > ops::kAttentionMaxHeadDim) {
+    return make_error(StatusCode::kInvalidArgument, "load", "model",
+                      "attention=\"int8\" with head dimension " + std::to_string(dh),
+                      "int8 attention supports head dimensions up to " +
+                          std::to_string(ops::kAttentionMaxHeadDim));
+  }
   const bool attention_i8 =
-      attention == "int8" || (attention == "auto" && n >= kInt8AttentionMinTokens);
+      attention == "int8" ||
+      (attention == "auto" && n >= kInt8AttentionMinTokens && dh <= ops::kAttentionMaxHeadDim);
   if (attention_i8 && info.int8_linears > 0) {
     m->attention_i8 = true;
     info.attention = "int8";

@@ -325,6 +325,52 @@ VIGIL_ALWAYS_INLINE inline void quantize_block_portable(const float* y, size_t n
   }
 }
 
+// The int8 attention's Q and K rows in int16 (kAttentionQKLevels, attention_int8.h): q[j] =
+// clamp(round_half_away(x[j] * inv), -L, L) for L = kAttentionQKLevels, NaN -> -L; the same
+// clamp and half-away rounding as quantize_block (exact for |v| <= L: the float spacing there is
+// <= 2^-13, so v + copysign(0.5 - 2^-25, v) is v + 0.5 rounded as needed). A 16-lane form for
+// the x86-64-v4 clone and a plain loop form, the same bits.
+using S16x16 = int16_t __attribute__((vector_size(32)));
+VIGIL_ALWAYS_INLINE inline void quantize_row_s16_zmm(const float* x, size_t nb, float inv, int16_t* q) {
+  constexpr float kL = static_cast<float>(kAttentionQKLevels);
+  size_t j = 0;
+  for (; j + 16 <= nb; j += 16) {
+    F16 v = load16(x + j) * inv;
+    v = v > -kL ? v : -kL;
+    v = v < kL ? v : kL;
+    I16 b;
+    std::memcpy(&b, &v, sizeof b);
+    b = (b & INT32_MIN) | 0x3effffff;
+    F16 h;
+    std::memcpy(&h, &b, sizeof h);
+    const S16x16 r = __builtin_convertvector(__builtin_convertvector(v + h, I16), S16x16);
+    std::memcpy(q + j, &r, sizeof r);
+  }
+  for (; j < nb; ++j) {
+    float v = x[j] * inv;
+    v = v > -kL ? v : -kL;
+    v = v < kL ? v : kL;
+    q[j] = static_cast<int16_t>(static_cast<int>(v + std::copysign(0x1.fffffep-2f, v)));
+  }
+}
+VIGIL_ALWAYS_INLINE inline void quantize_row_s16_portable(const float* x, size_t nb, float inv,
+                                                          int16_t* q) {
+  constexpr float kL = static_cast<float>(kAttentionQKLevels);
+  constexpr size_t kChunk = 64;
+  float c[kChunk];
+  for (size_t j0 = 0; j0 < nb; j0 += kChunk) {
+    const size_t m = nb - j0 < kChunk ? nb - j0 : kChunk;
+    for (size_t j = 0; j < m; ++j) {  // clamp, then round: as two loops both vectorize
+      float v = x[j0 + j] * inv;
+      v = v > -kL ? v : -kL;
+      c[j] = v < kL ? v : kL;
+    }
+    for (size_t j = 0; j < m; ++j) {
+      q[j0 + j] = static_cast<int16_t>(static_cast<int>(c[j] + std::copysign(0x1.fffffep-2f, c[j])));
+    }
+  }
+}
+
 FloatForms g_forms = FloatForms::kCpu;  // force_float_forms (tests)
 
 // The x86-64-v4 clone runs the 16-lane blocks (kZmm), every other clone and NEON the portable
@@ -981,9 +1027,10 @@ namespace {
 
 template <bool kZmm>
 VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qkv, size_t n,
-    size_t d, size_t head_begin, size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
-    float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv, int32_t* colsum, uint32_t* vmax_bits,
+    size_t d, size_t head_begin, size_t head_end, size_t dh, float k_scale_mul, int16_t* q16,
+    float* sq, int16_t* k16, float* ck, int8_t* v8t, float* sv, int32_t* colsum, uint32_t* vmax_bits,
     int8_t* vblock) {
+  constexpr float kL = static_cast<float>(kAttentionQKLevels);
   const size_t ld = 3 * d;
   const size_t hc = head_end - head_begin;
   const size_t vc = hc * dh;  // V columns of these heads
@@ -1016,15 +1063,15 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
             const U16 mb = hmax16_16rows(m);
             F16 mx;
             std::memcpy(&mx, &mb, sizeof mx);
-            const F16 inv = mx > 0.0f ? 127.0f / mx : F16{};
-            const F16 scale = mx / 127.0f;
+            const F16 inv = mx > 0.0f ? kL / mx : F16{};
+            const F16 scale = mx / kL;
             if (part == 0) {
               store16(sq + hh * n + i, scale);
             } else {
               store16(ck + hh * n + i, scale * k_scale_mul);
             }
-            int8_t* q = (part == 0 ? q8 : k8) + (hh * n + i) * dh;
-            for (size_t r = 0; r < 16; ++r) quantize_row<true>(x0 + r * ld, dh, inv[r], q + r * dh);
+            int16_t* q = (part == 0 ? q16 : k16) + (hh * n + i) * dh;
+            for (size_t r = 0; r < 16; ++r) quantize_row_s16_zmm(x0 + r * ld, dh, inv[r], q + r * dh);
           }
         }
       }
@@ -1046,14 +1093,18 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
       for (int part = 0; part < 2; ++part) {
         const float* x = row + part * d + h * dh;
         const float mx = abs_max_bits<kZmm>(x, dh);
-        const float inv = mx > 0.0f ? 127.0f / mx : 0.0f;
-        int8_t* q = (part == 0 ? q8 : k8) + (hh * n + i) * dh;
+        const float inv = mx > 0.0f ? kL / mx : 0.0f;
+        int16_t* q = (part == 0 ? q16 : k16) + (hh * n + i) * dh;
         if (part == 0) {
-          sq[hh * n + i] = mx / 127.0f;
+          sq[hh * n + i] = mx / kL;
         } else {
-          ck[hh * n + i] = (mx / 127.0f) * k_scale_mul;
+          ck[hh * n + i] = (mx / kL) * k_scale_mul;
         }
-        quantize_row<kZmm>(x, dh, inv, q);
+        if constexpr (kZmm) {
+          quantize_row_s16_zmm(x, dh, inv, q);
+        } else {
+          quantize_row_s16_portable(x, dh, inv, q);
+        }
       }
     }
     const float* v = row + 2 * d + head_begin * dh;
@@ -1127,11 +1178,27 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
 
 VIGIL_FLOAT_CLONES
 void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
-                                 size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
-                                 float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv,
+                                 size_t head_end, size_t dh, float k_scale_mul, int16_t* q16,
+                                 float* sq, int16_t* k16, float* ck, int8_t* v8t, float* sv,
                                  int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock) {
   VIGIL_ZMM_OR_PORTABLE(quantize_attention_operands_form, qkv, n, d, head_begin, head_end, dh,
-                        k_scale_mul, q8, sq, k8, ck, v8t, sv, colsum, vmax_bits, vblock)
+                        k_scale_mul, q16, sq, k16, ck, v8t, sv, colsum, vmax_bits, vblock)
+}
+
+VIGIL_FLOAT_CLONES
+void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_t n, size_t dh,
+                          int32_t* s) {
+  // Integer sums: exact in any order (|sum| < 2^31 by kAttentionQKLevels), so the vectorizer
+  // may reduce over t as it likes (a multiply-add of int16 pairs on x86, widening on NEON).
+  for (size_t r = 0; r < rows; ++r) {
+    const int16_t* qr = q + r * dh;
+    for (size_t j = 0; j < n; ++j) {
+      const int16_t* kj = k + j * dh;
+      int32_t acc = 0;
+      for (size_t t = 0; t < dh; ++t) acc += static_cast<int32_t>(qr[t]) * kj[t];
+      s[r * n + j] = acc;
+    }
+  }
 }
 
 namespace {

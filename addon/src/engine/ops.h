@@ -61,19 +61,29 @@ void attention_portable(const float* qkv, size_t n, size_t d, size_t heads, size
                         size_t head_end, float* out, float* scratch);
 
 // int8 attention helpers (docs/engine.md "int8 attention"; attention_int8.cc runs the GEMMs).
+// Q and K of the int8 attention are int16 in [-L, L], L = kAttentionQKLevels (2047): 16x finer
+// than int8, and any dot product of dh <= kAttentionMaxHeadDim (512) of them stays below 2^31.
+constexpr int32_t kAttentionQKLevels = 2047;
+constexpr size_t kAttentionMaxHeadDim = 512;
+
 // The int8 attention's operands for heads [head_begin, head_end) (hh = h - head_begin) of
-// qkv [n][3d] (q | k | v), in one pass over the rows plus one over V: symmetric max|x|/127
-// scales, q = quantize_round(x * (127 / max)) (an all-zero slice gives q = 0 and scale 0).
-//   Q, K per (row, head): q8/k8 [hh][n][dh], sq[hh][n] = max/127, ck[hh][n] = (max/127) *
+// qkv [n][3d] (q | k | v), in one pass over the rows plus one over V: symmetric scales max|x|/L
+// (L = kAttentionQKLevels for Q and K, 127 for V), q = clamp(round_half_away(x * (L / max)),
+// -L, L) (an all-zero slice gives q = 0 and scale 0).
+//   Q, K per (row, head): q16/k16 [hh][n][dh] (int16), sq[hh][n] = max/L, ck[hh][n] = (max/L) *
 //   k_scale_mul (the caller's 1/sqrt(dh)).
 //   V per column: v8t [hh * dh + t][n] (transposed), sv[hh * dh + t] = max/127, colsum = the
 //   column's sum of quantized values.
 // Scratch: vmax_bits [(he - hb) dh], vblock [64][(he - hb) dh]. The bits do not depend on how
 // the heads are grouped into calls.
 void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
-                                 size_t head_end, size_t dh, float k_scale_mul, int8_t* q8,
-                                 float* sq, int8_t* k8, float* ck, int8_t* v8t, float* sv,
+                                 size_t head_end, size_t dh, float k_scale_mul, int16_t* q16,
+                                 float* sq, int16_t* k16, float* ck, int8_t* v8t, float* sv,
                                  int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock);
+
+// s[r][j] = sum_t q[r][t] k[j][t] (int16 rows of length dh <= kAttentionMaxHeadDim, exact).
+void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_t n, size_t dh,
+                          int32_t* s);
 
 // One attention row from int32 scores: s[j] = ((float)acc[j] * row_scale) * col_scale[j],
 // u[j] = round_half_up(255 exp(s[j] - max s)) in [0, 255] (the max is 255; computed as

@@ -1,13 +1,12 @@
 // attention_u8s8__avx512_vnni: one head of the engine's int8 attention (engine/attention_int8.h)
-// fused in registers: scores Q8 K8^T by vpdpbusd, the u8 softmax of ops::softmax_row_u8 (the
+// fused in registers: scores Q16 K16^T by vpdpwssd, the u8 softmax of ops::softmax_row_u8 (the
 // specification; constants in softmax_u8_spec.h), P V8 by vpdpbusd with the u8 probabilities as
 // the unsigned operand, and the output scaling, 4 query rows at a time. No packing through the
 // GEMM's panel layout, no int32 score or output tiles in memory, no u - 128 / + 128 round trip.
 //
 // Exactness (the bits of the engine's GEMM path on every kernel table; engine_ops_test):
-// - scores: vpdpbusd needs u8 x s8, so Q is fed as q ^ 0x80 = q + 128 and each accumulator
-//   starts at -128 sum_t k[j][t]: exactly sum_t q k. P V: u in [0, 255] is already unsigned.
-//   Integer sums are exact in any order.
+// - scores: vpdpwssd, int16 pairs (|q|, |k| <= 2047, dh <= 512: no int32 overflow). P V:
+//   vpdpbusd, u in [0, 255] is already the unsigned operand. Integer sums are exact in any order.
 // - float steps per element in softmax_row_u8's order, with two instructions that give the
 //   same values on this range: round-to-nearest-even of t in [-29, 0] by vrndscaleps instead of
 //   (t + 1.5 2^23) - 1.5 2^23, and p * 2^n by vscalefps instead of the exponent-bits multiply
@@ -40,17 +39,17 @@ constexpr int kRows = 4;       // query rows per block
 constexpr int kKeyBlocks = 4;  // 16-key blocks per score pass: kRows x 4 accumulators
 constexpr int kTBlocks = 2;    // 16-column output blocks per P V pass: kRows x 2 x 2 accumulators
 
-// Scratch of one head. np: n rounded up to 16; dg: K groups of 4 in dh; dhp: dh rounded up to
-// 16; n4: key groups of 4.
+// Scratch of one head. np: n rounded up to 16; dp: int16 pairs in dh (dh rounded up to 2, / 2);
+// dhp: dh rounded up to 16; n4: key groups of 4.
 struct Layout {
-  size_t np, dg, dhp, n4;
-  size_t kp, qu, corr, vp, ub, y, total;
+  size_t np, dp, dhp, n4;
+  size_t kp, qp, vp, ub, y, total;
 };
 
 Layout layout(size_t n, size_t dh) {
   Layout l{};
   l.np = round_up(n, 16);
-  l.dg = round_up(dh, 4) / 4;
+  l.dp = round_up(dh, 2) / 2;
   l.dhp = round_up(dh, 16);
   l.n4 = round_up(n, 4) / 4;
   size_t off = 0;
@@ -59,17 +58,16 @@ Layout layout(size_t n, size_t dh) {
     off += round_up(bytes, 64);
     return o;
   };
-  l.kp = take(l.dg * l.np * 4);      // kp[g][j]: bytes k8[j][4g..4g+3] (0 past n, dh)
-  l.qu = take(n * l.dg * 4 + 64);    // qu[i][4g + e] = q8[i][4g + e] ^ 0x80 (0x80 past dh)
-  l.corr = take(l.np * 4);           // -128 sum_t k8[j][t]
-  l.vp = take(l.n4 * l.dhp * 4);     // vp[g][t]: bytes v8[4g..4g+3][t] (0 past n, dh)
-  l.ub = take(kRows * l.np);         // u8 probabilities of one row block (0 past n)
-  l.y = take(kRows * l.np * 4);      // y of one row block
+  l.kp = take(l.dp * l.np * 4);              // kp[g][j]: k16[j][2g], k16[j][2g + 1] (0 past n, dh)
+  l.qp = take(dh % 2 == 0 ? 0 : n * l.dp * 4);  // odd dh only: Q rows padded with a 0
+  l.vp = take(l.n4 * l.dhp * 4);             // vp[g][t]: bytes v8[4g..4g+3][t] (0 past n, dh)
+  l.ub = take(kRows * l.np);                 // u8 probabilities of one row block (0 past n)
+  l.y = take(kRows * l.np * 4);              // y of one row block
   l.total = off;
   return l;
 }
 
-int32_t load_i32(const uint8_t* p) {
+int32_t load_i32(const void* p) {
   int32_t v;
   std::memcpy(&v, p, sizeof v);
   return v;
@@ -80,61 +78,50 @@ __mmask16 key_mask(size_t j0, size_t n) {
   return n - j0 >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - j0)) - 1u);
 }
 
-// The operands in the layouts above. With dh % 4 == 0 (n % 4 == 0 for V) the dword
-// transposes are gathers of whole 4-byte groups; otherwise byte loops with zero padding.
+// Q's rows as int16 pairs: the operand itself for even dh, else a copy padded with a 0.
+const int16_t* q_pairs(const AttentionHead& h, const Layout& l, uint8_t* s) {
+  if (h.dh % 2 == 0) return h.q16;
+  int16_t* qp = reinterpret_cast<int16_t*>(s + l.qp);
+  for (size_t i = 0; i < h.n; ++i) {
+    for (size_t t = 0; t < 2 * l.dp; ++t) qp[i * 2 * l.dp + t] = t < h.dh ? h.q16[i * h.dh + t] : 0;
+  }
+  return qp;
+}
+
+// K and V^T in the dword layouts above. With dh % 2 == 0 (n % 4 == 0 for V) the transposes
+// are gathers of whole dwords; otherwise element loops with zero padding.
 void prepare(const AttentionHead& h, const Layout& l, uint8_t* s) {
   const size_t n = h.n, dh = h.dh;
-  int32_t* corr = reinterpret_cast<int32_t*>(s + l.corr);
   uint8_t* kp = s + l.kp;
-  uint8_t* qu = s + l.qu;
-  if (dh % 4 == 0) {
-    // kp[g][j0 + lane] = dword g of key row j0 + lane; corr = -128 (sum of its bytes), the
-    // byte sums by vpdpbusd against ones.
-    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  if (dh % 2 == 0) {
+    // kp[g][j0 + lane] = dword g (int16 pair) of key row j0 + lane.
     for (size_t j0 = 0; j0 < l.np; j0 += 16) {
       const __mmask16 m = key_mask(j0, n);
       const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j0))),
-                                             _mm512_set1_epi32(static_cast<int>(l.dg)));
-      __m512i sum = _mm512_setzero_si512();
-      for (size_t g = 0; g < l.dg; ++g) {
+                                             _mm512_set1_epi32(static_cast<int>(l.dp)));
+      for (size_t g = 0; g < l.dp; ++g) {
         const __m512i k = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m,
                                                       _mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))),
-                                                      h.k8, 4);
+                                                      h.k16, 4);
         _mm512_storeu_si512(kp + (g * l.np + j0) * 4, k);
-        sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), k);
       }
-      _mm512_storeu_si512(corr + j0, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
-    }
-    for (size_t i = 0; i < n * dh; i += 64) {
-      const __mmask64 m = n * dh - i >= 64 ? ~__mmask64{0} : (__mmask64{1} << (n * dh - i)) - 1;
-      const __m512i q = _mm512_maskz_loadu_epi8(m, h.q8 + i);
-      _mm512_mask_storeu_epi8(qu + i, m, _mm512_xor_si512(q, _mm512_set1_epi8(static_cast<char>(0x80))));
     }
   } else {
     for (size_t j = 0; j < l.np; ++j) {
-      int32_t sum = 0;
-      for (size_t g = 0; g < l.dg; ++g) {
-        uint8_t b[4];
-        for (size_t e = 0; e < 4; ++e) {
-          const size_t t = 4 * g + e;
-          const int8_t v = j < n && t < dh ? h.k8[j * dh + t] : 0;
-          sum += v;
-          b[e] = static_cast<uint8_t>(v);
+      for (size_t g = 0; g < l.dp; ++g) {
+        int16_t p[2];
+        for (size_t e = 0; e < 2; ++e) {
+          const size_t t = 2 * g + e;
+          p[e] = j < n && t < dh ? h.k16[j * dh + t] : 0;
         }
-        std::memcpy(kp + (g * l.np + j) * 4, b, 4);
-      }
-      corr[j] = -128 * sum;
-    }
-    for (size_t i = 0; i < n; ++i) {
-      for (size_t t = 0; t < l.dg * 4; ++t) {
-        qu[i * l.dg * 4 + t] = t < dh ? static_cast<uint8_t>(h.q8[i * dh + t]) ^ 0x80u : 0x80u;
+        std::memcpy(kp + (g * l.np + j) * 4, p, 4);
       }
     }
   }
   uint8_t* vp = s + l.vp;
   if (n % 4 == 0) {
     // vp[g][t0 + lane] = dword g of V^T row t0 + lane.
-    const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     for (size_t t0 = 0; t0 < l.dhp; t0 += 16) {
       const __mmask16 m = key_mask(t0, dh);
       const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(t0))),
@@ -161,29 +148,27 @@ void prepare(const AttentionHead& h, const Layout& l, uint8_t* s) {
 }
 
 // Scores of R rows x NB 16-key blocks from block b0: y = ((float)S * rs2[r]) * ck[j] into y,
-// the rows' lane-wise max (keys < n only) into mx.
+// the rows' lane-wise max (keys < n only) into mx. q: Q's int16 pair rows (2 dp per row).
 template <int R, int NB>
-void scores(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, size_t b0,
-            const float* rs2, float* y, __m512* mx) {
+void scores(const AttentionHead& h, const Layout& l, const uint8_t* s, const int16_t* q, size_t i0,
+            size_t b0, const float* rs2, float* y, __m512* mx) {
   const uint8_t* kp = s + l.kp;
-  const uint8_t* qu = s + l.qu + i0 * l.dg * 4;
-  const int32_t* corr = reinterpret_cast<const int32_t*>(s + l.corr);
+  const int16_t* qr = q + i0 * 2 * l.dp;
   __m512i acc[R][NB];
 #pragma GCC unroll 4
-  for (int b = 0; b < NB; ++b) {
-    const __m512i c = _mm512_loadu_si512(corr + (b0 + b) * 16);
+  for (int r = 0; r < R; ++r) {
 #pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) acc[r][b] = c;
+    for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_setzero_si512();
   }
-  for (size_t g = 0; g < l.dg; ++g) {
+  for (size_t g = 0; g < l.dp; ++g) {
     __m512i k[NB];
 #pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) k[b] = _mm512_loadu_si512(kp + (g * l.np + (b0 + b) * 16) * 4);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m512i a = _mm512_set1_epi32(load_i32(qu + r * l.dg * 4 + g * 4));
+      const __m512i a = _mm512_set1_epi32(load_i32(qr + r * 2 * l.dp + 2 * g));
 #pragma GCC unroll 4
-      for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], a, k[b]);
+      for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpwssd_epi32(acc[r][b], a, k[b]);
     }
   }
 #pragma GCC unroll 4
@@ -280,7 +265,7 @@ void pv(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, si
 }
 
 template <int R>
-void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, size_t i0) {
+void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, const int16_t* q, size_t i0) {
   float rs2[R], inv[R];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) rs2[r] = h.sq[i0 + r] * softmax_u8::kLog2e;
@@ -290,11 +275,11 @@ void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, size_t i0) {
   for (int r = 0; r < R; ++r) mx[r] = _mm512_set1_ps(-__builtin_huge_valf());
   const size_t nb = l.np / 16;
   size_t b0 = 0;
-  for (; b0 + kKeyBlocks <= nb; b0 += kKeyBlocks) scores<R, kKeyBlocks>(h, l, s, i0, b0, rs2, y, mx);
+  for (; b0 + kKeyBlocks <= nb; b0 += kKeyBlocks) scores<R, kKeyBlocks>(h, l, s, q, i0, b0, rs2, y, mx);
   switch (nb - b0) {
-    case 3: scores<R, 3>(h, l, s, i0, b0, rs2, y, mx); break;
-    case 2: scores<R, 2>(h, l, s, i0, b0, rs2, y, mx); break;
-    case 1: scores<R, 1>(h, l, s, i0, b0, rs2, y, mx); break;
+    case 3: scores<R, 3>(h, l, s, q, i0, b0, rs2, y, mx); break;
+    case 2: scores<R, 2>(h, l, s, q, i0, b0, rs2, y, mx); break;
+    case 1: scores<R, 1>(h, l, s, q, i0, b0, rs2, y, mx); break;
     default: break;
   }
   softmax_rows<R>(l, h.n, y, mx, s + l.ub, inv);
@@ -312,12 +297,13 @@ void attention_u8s8__avx512_vnni(const AttentionHead& h) {
   const Layout l = layout(h.n, h.dh);
   uint8_t* s = static_cast<uint8_t*>(h.scratch);
   prepare(h, l, s);
+  const int16_t* q = q_pairs(h, l, s);
   size_t i0 = 0;
-  for (; i0 + kRows <= h.n; i0 += kRows) row_block<kRows>(h, l, s, i0);
+  for (; i0 + kRows <= h.n; i0 += kRows) row_block<kRows>(h, l, s, q, i0);
   switch (h.n - i0) {
-    case 3: row_block<3>(h, l, s, i0); break;
-    case 2: row_block<2>(h, l, s, i0); break;
-    case 1: row_block<1>(h, l, s, i0); break;
+    case 3: row_block<3>(h, l, s, q, i0); break;
+    case 2: row_block<2>(h, l, s, q, i0); break;
+    case 1: row_block<1>(h, l, s, q, i0); break;
     default: break;
   }
 }

@@ -86,7 +86,7 @@ struct NeonDot {
 };
 
 using D = Driver<NeonDot>;
-const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm, nullptr, nullptr};
+const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm, nullptr, nullptr, nullptr};
 
 }  // namespace
 

@@ -86,7 +86,7 @@ struct Neon {
 };
 
 using D = Driver<Neon>;
-const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr};
+const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr, nullptr};
 
 }  // namespace
 

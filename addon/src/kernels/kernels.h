@@ -48,15 +48,16 @@ using GemmFn = void (*)(size_t m, size_t n, size_t k, const int8_t* a, size_t ld
                         const void* packed, const Epilogue& ep);
 
 // One head of the engine's int8 attention, fused (engine/attention_int8.h has the math; the
-// engine runs the same computation through gemm and ops::softmax_row_u8 on tables without it,
-// and the bits are the same). Operands as ops::quantize_attention_operands makes them for the
-// head: q8, k8 [n][dh], v8t [dh][n] (int8), sq [n] (Q row scales), ck [n] (K row scales times
+// engine runs the same computation through its int16 scores, ops::softmax_row_u8 and gemm on
+// tables without it, and the bits are the same). Operands as ops::quantize_attention_operands
+// makes them for the head: q16, k16 [n][dh] (int16 in [-2047, 2047], dh <= 512: every score
+// fits int32), v8t [dh][n] (int8), sq [n] (Q row scales), ck [n] (K row scales times
 // 1/sqrt(dh)), sv [dh] (V column scales); out[i * ldo + t] for i < n, t < dh.
 struct AttentionHead {
   size_t n = 0, dh = 0;
-  const int8_t* q8 = nullptr;
+  const int16_t* q16 = nullptr;
   const float* sq = nullptr;
-  const int8_t* k8 = nullptr;
+  const int16_t* k16 = nullptr;
   const float* ck = nullptr;
   const int8_t* v8t = nullptr;
   const float* sv = nullptr;
@@ -66,6 +67,10 @@ struct AttentionHead {
 };
 using AttentionScratchFn = size_t (*)(size_t n, size_t dh);
 using AttentionFn = void (*)(const AttentionHead& head);
+// s[r * n + j] = sum_t q[r * dh + t] k[j * dh + t], r < rows, j < n: the int8 attention's scores
+// from its int16 Q and K rows (dh <= 512, |values| <= 2047: exact in int32).
+using AttentionScoresFn = void (*)(const int16_t* q, size_t rows, const int16_t* k, size_t n,
+                                   size_t dh, int32_t* s);
 
 struct KernelTable {
   Isa isa;
@@ -73,9 +78,11 @@ struct KernelTable {
   PackedSizeFn packed_size;
   PackFn pack;
   GemmFn gemm;
-  // Optional fused int8 attention (nullptr: the engine composes gemm and its softmax).
+  // Optional fused int8 attention (nullptr: the engine composes its scores, its softmax and
+  // gemm), and optional int16 scores for that composition (nullptr: the engine's plain loop).
   AttentionScratchFn attention_scratch;
   AttentionFn attention;
+  AttentionScoresFn attention_scores;
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
