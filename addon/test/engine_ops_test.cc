@@ -253,16 +253,17 @@ TEST(attention_i8_close_to_double_and_identical_on_every_kernel) {
   // int8 attention (attention_int8.h) against the double reference: dynamic int8 Q/K/V and u8
   // probabilities. Error bound relative to max |v| of the head, from measurement with margin
   // (printed). n crosses the 48-row query blocks; dh not a multiple of 4/16. The tables with a
-  // fused attention kernel (avx512_vnni) must give the bits of the GEMM path (scalar first):
+  // fused attention kernel (avx512_vnni) must give the bits of the composed path (all tables agree):
   // the cases also cross its 4-row blocks (n % 4), 64-key score passes (n > 64, n % 16),
-  // 32-column P V passes (dh 48, 64), the element-loop fallbacks (odd dh, n % 4) and, at scale
+  // 32-column P V passes (dh 48, 64), the element-loop fallbacks (odd dh, n % 4), both Q/K
+  // precisions (int16 below 128 tokens, int8-valued from 128: the kernel's vpdpbusd path) and, at scale
   // 12, rows whose probabilities mostly underflow to 0 (the -29 clamp; bits only: with scores
   // that sharp, int8 Q and K move the argmax and the error bound below does not hold).
   struct Case { size_t n, d, heads; float scale; };
   double worst = 0;
   for (const Case c : {Case{7, 12, 3, 1.5f}, Case{37, 64, 2, 1.5f}, Case{100, 40, 2, 1.5f}, Case{64, 64, 4, 1.5f},
                        Case{1, 16, 1, 1.5f}, Case{130, 128, 2, 1.5f}, Case{81, 90, 3, 1.5f}, Case{256, 96, 2, 1.5f},
-                       Case{66, 64, 4, 12.0f}, Case{45, 21, 3, 1.5f}}) {
+                       Case{66, 64, 4, 12.0f}, Case{45, 21, 3, 1.5f}, Case{129, 42, 3, 1.5f}}) {
     const size_t n = c.n, d = c.d, heads = c.heads, dh = d / heads;
     auto qkv = randv(n * 3 * d, 7 + n, c.scale);
     std::vector<float> ref_out;

@@ -71,8 +71,9 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
   int32_t* o32 = reinterpret_cast<int32_t*>(scratch + l.o32);
   float* tmp = reinterpret_cast<float*>(scratch + l.tmp);
   const float inv_sqrt_dh = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
-  ops::quantize_attention_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, q16, sq, k16,
-                                   ck, v8t, sv, colsum,
+  const int32_t qk_levels = ops::attention_qk_levels(n);
+  ops::quantize_attention_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, qk_levels,
+                                   q16, sq, k16, ck, v8t, sv, colsum,
                                    reinterpret_cast<uint32_t*>(scratch + l.vmax),
                                    reinterpret_cast<int8_t*>(scratch + l.vblock));
   if (kt.attention != nullptr) {
@@ -80,6 +81,7 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
       kernels::AttentionHead a;
       a.n = n;
       a.dh = dh;
+      a.qk_levels = qk_levels;
       a.q16 = q16 + hh * n * dh;
       a.sq = sq + hh * n;
       a.k16 = k16 + hh * n * dh;

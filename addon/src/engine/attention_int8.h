@@ -1,6 +1,7 @@
 // int8 multi-head attention (docs/engine.md "int8 attention"), with dynamic symmetric scales:
-//   Q: per (row, head) scale, K: per (key row, head) scale, both max|x|/2047 (int16 values in
-//   [-2047, 2047], ops::kAttentionQKLevels), V: per column scale max|x|/127 (int8);
+//   Q: per (row, head) scale, K: per (key row, head) scale, both max|x|/L, values in [-L, L]
+//   stored as int16 (L = ops::attention_qk_levels(n): 2047 below 128 tokens, 127 from there),
+//   V: per column scale max|x|/127 (int8);
 //   S = Q16 K16^T (int32, ops::attention_scores_s16), s = (S * scale_q[i]) * (scale_k[j] /
 //   sqrt(dh)) in float;
 //   e = exp(s - max s), u = round(255 e) in [0, 255] (u8, the max is 255);

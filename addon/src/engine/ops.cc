@@ -325,14 +325,14 @@ VIGIL_ALWAYS_INLINE inline void quantize_block_portable(const float* y, size_t n
   }
 }
 
-// The int8 attention's Q and K rows in int16 (kAttentionQKLevels, attention_int8.h): q[j] =
-// clamp(round_half_away(x[j] * inv), -L, L) for L = kAttentionQKLevels, NaN -> -L; the same
+// The int8 attention's Q and K rows in int16 (attention_qk_levels, ops.h): q[j] =
+// clamp(round_half_away(x[j] * inv), -L, L) for L = kL (2047 or 127), NaN -> -L; the same
 // clamp and half-away rounding as quantize_block (exact for |v| <= L: the float spacing there is
 // <= 2^-13, so v + copysign(0.5 - 2^-25, v) is v + 0.5 rounded as needed). A 16-lane form for
 // the x86-64-v4 clone and a plain loop form, the same bits.
 using S16x16 = int16_t __attribute__((vector_size(32)));
-VIGIL_ALWAYS_INLINE inline void quantize_row_s16_zmm(const float* x, size_t nb, float inv, int16_t* q) {
-  constexpr float kL = static_cast<float>(kAttentionQKLevels);
+VIGIL_ALWAYS_INLINE inline void quantize_row_s16_zmm(const float* x, size_t nb, float inv, float kL,
+                                                     int16_t* q) {
   size_t j = 0;
   for (; j + 16 <= nb; j += 16) {
     F16 v = load16(x + j) * inv;
@@ -354,8 +354,7 @@ VIGIL_ALWAYS_INLINE inline void quantize_row_s16_zmm(const float* x, size_t nb, 
   }
 }
 VIGIL_ALWAYS_INLINE inline void quantize_row_s16_portable(const float* x, size_t nb, float inv,
-                                                          int16_t* q) {
-  constexpr float kL = static_cast<float>(kAttentionQKLevels);
+                                                          float kL, int16_t* q) {
   constexpr size_t kChunk = 64;
   float c[kChunk];
   for (size_t j0 = 0; j0 < nb; j0 += kChunk) {
@@ -1027,10 +1026,10 @@ namespace {
 
 template <bool kZmm>
 VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qkv, size_t n,
-    size_t d, size_t head_begin, size_t head_end, size_t dh, float k_scale_mul, int16_t* q16,
-    float* sq, int16_t* k16, float* ck, int8_t* v8t, float* sv, int32_t* colsum, uint32_t* vmax_bits,
-    int8_t* vblock) {
-  constexpr float kL = static_cast<float>(kAttentionQKLevels);
+    size_t d, size_t head_begin, size_t head_end, size_t dh, float k_scale_mul, int32_t qk_levels,
+    int16_t* q16, float* sq, int16_t* k16, float* ck, int8_t* v8t, float* sv, int32_t* colsum,
+    uint32_t* vmax_bits, int8_t* vblock) {
+  const float kL = static_cast<float>(qk_levels);
   const size_t ld = 3 * d;
   const size_t hc = head_end - head_begin;
   const size_t vc = hc * dh;  // V columns of these heads
@@ -1071,7 +1070,7 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
               store16(ck + hh * n + i, scale * k_scale_mul);
             }
             int16_t* q = (part == 0 ? q16 : k16) + (hh * n + i) * dh;
-            for (size_t r = 0; r < 16; ++r) quantize_row_s16_zmm(x0 + r * ld, dh, inv[r], q + r * dh);
+            for (size_t r = 0; r < 16; ++r) quantize_row_s16_zmm(x0 + r * ld, dh, inv[r], kL, q + r * dh);
           }
         }
       }
@@ -1101,9 +1100,9 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
           ck[hh * n + i] = (mx / kL) * k_scale_mul;
         }
         if constexpr (kZmm) {
-          quantize_row_s16_zmm(x, dh, inv, q);
+          quantize_row_s16_zmm(x, dh, inv, kL, q);
         } else {
-          quantize_row_s16_portable(x, dh, inv, q);
+          quantize_row_s16_portable(x, dh, inv, kL, q);
         }
       }
     }
@@ -1178,17 +1177,17 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
 
 VIGIL_FLOAT_CLONES
 void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
-                                 size_t head_end, size_t dh, float k_scale_mul, int16_t* q16,
-                                 float* sq, int16_t* k16, float* ck, int8_t* v8t, float* sv,
-                                 int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock) {
+                                 size_t head_end, size_t dh, float k_scale_mul, int32_t qk_levels,
+                                 int16_t* q16, float* sq, int16_t* k16, float* ck, int8_t* v8t,
+                                 float* sv, int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock) {
   VIGIL_ZMM_OR_PORTABLE(quantize_attention_operands_form, qkv, n, d, head_begin, head_end, dh,
-                        k_scale_mul, q16, sq, k16, ck, v8t, sv, colsum, vmax_bits, vblock)
+                        k_scale_mul, qk_levels, q16, sq, k16, ck, v8t, sv, colsum, vmax_bits, vblock)
 }
 
 VIGIL_FLOAT_CLONES
 void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_t n, size_t dh,
                           int32_t* s) {
-  // Integer sums: exact in any order (|sum| < 2^31 by kAttentionQKLevels), so the vectorizer
+  // Integer sums: exact in any order (|sum| < 2^31, ops.h), so the vectorizer
   // may reduce over t as it likes (a multiply-add of int16 pairs on x86, widening on NEON).
   for (size_t r = 0; r < rows; ++r) {
     const int16_t* qr = q + r * dh;

@@ -61,15 +61,19 @@ void attention_portable(const float* qkv, size_t n, size_t d, size_t heads, size
                         size_t head_end, float* out, float* scratch);
 
 // int8 attention helpers (docs/engine.md "int8 attention"; attention_int8.cc runs the GEMMs).
-// Q and K of the int8 attention are int16 in [-L, L], L = kAttentionQKLevels (2047): 16x finer
-// than int8, and any dot product of dh <= kAttentionMaxHeadDim (512) of them stays below 2^31.
-constexpr int32_t kAttentionQKLevels = 2047;
+// Q and K of the int8 attention are stored as int16 in [-L, L]: L = 2047 below
+// kAttentionQK16MaxTokens tokens (16x finer than int8: short sequences, where int8 Q and K cost
+// a shipped model accuracy and the finer scores cost little), L = 127 from there on (int8
+// values: the scores' cost grows with the sequence). Any dot product of dh <=
+// kAttentionMaxHeadDim (512) of them stays below 2^31.
+constexpr size_t kAttentionQK16MaxTokens = 128;
 constexpr size_t kAttentionMaxHeadDim = 512;
+constexpr int32_t attention_qk_levels(size_t n) { return n < kAttentionQK16MaxTokens ? 2047 : 127; }
 
 // The int8 attention's operands for heads [head_begin, head_end) (hh = h - head_begin) of
 // qkv [n][3d] (q | k | v), in one pass over the rows plus one over V: symmetric scales max|x|/L
-// (L = kAttentionQKLevels for Q and K, 127 for V), q = clamp(round_half_away(x * (L / max)),
-// -L, L) (an all-zero slice gives q = 0 and scale 0).
+// (L = qk_levels, attention_qk_levels(n), for Q and K, 127 for V), q = clamp(round_half_away(x
+// * (L / max)), -L, L) (an all-zero slice gives q = 0 and scale 0).
 //   Q, K per (row, head): q16/k16 [hh][n][dh] (int16), sq[hh][n] = max/L, ck[hh][n] = (max/L) *
 //   k_scale_mul (the caller's 1/sqrt(dh)).
 //   V per column: v8t [hh * dh + t][n] (transposed), sv[hh * dh + t] = max/127, colsum = the
@@ -77,9 +81,9 @@ constexpr size_t kAttentionMaxHeadDim = 512;
 // Scratch: vmax_bits [(he - hb) dh], vblock [64][(he - hb) dh]. The bits do not depend on how
 // the heads are grouped into calls.
 void quantize_attention_operands(const float* qkv, size_t n, size_t d, size_t head_begin,
-                                 size_t head_end, size_t dh, float k_scale_mul, int16_t* q16,
-                                 float* sq, int16_t* k16, float* ck, int8_t* v8t, float* sv,
-                                 int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock);
+                                 size_t head_end, size_t dh, float k_scale_mul, int32_t qk_levels,
+                                 int16_t* q16, float* sq, int16_t* k16, float* ck, int8_t* v8t,
+                                 float* sv, int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock);
 
 // s[r][j] = sum_t q[r][t] k[j][t] (int16 rows of length dh <= kAttentionMaxHeadDim, exact).
 void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_t n, size_t dh,

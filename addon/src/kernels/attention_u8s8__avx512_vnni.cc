@@ -5,8 +5,11 @@
 // GEMM's panel layout, no int32 score or output tiles in memory, no u - 128 / + 128 round trip.
 //
 // Exactness (the bits of the engine's GEMM path on every kernel table; engine_ops_test):
-// - scores: vpdpwssd, int16 pairs (|q|, |k| <= 2047, dh <= 512: no int32 overflow). P V:
-//   vpdpbusd, u in [0, 255] is already the unsigned operand. Integer sums are exact in any order.
+// - scores: vpdpwssd on int16 pairs (|q|, |k| <= 2047, dh <= 512: no int32 overflow), or, when
+//   the head's Q and K are int8-valued (qk_levels 127: sequences of 128 tokens or more),
+//   vpdpbusd with Q fed as q ^ 0x80 = q + 128 and each accumulator started at -128 sum_t k.
+//   P V: vpdpbusd, u in [0, 255] is already the unsigned operand. Integer sums are exact in any
+//   order.
 // - float steps per element in softmax_row_u8's order, with two instructions that give the
 //   same values on this range: round-to-nearest-even of t in [-29, 0] by vrndscaleps instead of
 //   (t + 1.5 2^23) - 1.5 2^23, and p * 2^n by vscalefps instead of the exponent-bits multiply
@@ -41,15 +44,18 @@ constexpr int kTBlocks = 2;    // 16-column output blocks per P V pass: kRows x 
 
 // Scratch of one head. np: n rounded up to 16; dp: int16 pairs in dh (dh rounded up to 2, / 2);
 // dhp: dh rounded up to 16; n4: key groups of 4.
+// int8 Q and K (qk_levels <= 127): dg K groups of 4 bytes, Q as q ^ 0x80 and each score
+// accumulator started at -128 sum_t k (vpdpbusd is u8 x s8): the exact sum_t q k.
 struct Layout {
-  size_t np, dp, dhp, n4;
-  size_t kp, qp, vp, ub, y, total;
+  size_t np, dp, dg, dhp, n4;
+  size_t kp, qp, k8, qu, corr, vp, ub, y, total;
 };
 
 Layout layout(size_t n, size_t dh) {
   Layout l{};
   l.np = round_up(n, 16);
   l.dp = round_up(dh, 2) / 2;
+  l.dg = round_up(dh, 4) / 4;
   l.dhp = round_up(dh, 16);
   l.n4 = round_up(n, 4) / 4;
   size_t off = 0;
@@ -58,8 +64,14 @@ Layout layout(size_t n, size_t dh) {
     off += round_up(bytes, 64);
     return o;
   };
-  l.kp = take(l.dp * l.np * 4);              // kp[g][j]: k16[j][2g], k16[j][2g + 1] (0 past n, dh)
-  l.qp = take(dh % 2 == 0 ? 0 : n * l.dp * 4);  // odd dh only: Q rows padded with a 0
+  // int16: kp[g][j] = k16[j][2g], k16[j][2g + 1] (0 past n, dh); qp: odd dh only, Q rows
+  // padded with a 0. int8: kp[g][j] = bytes k[j][4g..4g+3] (0 past n, dh) from k8 (the rows
+  // narrowed, padded to dg * 4), qu [n][dg * 4] (q ^ 0x80, 0x80 past dh), corr.
+  l.kp = take((l.dp > l.dg ? l.dp : l.dg) * l.np * 4);
+  l.qp = take(dh % 2 == 0 ? 0 : n * l.dp * 4);
+  l.k8 = take(l.np * l.dg * 4);
+  l.qu = take(n * l.dg * 4);
+  l.corr = take(l.np * 4);
   l.vp = take(l.n4 * l.dhp * 4);             // vp[g][t]: bytes v8[4g..4g+3][t] (0 past n, dh)
   l.ub = take(kRows * l.np);                 // u8 probabilities of one row block (0 past n)
   l.y = take(kRows * l.np * 4);              // y of one row block
@@ -88,13 +100,53 @@ const int16_t* q_pairs(const AttentionHead& h, const Layout& l, uint8_t* s) {
   return qp;
 }
 
-// K and V^T in the dword layouts above. With dh % 2 == 0 (n % 4 == 0 for V) the transposes
-// are gathers of whole dwords; otherwise element loops with zero padding.
+// int8 Q and K: the int16 rows (values in [-127, 127]) narrowed to bytes and padded to dg * 4
+// (Q xor 0x80, padded with 0x80 = q 0), K gathered by dwords, corr = -128 (sum of the bytes,
+// by vpdpbusd against ones).
+void prepare_k8(const AttentionHead& h, const Layout& l, uint8_t* s) {
+  const size_t n = h.n, dh = h.dh, w = l.dg * 4;
+  int8_t* k8 = reinterpret_cast<int8_t*>(s + l.k8);
+  uint8_t* qu = s + l.qu;
+  // Row by row, 32 values per vpmovwb; the masked loads give 0 past dh, written up to w.
+  auto narrow = [&](const int16_t* src, size_t rows, uint8_t* dst, __m256i flip) {
+    for (size_t r = 0; r < rows; ++r) {
+      for (size_t t = 0; t < w; t += 32) {
+        const size_t left = dh > t ? dh - t : 0;
+        const __mmask32 in = left >= 32 ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
+        const __mmask32 out = w - t >= 32 ? ~__mmask32{0} : (__mmask32{1} << (w - t)) - 1;
+        const __m256i b = _mm512_cvtepi16_epi8(_mm512_maskz_loadu_epi16(in, src + r * dh + t));
+        _mm256_mask_storeu_epi8(dst + r * w + t, out, _mm256_xor_si256(b, flip));
+      }
+    }
+  };
+  narrow(h.k16, n, reinterpret_cast<uint8_t*>(k8), _mm256_setzero_si256());
+  for (size_t t = n * w; t < l.np * w; ++t) k8[t] = 0;
+  narrow(h.q16, n, qu, _mm256_set1_epi8(static_cast<char>(0x80)));
+  uint8_t* kp = s + l.kp;
+  int32_t* corr = reinterpret_cast<int32_t*>(s + l.corr);
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (size_t j0 = 0; j0 < l.np; j0 += 16) {
+    const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j0))),
+                                           _mm512_set1_epi32(static_cast<int>(l.dg)));
+    __m512i sum = _mm512_setzero_si512();
+    for (size_t g = 0; g < l.dg; ++g) {
+      const __m512i k = _mm512_i32gather_epi32(_mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))), k8, 4);
+      _mm512_storeu_si512(kp + (g * l.np + j0) * 4, k);
+      sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), k);
+    }
+    _mm512_storeu_si512(corr + j0, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
+  }
+}
+
+// K (int16) and V^T in the dword layouts above. With dh % 2 == 0 (n % 4 == 0 for V) the
+// transposes are gathers of whole dwords; otherwise element loops with zero padding.
 void prepare(const AttentionHead& h, const Layout& l, uint8_t* s) {
   const size_t n = h.n, dh = h.dh;
   uint8_t* kp = s + l.kp;
   const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  if (dh % 2 == 0) {
+  if (h.qk_levels <= 127) {
+    prepare_k8(h, l, s);
+  } else if (dh % 2 == 0) {
     // kp[g][j0 + lane] = dword g (int16 pair) of key row j0 + lane.
     for (size_t j0 = 0; j0 < l.np; j0 += 16) {
       const __mmask16 m = key_mask(j0, n);
@@ -182,6 +234,56 @@ void scores(const AttentionHead& h, const Layout& l, const uint8_t* s, const int
       _mm512_store_ps(y + r * l.np + j0, v);
       mx[r] = _mm512_mask_max_ps(mx[r], m, mx[r], v);
     }
+  }
+}
+
+// The same for int8 Q and K (vpdpbusd, accumulators started at corr).
+template <int R, int NB>
+void scores8(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, size_t b0,
+             const float* rs2, float* y, __m512* mx) {
+  const uint8_t* kp = s + l.kp;
+  const uint8_t* qu = s + l.qu + i0 * l.dg * 4;
+  const int32_t* corr = reinterpret_cast<const int32_t*>(s + l.corr);
+  __m512i acc[R][NB];
+#pragma GCC unroll 4
+  for (int b = 0; b < NB; ++b) {
+    const __m512i c = _mm512_loadu_si512(corr + (b0 + b) * 16);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) acc[r][b] = c;
+  }
+  for (size_t g = 0; g < l.dg; ++g) {
+    __m512i k[NB];
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) k[b] = _mm512_loadu_si512(kp + (g * l.np + (b0 + b) * 16) * 4);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512i a = _mm512_set1_epi32(load_i32(qu + r * l.dg * 4 + g * 4));
+#pragma GCC unroll 4
+      for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], a, k[b]);
+    }
+  }
+#pragma GCC unroll 4
+  for (int b = 0; b < NB; ++b) {
+    const size_t j0 = (b0 + b) * 16;
+    const __mmask16 m = key_mask(j0, h.n);
+    const __m512 ck = _mm512_maskz_loadu_ps(m, h.ck + j0);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][b]), _mm512_set1_ps(rs2[r])), ck);
+      _mm512_store_ps(y + r * l.np + j0, v);
+      mx[r] = _mm512_mask_max_ps(mx[r], m, mx[r], v);
+    }
+  }
+}
+
+// Scores for NB blocks in the head's Q/K precision.
+template <int R, int NB>
+void scores_any(const AttentionHead& h, const Layout& l, const uint8_t* s, const int16_t* q, size_t i0,
+                size_t b0, const float* rs2, float* y, __m512* mx) {
+  if (h.qk_levels <= 127) {
+    scores8<R, NB>(h, l, s, i0, b0, rs2, y, mx);
+  } else {
+    scores<R, NB>(h, l, s, q, i0, b0, rs2, y, mx);
   }
 }
 
@@ -275,11 +377,11 @@ void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, const int16_
   for (int r = 0; r < R; ++r) mx[r] = _mm512_set1_ps(-__builtin_huge_valf());
   const size_t nb = l.np / 16;
   size_t b0 = 0;
-  for (; b0 + kKeyBlocks <= nb; b0 += kKeyBlocks) scores<R, kKeyBlocks>(h, l, s, q, i0, b0, rs2, y, mx);
+  for (; b0 + kKeyBlocks <= nb; b0 += kKeyBlocks) scores_any<R, kKeyBlocks>(h, l, s, q, i0, b0, rs2, y, mx);
   switch (nb - b0) {
-    case 3: scores<R, 3>(h, l, s, q, i0, b0, rs2, y, mx); break;
-    case 2: scores<R, 2>(h, l, s, q, i0, b0, rs2, y, mx); break;
-    case 1: scores<R, 1>(h, l, s, q, i0, b0, rs2, y, mx); break;
+    case 3: scores_any<R, 3>(h, l, s, q, i0, b0, rs2, y, mx); break;
+    case 2: scores_any<R, 2>(h, l, s, q, i0, b0, rs2, y, mx); break;
+    case 1: scores_any<R, 1>(h, l, s, q, i0, b0, rs2, y, mx); break;
     default: break;
   }
   softmax_rows<R>(l, h.n, y, mx, s + l.ub, inv);
@@ -297,7 +399,7 @@ void attention_u8s8__avx512_vnni(const AttentionHead& h) {
   const Layout l = layout(h.n, h.dh);
   uint8_t* s = static_cast<uint8_t*>(h.scratch);
   prepare(h, l, s);
-  const int16_t* q = q_pairs(h, l, s);
+  const int16_t* q = h.qk_levels <= 127 ? nullptr : q_pairs(h, l, s);
   size_t i0 = 0;
   for (; i0 + kRows <= h.n; i0 += kRows) row_block<kRows>(h, l, s, q, i0);
   switch (h.n - i0) {

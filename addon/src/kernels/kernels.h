@@ -50,11 +50,13 @@ using GemmFn = void (*)(size_t m, size_t n, size_t k, const int8_t* a, size_t ld
 // One head of the engine's int8 attention, fused (engine/attention_int8.h has the math; the
 // engine runs the same computation through its int16 scores, ops::softmax_row_u8 and gemm on
 // tables without it, and the bits are the same). Operands as ops::quantize_attention_operands
-// makes them for the head: q16, k16 [n][dh] (int16 in [-2047, 2047], dh <= 512: every score
-// fits int32), v8t [dh][n] (int8), sq [n] (Q row scales), ck [n] (K row scales times
-// 1/sqrt(dh)), sv [dh] (V column scales); out[i * ldo + t] for i < n, t < dh.
+// makes them for the head: q16, k16 [n][dh] (int16 in [-qk_levels, qk_levels], qk_levels 2047
+// or 127; dh <= 512: every score fits int32), v8t [dh][n] (int8), sq [n] (Q row scales), ck [n]
+// (K row scales times 1/sqrt(dh)), sv [dh] (V column scales); out[i * ldo + t] for i < n,
+// t < dh.
 struct AttentionHead {
   size_t n = 0, dh = 0;
+  int32_t qk_levels = 2047;
   const int16_t* q16 = nullptr;
   const float* sq = nullptr;
   const int16_t* k16 = nullptr;
