@@ -233,10 +233,12 @@ VIGIL_ALWAYS_INLINE inline U16 hmax16_16rows(const U16* v) {
 
 // quantize_block's clamp and half-away rounding on one 16-lane vector of already scaled values
 // (as int32 lanes in [-127, 127]; round_clamp16 narrows them to bytes).
-VIGIL_ALWAYS_INLINE inline I16 round_clamp16i(F16 v) {
-  v = v > -127.0f ? v : -127.0f;  // NaN -> -127, as quantize_block
-  v = v < 127.0f ? v : 127.0f;
-  // Half away from zero: truncate v + copysign(0.5 - 2^-25, v) (exact for |v| <= 127; see
+// lim: the clamp (127 for int8; the int8 attention's Q and K use 2047, where the rounding is
+// still exact: the float spacing below 2048 is <= 2^-13).
+VIGIL_ALWAYS_INLINE inline I16 round_clamp16i(F16 v, float lim = 127.0f) {
+  v = v > -lim ? v : -lim;  // NaN -> -lim, as quantize_block
+  v = v < lim ? v : lim;
+  // Half away from zero: truncate v + copysign(0.5 - 2^-25, v) (exact for |v| <= lim; see
   // kernels/epilogue_impl.h half_away_bias).
   I16 b;
   std::memcpy(&b, &v, sizeof b);
@@ -288,17 +290,20 @@ VIGIL_ALWAYS_INLINE inline void transpose16x16(const T* src, size_t lds, T* dst,
 }
 using U8x16 = uint8_t __attribute__((vector_size(16)));
 
+// round_clamp16i for one value, into T (int8_t or int16_t).
+template <class T>
+VIGIL_ALWAYS_INLINE inline T round_clamp_one(float v, float lim) {
+  v = v > -lim ? v : -lim;
+  v = v < lim ? v : lim;
+  return static_cast<T>(static_cast<int>(v + std::copysign(0x1.fffffep-2f, v)));
+}
+
 // q[j] = quantize_round(y[j] * inv_scale), j < nb: whole 16-lane blocks through round_clamp16,
 // the rest one at a time with the same clamp and rounding.
 VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float inv_scale, int8_t* q) {
   size_t j = 0;
   for (; j + 16 <= nb; j += 16) store16b(q + j, round_clamp16(load16(y + j) * inv_scale));
-  for (; j < nb; ++j) {
-    float v = y[j] * inv_scale;
-    v = v > -127.0f ? v : -127.0f;
-    v = v < 127.0f ? v : 127.0f;
-    q[j] = static_cast<int8_t>(static_cast<int>(v + std::copysign(0x1.fffffep-2f, v)));
-  }
+  for (; j < nb; ++j) q[j] = round_clamp_one<int8_t>(y[j] * inv_scale, 127.0f);
 }
 
 // The portable forms of the 16-lane blocks above, for every clone but x86-64-v4 and for NEON:
@@ -308,66 +313,37 @@ VIGIL_ALWAYS_INLINE inline void quantize_block(const float* y, size_t nb, float 
 // general registers (measured on the AVX2 and SSE2 clones: softmax_row_u8 7x and
 // layer_norm_quantize 5x slower than the x86-64-v4 clone; NEON lowers them the same way).
 // Same operations per element, same bits (engine_ops_test runs both forms on one CPU).
+// T, lim: int8_t and 127, or the int8 attention's int16 Q and K and their limit.
+template <class T = int8_t>
 VIGIL_ALWAYS_INLINE inline void quantize_block_portable(const float* y, size_t nb, float inv_scale,
-                                                        int8_t* q) {
+                                                        T* q, float lim = 127.0f) {
   constexpr size_t kChunk = 64;
   float c[kChunk];
   for (size_t j0 = 0; j0 < nb; j0 += kChunk) {
     const size_t m = nb - j0 < kChunk ? nb - j0 : kChunk;
     for (size_t j = 0; j < m; ++j) {  // clamp, then round: as two loops both vectorize
       float v = y[j0 + j] * inv_scale;
-      v = v > -127.0f ? v : -127.0f;
-      c[j] = v < 127.0f ? v : 127.0f;
+      v = v > -lim ? v : -lim;
+      c[j] = v < lim ? v : lim;
     }
     for (size_t j = 0; j < m; ++j) {
-      q[j0 + j] = static_cast<int8_t>(static_cast<int>(c[j] + std::copysign(0x1.fffffep-2f, c[j])));
+      q[j0 + j] = static_cast<T>(static_cast<int>(c[j] + std::copysign(0x1.fffffep-2f, c[j])));
     }
   }
 }
 
 // The int8 attention's Q and K rows in int16 (attention_qk_levels, ops.h): q[j] =
-// clamp(round_half_away(x[j] * inv), -L, L) for L = kL (2047 or 127), NaN -> -L; the same
-// clamp and half-away rounding as quantize_block (exact for |v| <= L: the float spacing there is
-// <= 2^-13, so v + copysign(0.5 - 2^-25, v) is v + 0.5 rounded as needed). A 16-lane form for
-// the x86-64-v4 clone and a plain loop form, the same bits.
+// clamp(round_half_away(x[j] * inv), -kL, kL) for kL 2047 or 127, NaN -> -kL: quantize_block's
+// steps with that limit; the portable form is quantize_block_portable<int16_t>.
 using S16x16 = int16_t __attribute__((vector_size(32)));
 VIGIL_ALWAYS_INLINE inline void quantize_row_s16_zmm(const float* x, size_t nb, float inv, float kL,
                                                      int16_t* q) {
   size_t j = 0;
   for (; j + 16 <= nb; j += 16) {
-    F16 v = load16(x + j) * inv;
-    v = v > -kL ? v : -kL;
-    v = v < kL ? v : kL;
-    I16 b;
-    std::memcpy(&b, &v, sizeof b);
-    b = (b & INT32_MIN) | 0x3effffff;
-    F16 h;
-    std::memcpy(&h, &b, sizeof h);
-    const S16x16 r = __builtin_convertvector(__builtin_convertvector(v + h, I16), S16x16);
+    const S16x16 r = __builtin_convertvector(round_clamp16i(load16(x + j) * inv, kL), S16x16);
     std::memcpy(q + j, &r, sizeof r);
   }
-  for (; j < nb; ++j) {
-    float v = x[j] * inv;
-    v = v > -kL ? v : -kL;
-    v = v < kL ? v : kL;
-    q[j] = static_cast<int16_t>(static_cast<int>(v + std::copysign(0x1.fffffep-2f, v)));
-  }
-}
-VIGIL_ALWAYS_INLINE inline void quantize_row_s16_portable(const float* x, size_t nb, float inv,
-                                                          float kL, int16_t* q) {
-  constexpr size_t kChunk = 64;
-  float c[kChunk];
-  for (size_t j0 = 0; j0 < nb; j0 += kChunk) {
-    const size_t m = nb - j0 < kChunk ? nb - j0 : kChunk;
-    for (size_t j = 0; j < m; ++j) {  // clamp, then round: as two loops both vectorize
-      float v = x[j0 + j] * inv;
-      v = v > -kL ? v : -kL;
-      c[j] = v < kL ? v : kL;
-    }
-    for (size_t j = 0; j < m; ++j) {
-      q[j0 + j] = static_cast<int16_t>(static_cast<int>(c[j] + std::copysign(0x1.fffffep-2f, c[j])));
-    }
-  }
+  for (; j < nb; ++j) q[j] = round_clamp_one<int16_t>(x[j] * inv, kL);
 }
 
 FloatForms g_forms = FloatForms::kCpu;  // force_float_forms (tests)
@@ -1102,7 +1078,7 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
         if constexpr (kZmm) {
           quantize_row_s16_zmm(x, dh, inv, kL, q);
         } else {
-          quantize_row_s16_portable(x, dh, inv, kL, q);
+          quantize_block_portable<int16_t>(x, dh, inv, q, kL);
         }
       }
     }

@@ -200,66 +200,35 @@ void prepare(const AttentionHead& h, const Layout& l, uint8_t* s) {
 }
 
 // Scores of R rows x NB 16-key blocks from block b0: y = ((float)S * rs2[r]) * ck[j] into y,
-// the rows' lane-wise max (keys < n only) into mx. q: Q's int16 pair rows (2 dp per row).
-template <int R, int NB>
+// the rows' lane-wise max (keys < n only) into mx. kQ16: int16 pairs by vpdpwssd from q (Q's
+// pair rows, 2 dp per row); else int8 groups of 4 by vpdpbusd from qu, accumulators started
+// at corr.
+template <bool kQ16, int R, int NB>
 void scores(const AttentionHead& h, const Layout& l, const uint8_t* s, const int16_t* q, size_t i0,
             size_t b0, const float* rs2, float* y, __m512* mx) {
   const uint8_t* kp = s + l.kp;
-  const int16_t* qr = q + i0 * 2 * l.dp;
-  __m512i acc[R][NB];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-    for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_setzero_si512();
-  }
-  for (size_t g = 0; g < l.dp; ++g) {
-    __m512i k[NB];
-#pragma GCC unroll 4
-    for (int b = 0; b < NB; ++b) k[b] = _mm512_loadu_si512(kp + (g * l.np + (b0 + b) * 16) * 4);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512i a = _mm512_set1_epi32(load_i32(qr + r * 2 * l.dp + 2 * g));
-#pragma GCC unroll 4
-      for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpwssd_epi32(acc[r][b], a, k[b]);
-    }
-  }
-#pragma GCC unroll 4
-  for (int b = 0; b < NB; ++b) {
-    const size_t j0 = (b0 + b) * 16;
-    const __mmask16 m = key_mask(j0, h.n);
-    const __m512 ck = _mm512_maskz_loadu_ps(m, h.ck + j0);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][b]), _mm512_set1_ps(rs2[r])), ck);
-      _mm512_store_ps(y + r * l.np + j0, v);
-      mx[r] = _mm512_mask_max_ps(mx[r], m, mx[r], v);
-    }
-  }
-}
-
-// The same for int8 Q and K (vpdpbusd, accumulators started at corr).
-template <int R, int NB>
-void scores8(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, size_t b0,
-             const float* rs2, float* y, __m512* mx) {
-  const uint8_t* kp = s + l.kp;
-  const uint8_t* qu = s + l.qu + i0 * l.dg * 4;
-  const int32_t* corr = reinterpret_cast<const int32_t*>(s + l.corr);
+  const size_t groups = kQ16 ? l.dp : l.dg;
+  const uint8_t* a_rows = kQ16 ? reinterpret_cast<const uint8_t*>(q + i0 * 2 * l.dp) : s + l.qu + i0 * l.dg * 4;
+  const size_t a_stride = groups * 4;  // bytes per A row: 2 int16 or 4 int8 per group
   __m512i acc[R][NB];
 #pragma GCC unroll 4
   for (int b = 0; b < NB; ++b) {
-    const __m512i c = _mm512_loadu_si512(corr + (b0 + b) * 16);
+    const __m512i c = kQ16 ? _mm512_setzero_si512()
+                           : _mm512_loadu_si512(reinterpret_cast<const int32_t*>(s + l.corr) + (b0 + b) * 16);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) acc[r][b] = c;
   }
-  for (size_t g = 0; g < l.dg; ++g) {
+  for (size_t g = 0; g < groups; ++g) {
     __m512i k[NB];
 #pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) k[b] = _mm512_loadu_si512(kp + (g * l.np + (b0 + b) * 16) * 4);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m512i a = _mm512_set1_epi32(load_i32(qu + r * l.dg * 4 + g * 4));
+      const __m512i a = _mm512_set1_epi32(load_i32(a_rows + r * a_stride + g * 4));
 #pragma GCC unroll 4
-      for (int b = 0; b < NB; ++b) acc[r][b] = _mm512_dpbusd_epi32(acc[r][b], a, k[b]);
+      for (int b = 0; b < NB; ++b) {
+        acc[r][b] = kQ16 ? _mm512_dpwssd_epi32(acc[r][b], a, k[b]) : _mm512_dpbusd_epi32(acc[r][b], a, k[b]);
+      }
     }
   }
 #pragma GCC unroll 4
@@ -281,9 +250,9 @@ template <int R, int NB>
 void scores_any(const AttentionHead& h, const Layout& l, const uint8_t* s, const int16_t* q, size_t i0,
                 size_t b0, const float* rs2, float* y, __m512* mx) {
   if (h.qk_levels <= 127) {
-    scores8<R, NB>(h, l, s, i0, b0, rs2, y, mx);
+    scores<false, R, NB>(h, l, s, q, i0, b0, rs2, y, mx);
   } else {
-    scores<R, NB>(h, l, s, q, i0, b0, rs2, y, mx);
+    scores<true, R, NB>(h, l, s, q, i0, b0, rs2, y, mx);
   }
 }
 
