@@ -48,7 +48,10 @@ function startReceiver(name: string, count: number): Promise<Receiver> {
         if (lines.length >= n) resolve(lines.slice());
         else waiters.push(check);
       };
-      proc.once('exit', (code) =>
+      // 'close', not 'exit': 'exit' can come before the last stdout chunk is read (seen under
+      // qemu on a loaded machine: the receiver got every datagram and exited 0, the test had
+      // not read its lines yet).
+      proc.once('close', (code) =>
         lines.length >= n
           ? resolve(lines.slice())
           : reject(new Error(`receiver exited ${code}: ${lines.join('|')}`)),
