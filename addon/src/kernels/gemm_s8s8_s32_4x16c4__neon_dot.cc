@@ -5,6 +5,7 @@
 // Compiled with -march=armv8.2-a+dotprod on THIS file only; reached only via runtime dispatch.
 #include <arm_neon.h>
 
+#include "kernels/attention_scores_neon.h"
 #include "kernels/gemm_driver.h"
 
 #if !defined(__ARM_FEATURE_DOTPROD)
@@ -86,7 +87,9 @@ struct NeonDot {
 };
 
 using D = Driver<NeonDot>;
-const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm, nullptr, nullptr, nullptr};
+// sdot has no int16 form: the int8 attention's int16 scores are plain NEON (smlal).
+const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm, nullptr, nullptr,
+                            attention_scores_s16_neon};
 
 }  // namespace
 

@@ -6,6 +6,7 @@
 // Builds for armv8-a (baseline) and armv7-a with -mfpu=neon-vfpv4 (intrinsics common to both).
 #include <arm_neon.h>
 
+#include "kernels/attention_scores_neon.h"
 #include "kernels/gemm_driver.h"
 
 namespace vigil::kernels {
@@ -33,19 +34,6 @@ struct Neon {
   }
 
   static void fix_row(int32_t*, size_t, size_t, const uint8_t*) {}
-
-  // [sum(x0), sum(x1), sum(x2), sum(x3)]
-  static int32x4_t reduce4(int32x4_t x0, int32x4_t x1, int32x4_t x2, int32x4_t x3) {
-#if defined(__aarch64__)
-    return vpaddq_s32(vpaddq_s32(x0, x1), vpaddq_s32(x2, x3));
-#else
-    const int32x2_t s0 = vpadd_s32(vget_low_s32(x0), vget_high_s32(x0));
-    const int32x2_t s1 = vpadd_s32(vget_low_s32(x1), vget_high_s32(x1));
-    const int32x2_t s2 = vpadd_s32(vget_low_s32(x2), vget_high_s32(x2));
-    const int32x2_t s3 = vpadd_s32(vget_low_s32(x3), vget_high_s32(x3));
-    return vcombine_s32(vpadd_s32(s0, s1), vpadd_s32(s2, s3));
-#endif
-  }
 
   // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
   // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
@@ -77,7 +65,7 @@ struct Neon {
       const int r = i / NRV, v = i % NRV;
       {
         int32_t* dst = c + r * ldc + v * 4;
-        int32x4_t x = reduce4(acc[r * NC + v * 4], acc[r * NC + v * 4 + 1], acc[r * NC + v * 4 + 2], acc[r * NC + v * 4 + 3]);
+        int32x4_t x = reduce4_s32(acc[r * NC + v * 4], acc[r * NC + v * 4 + 1], acc[r * NC + v * 4 + 2], acc[r * NC + v * 4 + 3]);
         if (accumulate) x = vaddq_s32(x, vld1q_s32(dst));
         vst1q_s32(dst, x);
       }
@@ -86,7 +74,8 @@ struct Neon {
 };
 
 using D = Driver<Neon>;
-const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr, nullptr};
+const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr,
+                            attention_scores_s16_neon};
 
 }  // namespace
 
