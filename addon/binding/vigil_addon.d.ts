@@ -91,11 +91,12 @@ export interface LoadOptions {
   /** Worker threads for large models (default 1: the calling thread only). */
   threads?: number;
   /**
-   * 'f32' (the model-format reference), 'int8' (QK^T in int16, PV in int8, dynamic scales,
-   * probabilities as u8; used on models with an int8 linear and heads of at most 512; refused
-   * above; docs/engine.md "int8 attention") or 'auto' (int8 on such models from 64 tokens,
-   * where it measured faster; f32 below). Default: $VIGIL_ATTENTION when
-   * set, else 'auto'. Anything else: ENGINE_INVALID_ARGUMENT naming options.attention.
+   * 'f32' (the model-format reference), 'int8' (QK^T with int16 Q and K below 128 tokens and
+   * int8 values from there, PV in int8, dynamic scales, probabilities as u8; used on models
+   * with an int8 linear and heads of at most 512, refused above; docs/engine.md "int8
+   * attention") or 'auto' (int8 on such models from 64 tokens, where it measured faster; f32
+   * below). Default: $VIGIL_ATTENTION when set, else 'auto'. Anything else:
+   * ENGINE_INVALID_ARGUMENT naming options.attention.
    */
   attention?: AttentionMode;
 }

@@ -110,11 +110,12 @@ struct LoadOptions {
   // Worker threads. Accepted range 1..64; execution is currently single-threaded (docs/engine.md).
   int threads = 1;
   // Attention arithmetic: "f32" (float QK^T, softmax and PV: the model-format reference),
-  // "int8" (QK^T in int16, PV on the int8 GEMM, dynamic scales, probabilities as u8; applies to
-  // models with at least one int8 linear; heads wider than 512 are kInvalidArgument;
-  // docs/engine.md "int8 attention") or "auto" (int8 on such models from 64 tokens with heads of
-  // at most 512, where it measured faster, else f32). Empty: $VIGIL_ATTENTION
-  // when set, else "auto". Anything else is kInvalidArgument. ModelInfo::attention says which ran.
+  // "int8" (QK^T with int16 Q and K below 128 tokens, int8 values from there, PV on the int8
+  // GEMM, dynamic scales, probabilities as u8; applies to models with at least one int8 linear;
+  // heads wider than 512 are kInvalidArgument; docs/engine.md "int8 attention") or "auto" (int8
+  // on such models from 64 tokens with heads of at most 512, where it measured faster, else
+  // f32). Empty: $VIGIL_ATTENTION when set, else "auto". Anything else is kInvalidArgument.
+  // ModelInfo::attention says which ran.
   std::string attention;
 };
 
