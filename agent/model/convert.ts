@@ -21,7 +21,12 @@ import { quantizeOnnxDynamic } from './onnx-int8.js';
 import { readOnnx } from './onnx-reader.js';
 import { argmax, compareOutputs, type AgreementFigures, type HeadOutputs } from './outputs-compare.js';
 import { buildTstGguf } from './tst-gguf.js';
-import { ARCH, hyperparametersFromOnnxMetadata, type TstHyperparameters } from './tst-hyperparameters.js';
+import {
+  ARCH,
+  hyperparametersFromOnnxMetadata,
+  tstDims,
+  type TstHyperparameters,
+} from './tst-hyperparameters.js';
 import { linearLayers, mapOnnxTensors } from './tst-tensors.js';
 import { readWindows, type WindowSet } from './window-file.js';
 
@@ -137,6 +142,10 @@ function fileEntry(dir: string, name: string): BundleFile {
   return { path: name, sha256: sha256Hex(bytes), bytes: bytes.length };
 }
 
+/** The native engine's `'auto'` int8 attention threshold (addon/src/engine/attention_int8.h
+ * kInt8AttentionMinTokens; test/binding/engine-attention.test.ts pins the addon to it). */
+export const NATIVE_INT8_ATTENTION_MIN_TOKENS = 64;
+
 export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   const log = opts.log ?? (() => undefined);
   const progress = opts.progress ?? noProgress;
@@ -156,6 +165,20 @@ export async function convert(opts: ConvertOptions): Promise<ConvertResult> {
   log(
     `${opts.onnxPath}: vigil-tst ${h.name} ${h.version}, T=${h.windowLength} C=${h.channelCount} frontend=${h.frontend} P=${h.patchLength} d=${h.embeddingLength} L=${h.blockCount} H=${h.headCount} F=${h.feedForwardLength} K=${h.labels.length}${h.hasReconstruction ? ' +recon' : ''}`,
   );
+
+  // The TypeScript reference engine runs float attention; the native engine runs int8 attention
+  // on models of NATIVE_INT8_ATTENTION_MIN_TOKENS tokens or more with an int8 linear: goldens and
+  // the int8-vs-fp32 gate measured with the reference would not describe what ships.
+  const tokens = tstDims(h).N;
+  const allF32 = linearLayers(h)
+    .filter((l) => l.encoder)
+    .every((l) => (opts.keepF32 ?? []).includes(l.name));
+  if (opts.engine.kind === 'reference' && tokens >= NATIVE_INT8_ATTENTION_MIN_TOKENS && !allF32) {
+    throw new ModelError(
+      'MODEL_BACKEND_UNAVAILABLE',
+      `expected the native engine (the vigil addon) to convert a model of ${tokens} tokens but received the TypeScript reference engine: the native engine runs int8 attention from ${NATIVE_INT8_ATTENTION_MIN_TOKENS} tokens, which the reference does not implement; build the addon (npm run build:addon) and convert again`,
+    );
+  }
 
   const shape = { windowLength: h.windowLength, channels: h.channelCount, channelNames: h.channelNames };
   let calib = readWindows(opts.calibPath, shape);

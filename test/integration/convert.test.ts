@@ -12,6 +12,7 @@ import { GgmlType } from '../../agent/model/gguf.js';
 import { compareGolden } from '../../agent/model/golden.js';
 import { readOnnx } from '../../agent/model/onnx-reader.js';
 import { readTstGguf } from '../../agent/model/tst-gguf.js';
+import { linearLayers } from '../../agent/model/tst-tensors.js';
 import { argmax } from '../../agent/model/outputs-compare.js';
 import { ReferenceModel } from '../../agent/model/reference-forward.js';
 import { verifyBundle } from '../../agent/model/verify.js';
@@ -209,6 +210,30 @@ describe('vigil model convert (tiny vigil-tst ONNX)', () => {
     expect(
       compareGolden([o], [{ ...want, embedding: [1.01] }], { atol: 1e-3, rtol: 0 }).mismatches[0],
     ).toMatchObject({ head: 'embedding', got: 1, want: 1.01 });
+  });
+
+  it('refuses the reference engine for a model the native engine runs with int8 attention', async () => {
+    // 64 tokens (256 samples / patch 4): the addon runs int8 attention there, the TypeScript
+    // reference float attention, so its goldens and agreement figures would not describe the
+    // bundle. Refused before any window is read; all-F32 encoders (no int8 attention) pass the check.
+    const long = path.join(dir, 'model-64-tokens.onnx');
+    writeFileSync(long, buildTinyOnnx({ ...TINY_HP, windowLength: 256 }));
+    const opts = {
+      onnxPath: long,
+      calibPath: path.join(dir, 'missing-calib.json'),
+      outDir: path.join(dir, 'long'),
+      engine: referenceEngineFactory(),
+    };
+    await expect(convert(opts)).rejects.toMatchObject({
+      code: 'MODEL_BACKEND_UNAVAILABLE',
+      message: expect.stringMatching(/model of 64 tokens .* int8 attention from 64 tokens/),
+    });
+    const allF32 = linearLayers(TINY_HP)
+      .filter((l) => l.encoder)
+      .map((l) => l.name);
+    await expect(convert({ ...opts, keepF32: allF32 })).rejects.not.toMatchObject({
+      code: 'MODEL_BACKEND_UNAVAILABLE',
+    });
   });
 
   it('keeps the named encoder linears in F32 (mixed precision) and refuses unknown names', async () => {
