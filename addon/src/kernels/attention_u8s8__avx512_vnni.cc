@@ -43,12 +43,14 @@ constexpr int kKeyBlocks = 4;  // 16-key blocks per score pass: kRows x 4 accumu
 constexpr int kTBlocks = 2;    // 16-column output blocks per P V pass: kRows x 2 x 2 accumulators
 
 // Scratch of one head. np: n rounded up to 16; dp: int16 pairs in dh (dh rounded up to 2, / 2);
-// dhp: dh rounded up to 16; n4: key groups of 4.
-// int8 Q and K (qk_levels <= 127): dg K groups of 4 bytes, Q as q ^ 0x80 and each score
-// accumulator started at -128 sum_t k (vpdpbusd is u8 x s8): the exact sum_t q k.
+// dg: K groups of 4 bytes in dh; dhp: dh rounded up to 16; n4: key groups of 4.
+// int16 Q and K: kp[g][j] = k16[j][2g], k16[j][2g + 1]. int8 Q and K (qk_levels <= 127):
+// kp[g][j] = bytes k[j][4g..4g+3] of k8 (the rows narrowed to bytes, padded to dg * 4), Q as
+// qu = q ^ 0x80 and each score accumulator started at corr[j] = -128 sum_t k[j][t] (vpdpbusd is
+// u8 x s8): the exact sum_t q k. vp[g][t] = bytes v8[4g..4g+3][t]. 0 past n and dh everywhere.
 struct Layout {
   size_t np, dp, dg, dhp, n4;
-  size_t kp, qp, k8, qu, corr, vp, ub, y, total;
+  size_t kp, qp, kpad, k8, qu, corr, vp, vpad, ub, y, total;
 };
 
 Layout layout(size_t n, size_t dh) {
@@ -64,17 +66,17 @@ Layout layout(size_t n, size_t dh) {
     off += round_up(bytes, 64);
     return o;
   };
-  // int16: kp[g][j] = k16[j][2g], k16[j][2g + 1] (0 past n, dh); qp: odd dh only, Q rows
-  // padded with a 0. int8: kp[g][j] = bytes k[j][4g..4g+3] (0 past n, dh) from k8 (the rows
-  // narrowed, padded to dg * 4), qu [n][dg * 4] (q ^ 0x80, 0x80 past dh), corr.
+  const bool odd = dh % 2 != 0;
   l.kp = take((l.dp > l.dg ? l.dp : l.dg) * l.np * 4);
-  l.qp = take(dh % 2 == 0 ? 0 : n * l.dp * 4);
-  l.k8 = take(l.np * l.dg * 4);
+  l.qp = take(odd ? n * l.dp * 4 : 0);    // odd dh: Q rows padded to dp pairs
+  l.kpad = take(odd ? n * l.dp * 4 : 0);  // odd dh: K rows padded likewise
+  l.k8 = take(n * l.dg * 4);
   l.qu = take(n * l.dg * 4);
   l.corr = take(l.np * 4);
-  l.vp = take(l.n4 * l.dhp * 4);             // vp[g][t]: bytes v8[4g..4g+3][t] (0 past n, dh)
-  l.ub = take(kRows * l.np);                 // u8 probabilities of one row block (0 past n)
-  l.y = take(kRows * l.np * 4);              // y of one row block
+  l.vp = take(l.n4 * l.dhp * 4);
+  l.vpad = take(n % 4 != 0 ? dh * l.n4 * 4 : 0);  // V^T rows padded to n4 groups
+  l.ub = take(kRows * l.np);  // u8 probabilities of one row block (0 past n)
+  l.y = take(kRows * l.np * 4);  // y of one row block
   l.total = off;
   return l;
 }
@@ -85,31 +87,50 @@ int32_t load_i32(const void* p) {
   return v;
 }
 
-// Lanes of the 16-key block starting at key j0 that are keys (< n).
+// Lanes of the 16-key block starting at key j0 that are keys (< n); none from n on.
 __mmask16 key_mask(size_t j0, size_t n) {
+  if (j0 >= n) return 0;
   return n - j0 >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - j0)) - 1u);
+}
+
+// rows rows of row_bytes each, copied to rows of padded_bytes (the rest zero).
+const uint8_t* pad_rows(const void* src, size_t rows, size_t row_bytes, size_t padded_bytes, uint8_t* dst) {
+  for (size_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * padded_bytes, static_cast<const uint8_t*>(src) + r * row_bytes, row_bytes);
+    std::memset(dst + r * padded_bytes + row_bytes, 0, padded_bytes - row_bytes);
+  }
+  return dst;
+}
+
+// dst[g][i] (row stride ld dwords) = dword g of row i of src (rows of `groups` dwords) for
+// i < rows, 0 for rows <= i < count (count a multiple of 16): a dword transpose by gathers.
+void transpose_dwords(const void* src, size_t rows, size_t groups, size_t count, uint8_t* dst, size_t ld) {
+  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  for (size_t i0 = 0; i0 < count; i0 += 16) {
+    const __mmask16 m = key_mask(i0, rows);
+    const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(i0))),
+                                           _mm512_set1_epi32(static_cast<int>(groups)));
+    for (size_t g = 0; g < groups; ++g) {
+      const __m512i v = _mm512_mask_i32gather_epi32(
+          _mm512_setzero_si512(), m, _mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))), src, 4);
+      _mm512_storeu_si512(dst + (g * ld + i0) * 4, v);
+    }
+  }
 }
 
 // Q's rows as int16 pairs: the operand itself for even dh, else a copy padded with a 0.
 const int16_t* q_pairs(const AttentionHead& h, const Layout& l, uint8_t* s) {
   if (h.dh % 2 == 0) return h.q16;
-  int16_t* qp = reinterpret_cast<int16_t*>(s + l.qp);
-  for (size_t i = 0; i < h.n; ++i) {
-    for (size_t t = 0; t < 2 * l.dp; ++t) qp[i * 2 * l.dp + t] = t < h.dh ? h.q16[i * h.dh + t] : 0;
-  }
-  return qp;
+  return reinterpret_cast<const int16_t*>(pad_rows(h.q16, h.n, h.dh * 2, l.dp * 4, s + l.qp));
 }
 
 // int8 Q and K: the int16 rows (values in [-127, 127]) narrowed to bytes and padded to dg * 4
-// (Q xor 0x80, padded with 0x80 = q 0), K gathered by dwords, corr = -128 (sum of the bytes,
-// by vpdpbusd against ones).
+// (Q xor 0x80, padded with 0x80 = q 0), K transposed by dwords, corr by vpdpbusd against ones.
 void prepare_k8(const AttentionHead& h, const Layout& l, uint8_t* s) {
   const size_t n = h.n, dh = h.dh, w = l.dg * 4;
-  int8_t* k8 = reinterpret_cast<int8_t*>(s + l.k8);
-  uint8_t* qu = s + l.qu;
   // Row by row, 32 values per vpmovwb; the masked loads give 0 past dh, written up to w.
-  auto narrow = [&](const int16_t* src, size_t rows, uint8_t* dst, __m256i flip) {
-    for (size_t r = 0; r < rows; ++r) {
+  auto narrow = [&](const int16_t* src, uint8_t* dst, __m256i flip) {
+    for (size_t r = 0; r < n; ++r) {
       for (size_t t = 0; t < w; t += 32) {
         const size_t left = dh > t ? dh - t : 0;
         const __mmask32 in = left >= 32 ? ~__mmask32{0} : (__mmask32{1} << left) - 1;
@@ -119,84 +140,31 @@ void prepare_k8(const AttentionHead& h, const Layout& l, uint8_t* s) {
       }
     }
   };
-  narrow(h.k16, n, reinterpret_cast<uint8_t*>(k8), _mm256_setzero_si256());
-  for (size_t t = n * w; t < l.np * w; ++t) k8[t] = 0;
-  narrow(h.q16, n, qu, _mm256_set1_epi8(static_cast<char>(0x80)));
-  uint8_t* kp = s + l.kp;
+  narrow(h.k16, s + l.k8, _mm256_setzero_si256());
+  narrow(h.q16, s + l.qu, _mm256_set1_epi8(static_cast<char>(0x80)));
+  transpose_dwords(s + l.k8, n, l.dg, l.np, s + l.kp, l.np);
   int32_t* corr = reinterpret_cast<int32_t*>(s + l.corr);
-  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   for (size_t j0 = 0; j0 < l.np; j0 += 16) {
-    const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j0))),
-                                           _mm512_set1_epi32(static_cast<int>(l.dg)));
     __m512i sum = _mm512_setzero_si512();
     for (size_t g = 0; g < l.dg; ++g) {
-      const __m512i k = _mm512_i32gather_epi32(_mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))), k8, 4);
-      _mm512_storeu_si512(kp + (g * l.np + j0) * 4, k);
-      sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), k);
+      sum = _mm512_dpbusd_epi32(sum, _mm512_set1_epi8(1), _mm512_loadu_si512(s + l.kp + (g * l.np + j0) * 4));
     }
     _mm512_storeu_si512(corr + j0, _mm512_mullo_epi32(sum, _mm512_set1_epi32(-128)));
   }
 }
 
-// K (int16) and V^T in the dword layouts above. With dh % 2 == 0 (n % 4 == 0 for V) the
-// transposes are gathers of whole dwords; otherwise element loops with zero padding.
+// K (in the head's precision) and V^T in the dword layouts above; odd dh (int16 K) and
+// n % 4 != 0 (V) go through padded copies first.
 void prepare(const AttentionHead& h, const Layout& l, uint8_t* s) {
   const size_t n = h.n, dh = h.dh;
-  uint8_t* kp = s + l.kp;
-  const __m512i lanes = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   if (h.qk_levels <= 127) {
     prepare_k8(h, l, s);
-  } else if (dh % 2 == 0) {
-    // kp[g][j0 + lane] = dword g (int16 pair) of key row j0 + lane.
-    for (size_t j0 = 0; j0 < l.np; j0 += 16) {
-      const __mmask16 m = key_mask(j0, n);
-      const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(j0))),
-                                             _mm512_set1_epi32(static_cast<int>(l.dp)));
-      for (size_t g = 0; g < l.dp; ++g) {
-        const __m512i k = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m,
-                                                      _mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))),
-                                                      h.k16, 4);
-        _mm512_storeu_si512(kp + (g * l.np + j0) * 4, k);
-      }
-    }
   } else {
-    for (size_t j = 0; j < l.np; ++j) {
-      for (size_t g = 0; g < l.dp; ++g) {
-        int16_t p[2];
-        for (size_t e = 0; e < 2; ++e) {
-          const size_t t = 2 * g + e;
-          p[e] = j < n && t < dh ? h.k16[j * dh + t] : 0;
-        }
-        std::memcpy(kp + (g * l.np + j) * 4, p, 4);
-      }
-    }
+    const void* k = dh % 2 == 0 ? static_cast<const void*>(h.k16) : pad_rows(h.k16, n, dh * 2, l.dp * 4, s + l.kpad);
+    transpose_dwords(k, n, l.dp, l.np, s + l.kp, l.np);
   }
-  uint8_t* vp = s + l.vp;
-  if (n % 4 == 0) {
-    // vp[g][t0 + lane] = dword g of V^T row t0 + lane.
-    for (size_t t0 = 0; t0 < l.dhp; t0 += 16) {
-      const __mmask16 m = key_mask(t0, dh);
-      const __m512i row = _mm512_mullo_epi32(_mm512_add_epi32(lanes, _mm512_set1_epi32(static_cast<int>(t0))),
-                                             _mm512_set1_epi32(static_cast<int>(l.n4)));
-      for (size_t g = 0; g < l.n4; ++g) {
-        const __m512i v = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m,
-                                                      _mm512_add_epi32(row, _mm512_set1_epi32(static_cast<int>(g))),
-                                                      h.v8t, 4);
-        _mm512_storeu_si512(vp + (g * l.dhp + t0) * 4, v);
-      }
-    }
-  } else {
-    for (size_t g = 0; g < l.n4; ++g) {
-      for (size_t t = 0; t < l.dhp; ++t) {
-        uint8_t b[4];
-        for (size_t e = 0; e < 4; ++e) {
-          const size_t j = 4 * g + e;
-          b[e] = j < n && t < dh ? static_cast<uint8_t>(h.v8t[t * n + j]) : 0;
-        }
-        std::memcpy(vp + (g * l.dhp + t) * 4, b, 4);
-      }
-    }
-  }
+  const void* v = n % 4 == 0 ? static_cast<const void*>(h.v8t) : pad_rows(h.v8t, dh, n, l.n4 * 4, s + l.vpad);
+  transpose_dwords(v, dh, l.n4, l.dhp, s + l.vp, l.dhp);
 }
 
 // Scores of R rows x NB 16-key blocks from block b0: y = ((float)S * rs2[r]) * ck[j] into y,
