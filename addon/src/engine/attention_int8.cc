@@ -65,11 +65,6 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
   float* ck = reinterpret_cast<float*>(scratch + l.ck);
   float* sv = reinterpret_cast<float*>(scratch + l.sv);
   int32_t* colsum = reinterpret_cast<int32_t*>(scratch + l.colsum);
-  void* pv = scratch + l.pv;
-  int32_t* s32 = reinterpret_cast<int32_t*>(scratch + l.s32);
-  int8_t* p8 = reinterpret_cast<int8_t*>(scratch + l.p8);
-  int32_t* o32 = reinterpret_cast<int32_t*>(scratch + l.o32);
-  float* tmp = reinterpret_cast<float*>(scratch + l.tmp);
   const float inv_sqrt_dh = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
   const int32_t qk_levels = ops::attention_qk_levels(n);
   ops::quantize_attention_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, qk_levels,
@@ -95,6 +90,12 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
     }
     return;
   }
+  // The composed path: the table's (or the engine's) int16 scores, softmax_row_u8, gemm.
+  void* pv = scratch + l.pv;
+  int32_t* s32 = reinterpret_cast<int32_t*>(scratch + l.s32);
+  int8_t* p8 = reinterpret_cast<int8_t*>(scratch + l.p8);
+  int32_t* o32 = reinterpret_cast<int32_t*>(scratch + l.o32);
+  float* tmp = reinterpret_cast<float*>(scratch + l.tmp);
   for (size_t hh = 0; hh < hc; ++hh) {
     const size_t h = head_begin + hh;
     const int16_t* qh = q16 + hh * n * dh;

@@ -1000,6 +1000,32 @@ void quantize(const float* __restrict x, size_t n, float inv_scale, int8_t* __re
 
 namespace {
 
+// Q or K of 16 rows of one head (x0: the first row's dh floats, row stride ld; dh % 16 == 0),
+// the x86-64-v4 form of the row loop in quantize_attention_operands_form, the same bits: each
+// slice's lane-wise |max| folded to one vector, the 16 rows' maxima reduced together
+// (hmax16_16rows), the 16 scales (mx / kL) * scale_mul as vectors (IEEE division per lane;
+// scale_mul 1 leaves mx / kL exact), each row quantized by kL / mx.
+VIGIL_ALWAYS_INLINE inline void quantize_qk_16rows(const float* x0, size_t ld, size_t dh, float kL,
+                                                   float scale_mul, float* scale, int16_t* q) {
+  U16 m[16];
+  for (size_t r = 0; r < 16; ++r) {
+    U16 mr = {};
+    for (size_t j = 0; j < dh; j += 16) {
+      U16 b;
+      std::memcpy(&b, x0 + r * ld + j, sizeof b);
+      b &= 0x7fffffffu;
+      mr = b > mr ? b : mr;
+    }
+    m[r] = mr;
+  }
+  const U16 mb = hmax16_16rows(m);
+  F16 mx;
+  std::memcpy(&mx, &mb, sizeof mx);
+  const F16 inv = mx > 0.0f ? kL / mx : F16{};
+  store16(scale, (mx / kL) * scale_mul);
+  for (size_t r = 0; r < 16; ++r) quantize_row_s16_zmm(x0 + r * ld, dh, inv[r], kL, q + r * dh);
+}
+
 template <bool kZmm>
 VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qkv, size_t n,
     size_t d, size_t head_begin, size_t head_end, size_t dh, float k_scale_mul, int32_t qk_levels,
@@ -1010,53 +1036,25 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
   const size_t hc = head_end - head_begin;
   const size_t vc = hc * dh;  // V columns of these heads
   constexpr size_t kBlock = 64;
-  // Pass 1, row by row (contiguous reads of each 3d-float row): Q and K quantized per (row,
-  // head) slice, the V column maxima accumulated.
+  // Pass 1: the V column maxima; Q and K quantized per (row, head) slice.
   for (size_t c = 0; c < vc; ++c) vmax_bits[c] = 0;
+  for (size_t i = 0; i < n; ++i) {
+    const float* v = qkv + i * ld + 2 * d + head_begin * dh;
+    for (size_t c = 0; c < vc; ++c) {
+      uint32_t b;
+      std::memcpy(&b, v + c, sizeof b);
+      b &= 0x7fffffffu;
+      vmax_bits[c] = b > vmax_bits[c] ? b : vmax_bits[c];
+    }
+  }
   size_t i = 0;
   if constexpr (kZmm) {
-    // Whole blocks of 16 rows when dh is a multiple of 16: each (row, head) slice's lane-wise
-    // |max| folded to one vector, the 16 rows' maxima reduced together (hmax16_16rows), the
-    // scales of 16 rows as vectors (IEEE division per lane: the bits of the row loop below).
-    if (dh % 16 == 0) {
+    if (dh % 16 == 0) {  // whole blocks of 16 rows (quantize_qk_16rows)
       for (; i + 16 <= n; i += 16) {
         for (size_t hh = 0; hh < hc; ++hh) {
-          const size_t h = head_begin + hh;
-          for (int part = 0; part < 2; ++part) {
-            const float* x0 = qkv + i * ld + part * d + h * dh;
-            U16 m[16];
-            for (size_t r = 0; r < 16; ++r) {
-              U16 mr = {};
-              for (size_t j = 0; j < dh; j += 16) {
-                U16 b;
-                std::memcpy(&b, x0 + r * ld + j, sizeof b);
-                b &= 0x7fffffffu;
-                mr = b > mr ? b : mr;
-              }
-              m[r] = mr;
-            }
-            const U16 mb = hmax16_16rows(m);
-            F16 mx;
-            std::memcpy(&mx, &mb, sizeof mx);
-            const F16 inv = mx > 0.0f ? kL / mx : F16{};
-            const F16 scale = mx / kL;
-            if (part == 0) {
-              store16(sq + hh * n + i, scale);
-            } else {
-              store16(ck + hh * n + i, scale * k_scale_mul);
-            }
-            int16_t* q = (part == 0 ? q16 : k16) + (hh * n + i) * dh;
-            for (size_t r = 0; r < 16; ++r) quantize_row_s16_zmm(x0 + r * ld, dh, inv[r], kL, q + r * dh);
-          }
-        }
-      }
-      for (size_t r = 0; r < i; ++r) {  // the V column maxima of those rows
-        const float* v = qkv + r * ld + 2 * d + head_begin * dh;
-        for (size_t c = 0; c < vc; ++c) {
-          uint32_t b;
-          std::memcpy(&b, v + c, sizeof b);
-          b &= 0x7fffffffu;
-          vmax_bits[c] = b > vmax_bits[c] ? b : vmax_bits[c];
+          const float* x0 = qkv + i * ld + (head_begin + hh) * dh;
+          quantize_qk_16rows(x0, ld, dh, kL, 1.0f, sq + hh * n + i, q16 + (hh * n + i) * dh);
+          quantize_qk_16rows(x0 + d, ld, dh, kL, k_scale_mul, ck + hh * n + i, k16 + (hh * n + i) * dh);
         }
       }
     }
@@ -1081,13 +1079,6 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
           quantize_block_portable<int16_t>(x, dh, inv, q, kL);
         }
       }
-    }
-    const float* v = row + 2 * d + head_begin * dh;
-    for (size_t c = 0; c < vc; ++c) {
-      uint32_t b;
-      std::memcpy(&b, v + c, sizeof b);
-      b &= 0x7fffffffu;
-      vmax_bits[c] = b > vmax_bits[c] ? b : vmax_bits[c];
     }
   }
   // V scales per column; vmax_bits then holds 127 / max as float bits (the quantization factor).
