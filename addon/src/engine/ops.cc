@@ -5,7 +5,7 @@
 #include <cstring>
 
 #include "float_clones.h"
-#include "kernels/softmax_u8_spec.h"
+#include "kernels/attention_int8_spec.h"
 
 // -Wpsabi: the 16-lane helpers below pass 64-byte vectors by value; they are always inlined,
 // no ABI is crossed.
@@ -61,7 +61,7 @@ VIGIL_ALWAYS_INLINE inline T exp_nonpositive(T x) {
 // On a float, or lane by lane on a GCC float vector T with int32 lanes I, as exp_nonpositive.
 // exp2_255_clamped is the part after the clamp (y >= -29), for the portable loops that clamp
 // in a loop of their own.
-// The constants are kernels/softmax_u8_spec.h's (shared with the fused attention kernels).
+// The constants are kernels/attention_int8_spec.h's (shared with the fused attention kernels).
 template <class T, class I = int32_t>
 VIGIL_ALWAYS_INLINE inline T exp2_255_clamped(T y) {
   namespace su8 = kernels::softmax_u8;
@@ -1157,13 +1157,7 @@ void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_
   // Integer sums: exact in any order (|sum| < 2^31, ops.h), so the vectorizer
   // may reduce over t as it likes (a multiply-add of int16 pairs on x86, widening on NEON).
   for (size_t r = 0; r < rows; ++r) {
-    const int16_t* qr = q + r * dh;
-    for (size_t j = 0; j < n; ++j) {
-      const int16_t* kj = k + j * dh;
-      int32_t acc = 0;
-      for (size_t t = 0; t < dh; ++t) acc += static_cast<int32_t>(qr[t]) * kj[t];
-      s[r * n + j] = acc;
-    }
+    for (size_t j = 0; j < n; ++j) s[r * n + j] = kernels::dot_s16(q + r * dh, k + j * dh, dh);
   }
 }
 

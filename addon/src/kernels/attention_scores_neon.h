@@ -7,6 +7,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/attention_int8_spec.h"
+
 namespace vigil::kernels {
 namespace {
 
@@ -48,20 +50,12 @@ inline void attention_scores_s16_neon(const int16_t* q, size_t rows, const int16
       int32x4_t sum = reduce4_s32(acc[0], acc[1], acc[2], acc[3]);
       if (d8 < dh) {
         int32_t tail[4];
-        for (int e = 0; e < 4; ++e) {
-          int32_t a = 0;
-          for (size_t t = d8; t < dh; ++t) a += static_cast<int32_t>(qr[t]) * k[(j + e) * dh + t];
-          tail[e] = a;
-        }
+        for (int e = 0; e < 4; ++e) tail[e] = dot_s16(qr + d8, k + (j + e) * dh + d8, dh - d8);
         sum = vaddq_s32(sum, vld1q_s32(tail));
       }
       vst1q_s32(sr + j, sum);
     }
-    for (; j < n; ++j) {
-      int32_t a = 0;
-      for (size_t t = 0; t < dh; ++t) a += static_cast<int32_t>(qr[t]) * k[j * dh + t];
-      sr[j] = a;
-    }
+    for (; j < n; ++j) sr[j] = dot_s16(qr, k + j * dh, dh);
   }
 }
 

@@ -1,6 +1,6 @@
 // attention_u8s8__avx512_vnni: one head of the engine's int8 attention (engine/attention_int8.h)
 // fused in registers: scores Q16 K16^T by vpdpwssd, the u8 softmax of ops::softmax_row_u8 (the
-// specification; constants in softmax_u8_spec.h), P V8 by vpdpbusd with the u8 probabilities as
+// specification; constants in attention_int8_spec.h), P V8 by vpdpbusd with the u8 probabilities as
 // the unsigned operand, and the output scaling, 4 query rows at a time. No packing through the
 // GEMM's panel layout, no int32 score or output tiles in memory, no u - 128 / + 128 round trip.
 //
@@ -20,7 +20,7 @@
 #include <cstring>
 
 #include "kernels/kernels.h"
-#include "kernels/softmax_u8_spec.h"
+#include "kernels/attention_int8_spec.h"
 
 // GCC 12's avx512fintrin.h masked intrinsics trip -Wmaybe-uninitialized on their own undefined
 // pass-through operands (as in gemm_s8s8_s32_6x64c4__avx512_vnni.cc); nothing here reads one.

@@ -8,6 +8,7 @@
 // registers and the output stored once (the avx512_vnni file's design).
 #include <immintrin.h>
 
+#include "kernels/attention_int8_spec.h"
 #include "kernels/gemm_driver.h"
 
 #if !defined(__AVX2__)
@@ -334,20 +335,12 @@ void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_
                                      _mm256_permute2x128_si256(h0123, h4567, 0x31));
       if (d16 < dh) {
         alignas(32) int32_t tail[8];
-        for (int e = 0; e < 8; ++e) {
-          int32_t a = 0;
-          for (size_t t = d16; t < dh; ++t) a += static_cast<int32_t>(qr[t]) * k[(j + e) * dh + t];
-          tail[e] = a;
-        }
+        for (int e = 0; e < 8; ++e) tail[e] = dot_s16(qr + d16, k + (j + e) * dh + d16, dh - d16);
         sum = _mm256_add_epi32(sum, _mm256_load_si256(reinterpret_cast<const __m256i*>(tail)));
       }
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(sr + j), sum);
     }
-    for (; j < n; ++j) {
-      int32_t a = 0;
-      for (size_t t = 0; t < dh; ++t) a += static_cast<int32_t>(qr[t]) * k[j * dh + t];
-      sr[j] = a;
-    }
+    for (; j < n; ++j) sr[j] = dot_s16(qr, k + j * dh, dh);
   }
 }
 
