@@ -255,7 +255,7 @@ TEST(attention_i8_close_to_double_and_identical_on_every_kernel) {
   // (printed). n crosses the 48-row query blocks; dh not a multiple of 4/16. The tables with a
   // fused attention kernel (avx512_vnni) must give the bits of the composed path (all tables agree):
   // the cases also cross its 4-row blocks (n % 4), 64-key score passes (n > 64, n % 16),
-  // 32-column P V passes (dh 48, 64), the element-loop fallbacks (odd dh, n % 4), both Q/K
+  // 32-column P V passes (dh 48, 64), the padded copies (odd dh, n % 4), both Q/K
   // precisions (int16 below 128 tokens, int8-valued from 128: the kernel's vpdpbusd path) and, at scale
   // 12, rows whose probabilities mostly underflow to 0 (the -29 clamp; bits only: with scores
   // that sharp, int8 Q and K move the argmax and the error bound below does not hold).
