@@ -53,7 +53,7 @@ std::vector<double> attention_ref(const std::vector<float>& qkv, size_t n, size_
 }  // namespace
 
 TEST(layer_norm_matches_double) {
-  for (const size_t d : {48u, 13u, 3u}) {  // whole 8-lane blocks, a tail, only a tail
+  for (const size_t d : {48u, 40u, 13u, 3u}) {  // whole 16-lane blocks, blocks and a tail, only a tail
   const size_t rows = 5;
   auto x = randv(rows * d, 1, 3.0f), w = randv(d, 2), b = randv(d, 3);
   for (size_t j = 0; j < d; ++j) x[j] += 100.0f;  // a row with a large mean

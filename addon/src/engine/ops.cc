@@ -481,84 +481,92 @@ VIGIL_ALWAYS_INLINE inline void softmax_4rows(float* s, size_t n, size_t n16, co
   }
 }
 
-using F8 = float __attribute__((vector_size(32)));
-using D8 = double __attribute__((vector_size(64)));
-VIGIL_ALWAYS_INLINE inline D8 load8d(const float* p) {
-  F8 v;
-  std::memcpy(&v, p, sizeof v);
-  return __builtin_convertvector(v, D8);
+// LayerNorm's row statistics, in float lanes (docs/engine.md "LayerNorm"): each row's sum in 16
+// fixed float lanes (lane l adds x[16 b + l], blocks in order), combined by tree_sum16 (in
+// double), then the tail columns in order (in double); mean = float(sum / d). The same for
+// (x - mean)^2 with x - mean in float; rstd = float(1 / sqrt(var / d + eps)) in double. Then
+// y = ((x - mean) * rstd) * w + b in float. The same bits in every form: the x86-64-v4 blocks
+// of R rows (R > 1 interleaves the rows' add chains; one row alone is bound by their latency),
+// and the portable loops over 16 lanes for every other clone and NEON.
+VIGIL_ALWAYS_INLINE inline float finish_mean(double sum, size_t d) {
+  return static_cast<float>(sum / static_cast<double>(d));
 }
-VIGIL_ALWAYS_INLINE inline double tree_sum8(D8 v) {
-  double l[8];
-  std::memcpy(l, &v, sizeof l);
-  return tree_sum8(l);
+VIGIL_ALWAYS_INLINE inline float finish_rstd(double sum, size_t d, float eps) {
+  return static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(d) + static_cast<double>(eps)));
 }
 
-// Mean and 1/std of R rows (x + r * d, r < R), in double. Each row's sums in 8 fixed lanes
-// (the same order at every vector width) combined by tree_sum8, then the tail; R > 1
-// interleaves the rows' add chains (one row alone is bound by their latency: ~250 cycles per
-// 64-wide row measured) without changing any row's result.
 template <size_t R>
-VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, double* mean_out,
-                                          double* rstd_out) {
-  const size_t d8 = d / 8 * 8;
-  D8 acc[R] = {};
-  for (size_t j0 = 0; j0 < d8; j0 += 8) {
-    for (size_t r = 0; r < R; ++r) acc[r] += load8d(x + r * d + j0);
+VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, float* mean_out,
+                                          float* rstd_out) {
+  static_assert(R == 1 || R == 4, "row_stats: 1 or 4 rows");
+  const size_t d16 = d / 16 * 16;
+  F16 acc[R] = {};
+  for (size_t j0 = 0; j0 < d16; j0 += 16) {
+    for (size_t r = 0; r < R; ++r) acc[r] += load16(x + r * d + j0);
   }
-  double mean[R];
+  double sum[R];
+  if constexpr (R == 4) {
+    tree_sum16_4rows(acc, sum);
+  } else {
+    float f[16];
+    std::memcpy(f, &acc[0], sizeof f);
+    sum[0] = tree_sum16(f);
+  }
+  float mean[R];
   for (size_t r = 0; r < R; ++r) {
-    double m = tree_sum8(acc[r]);
-    for (size_t j = d8; j < d; ++j) m += x[r * d + j];
-    mean[r] = m / static_cast<double>(d);
-    acc[r] = D8{};
+    for (size_t j = d16; j < d; ++j) sum[r] += x[r * d + j];
+    mean[r] = finish_mean(sum[r], d);
+    acc[r] = F16{};
   }
-  for (size_t j0 = 0; j0 < d8; j0 += 8) {
+  for (size_t j0 = 0; j0 < d16; j0 += 16) {
     for (size_t r = 0; r < R; ++r) {
-      const D8 c = load8d(x + r * d + j0) - mean[r];
+      const F16 c = load16(x + r * d + j0) - mean[r];
       acc[r] += c * c;
     }
   }
+  if constexpr (R == 4) {
+    tree_sum16_4rows(acc, sum);
+  } else {
+    float f[16];
+    std::memcpy(f, &acc[0], sizeof f);
+    sum[0] = tree_sum16(f);
+  }
   for (size_t r = 0; r < R; ++r) {
-    double var = tree_sum8(acc[r]);
-    for (size_t j = d8; j < d; ++j) {
-      const double c = x[r * d + j] - mean[r];
-      var += c * c;
+    for (size_t j = d16; j < d; ++j) {
+      const float c = x[r * d + j] - mean[r];
+      sum[r] += c * c;
     }
-    var /= static_cast<double>(d);
     mean_out[r] = mean[r];
-    rstd_out[r] = 1.0 / std::sqrt(var + static_cast<double>(eps));
+    rstd_out[r] = finish_rstd(sum[r], d, eps);
   }
 }
 
-// row_stats<1> as plain loops over 8 double lanes (the same sums in the same order): the form
-// for every clone but x86-64-v4 and NEON, where GCC keeps 64-byte D8 accumulators in memory
-// (see quantize_block_portable).
+// row_stats<1> as plain loops over 16 float lanes (the same sums in the same order): the form
+// for every clone but x86-64-v4 and NEON (see quantize_block_portable).
 VIGIL_ALWAYS_INLINE inline void row_stats_portable(const float* x, size_t d, float eps,
-                                                   double* mean_out, double* rstd_out) {
-  const size_t d8 = d / 8 * 8;
-  double acc[8] = {};
-  for (size_t j0 = 0; j0 < d8; j0 += 8) {
-    for (size_t l = 0; l < 8; ++l) acc[l] += static_cast<double>(x[j0 + l]);
+                                                   float* mean_out, float* rstd_out) {
+  const size_t d16 = d / 16 * 16;
+  float acc[16] = {};
+  for (size_t j0 = 0; j0 < d16; j0 += 16) {
+    for (size_t l = 0; l < 16; ++l) acc[l] += x[j0 + l];
   }
-  double mean = tree_sum8(acc);
-  for (size_t j = d8; j < d; ++j) mean += x[j];
-  mean /= static_cast<double>(d);
-  for (size_t l = 0; l < 8; ++l) acc[l] = 0.0;
-  for (size_t j0 = 0; j0 < d8; j0 += 8) {
-    for (size_t l = 0; l < 8; ++l) {
-      const double c = static_cast<double>(x[j0 + l]) - mean;
+  double sum = tree_sum16(acc);
+  for (size_t j = d16; j < d; ++j) sum += x[j];
+  const float mean = finish_mean(sum, d);
+  for (size_t l = 0; l < 16; ++l) acc[l] = 0.0f;
+  for (size_t j0 = 0; j0 < d16; j0 += 16) {
+    for (size_t l = 0; l < 16; ++l) {
+      const float c = x[j0 + l] - mean;
       acc[l] += c * c;
     }
   }
-  double var = tree_sum8(acc);
-  for (size_t j = d8; j < d; ++j) {
-    const double c = x[j] - mean;
-    var += c * c;
+  sum = tree_sum16(acc);
+  for (size_t j = d16; j < d; ++j) {
+    const float c = x[j] - mean;
+    sum += c * c;
   }
-  var /= static_cast<double>(d);
   *mean_out = mean;
-  *rstd_out = 1.0 / std::sqrt(var + static_cast<double>(eps));
+  *rstd_out = finish_rstd(sum, d, eps);
 }
 
 // finish(r, mean, rstd) for every row r < rows of x [rows][d]: the statistics of 4 rows at a
@@ -569,19 +577,19 @@ VIGIL_ALWAYS_INLINE inline void for_each_row_stats(const float* x, size_t rows, 
   size_t r = 0;
   if constexpr (!kZmm) {  // the portable form: row_stats_portable, row by row
     for (; r < rows; ++r) {
-      double mean, rstd;
+      float mean, rstd;
       row_stats_portable(x + r * d, d, eps, &mean, &rstd);
       finish(r, mean, rstd);
     }
     return;
   }
   for (; r + 4 <= rows; r += 4) {
-    double mean[4], rstd[4];
+    float mean[4], rstd[4];
     row_stats<4>(x + r * d, d, eps, mean, rstd);
     for (size_t i = 0; i < 4; ++i) finish(r + i, mean[i], rstd[i]);
   }
   for (; r < rows; ++r) {
-    double mean, rstd;
+    float mean, rstd;
     row_stats<1>(x + r * d, d, eps, &mean, &rstd);
     finish(r, mean, rstd);
   }
@@ -672,11 +680,11 @@ namespace {
 template <bool kZmm>
 VIGIL_ALWAYS_INLINE inline void layer_norm_form(const float* x, size_t rows, size_t d,
     const float* w, const float* b, float eps, float* y) {
-  for_each_row_stats<kZmm>(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
+  for_each_row_stats<kZmm>(x, rows, d, eps, [&](size_t r, float mean, float rstd) {
     const float* xr = x + r * d;
     float* yr = y + r * d;
     for (size_t j = 0; j < d; ++j) {
-      const float nrm = static_cast<float>((xr[j] - mean) * rstd);
+      const float nrm = (xr[j] - mean) * rstd;
       yr[j] = nrm * w[j] + b[j];
     }
   });
@@ -697,12 +705,12 @@ VIGIL_ALWAYS_INLINE inline void layer_norm_quantize_form(const float* x, size_t 
     const float* w, const float* b, float eps, float inv_scale, int8_t* q) {
   constexpr size_t kBlock = 64;
   float yb[kBlock];
-  for_each_row_stats<kZmm>(x, rows, d, eps, [&](size_t r, double mean, double rstd) {
+  for_each_row_stats<kZmm>(x, rows, d, eps, [&](size_t r, float mean, float rstd) {
     const float* xr = x + r * d;
     for (size_t j0 = 0; j0 < d; j0 += kBlock) {
       const size_t nb = d - j0 < kBlock ? d - j0 : kBlock;
       for (size_t j = 0; j < nb; ++j) {
-        const float nrm = static_cast<float>((xr[j0 + j] - mean) * rstd);
+        const float nrm = (xr[j0 + j] - mean) * rstd;
         yb[j] = nrm * w[j0 + j] + b[j0 + j];
       }
       quantize_row<kZmm>(yb, nb, inv_scale, q + r * d + j0);
