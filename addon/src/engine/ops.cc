@@ -1217,6 +1217,16 @@ VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_
     }
     for (size_t l = 0; l < 16; ++l) sum += sum16[l];
   }
+#if defined(__aarch64__)
+  // One loop on aarch64: std::fmax vectorizes there (fmaxnm) and is the spec's clamp (the
+  // select maps NaN to kMinY, and so does fmax; -0 stays -0 either way).
+  for (size_t k = n16; k < n; ++k) {
+    const float y = std::fmax(tmp[k] - mx, kernels::softmax_u8::kMinY);
+    const int u = static_cast<int>(exp2_255_clamped(y) + 0.5f);
+    sum += u;
+    p[k] = static_cast<int8_t>(u - 128);
+  }
+#else
   for (size_t k = n16; k < n; ++k) {  // exp2_255_nonpositive as its clamp, then the rest
     const float y = tmp[k] - mx;
     tmp[k] = y > kernels::softmax_u8::kMinY ? y : kernels::softmax_u8::kMinY;
@@ -1226,6 +1236,7 @@ VIGIL_ALWAYS_INLINE inline int32_t softmax_row_u8_form(const int32_t* acc, size_
     sum += u;
     p[k] = static_cast<int8_t>(u - 128);
   }
+#endif
   return sum;
 }
 

@@ -25,37 +25,74 @@ inline int32x4_t reduce4_s32(int32x4_t x0, int32x4_t x1, int32x4_t x2, int32x4_t
 #endif
 }
 
+// R query rows x 4 keys of the int16 scores: for each 8-wide step of dh, the 4 keys' vectors
+// loaded once and multiplied into all R rows' accumulators (smlal / smlal2: int16 x int16 ->
+// int32, exact), the R x 4 partial vectors reduced 4 at a time (reduce4_s32); dh % 8 in scalar
+// code. Key block j0 (4 keys from j0), rows from r0.
+template <int R>
+inline void scores_block_neon(const int16_t* q, const int16_t* k, size_t n, size_t dh, size_t d8, size_t r0,
+                              size_t j0, int32_t* s) {
+  int32x4_t acc[R][4];
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+    for (int e = 0; e < 4; ++e) acc[r][e] = vdupq_n_s32(0);
+  }
+  for (size_t t = 0; t < d8; t += 8) {
+    int16x8_t kv[4];
+#pragma GCC unroll 4
+    for (int e = 0; e < 4; ++e) kv[e] = vld1q_s16(k + (j0 + e) * dh + t);
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const int16x8_t qv = vld1q_s16(q + (r0 + r) * dh + t);
+#pragma GCC unroll 4
+      for (int e = 0; e < 4; ++e) {
+        acc[r][e] = vmlal_s16(acc[r][e], vget_low_s16(qv), vget_low_s16(kv[e]));
+#if defined(__aarch64__)
+        acc[r][e] = vmlal_high_s16(acc[r][e], qv, kv[e]);  // smlal2: no extraction of the halves
+#else
+        acc[r][e] = vmlal_s16(acc[r][e], vget_high_s16(qv), vget_high_s16(kv[e]));
+#endif
+      }
+    }
+  }
+  // Fully unrolled (GCC otherwise indexes acc[r] in a loop and spills all of it to the stack).
+#pragma GCC unroll 4
+  for (int r = 0; r < R; ++r) {
+    int32x4_t sum = reduce4_s32(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
+    if (d8 < dh) {
+      const int16_t* qr = q + (r0 + r) * dh;
+      int32_t tail[4];
+      for (int e = 0; e < 4; ++e) tail[e] = dot_s16(qr + d8, k + (j0 + e) * dh + d8, dh - d8);
+      sum = vaddq_s32(sum, vld1q_s32(tail));
+    }
+    vst1q_s32(s + (r0 + r) * n + j0, sum);
+  }
+}
+
 // The int8 attention's int16 scores (KernelTable::attention_scores) for the neon and neon_dot
-// tables: 4 keys at a time, each key's products over dh by smlal on 4-lane halves (int16 x int16
-// -> int32, exact), the 4 partial vectors reduced together (reduce4_s32); dh % 8 and n % 4 in
-// scalar code. The engine's plain loop took ~27 instructions per score on neon_dot (GCC reduced
-// each dot product on its own; counted under qemu), this ~8.
+// tables: blocks of kRows query rows x 4 keys (scores_block_neon; 4 rows on aarch64's 32
+// vector registers, 2 on armv7's 16), the last rows one at a time, n % 4 keys in scalar code.
+// The engine's plain loop took ~27 instructions per score on neon_dot (GCC reduced each dot
+// product on its own; counted under qemu), one row at a time ~14 at dh 16, 4 rows ~10 (tiny, under qemu).
 inline void attention_scores_s16_neon(const int16_t* q, size_t rows, const int16_t* k, size_t n, size_t dh,
                                       int32_t* s) {
+#if defined(__aarch64__)
+  constexpr size_t kRows = 4;
+#else
+  constexpr size_t kRows = 2;
+#endif
   const size_t d8 = dh / 8 * 8;
+  const size_t n4 = n / 4 * 4;
+  size_t r0 = 0;
+  for (; r0 + kRows <= rows; r0 += kRows) {
+    for (size_t j0 = 0; j0 < n4; j0 += 4) scores_block_neon<kRows>(q, k, n, dh, d8, r0, j0, s);
+  }
+  for (; r0 < rows; ++r0) {
+    for (size_t j0 = 0; j0 < n4; j0 += 4) scores_block_neon<1>(q, k, n, dh, d8, r0, j0, s);
+  }
   for (size_t r = 0; r < rows; ++r) {
-    const int16_t* qr = q + r * dh;
-    int32_t* sr = s + r * n;
-    size_t j = 0;
-    for (; j + 4 <= n; j += 4) {
-      int32x4_t acc[4] = {vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0), vdupq_n_s32(0)};
-      for (size_t t = 0; t < d8; t += 8) {
-        const int16x8_t qv = vld1q_s16(qr + t);
-        for (int e = 0; e < 4; ++e) {
-          const int16x8_t kv = vld1q_s16(k + (j + e) * dh + t);
-          acc[e] = vmlal_s16(acc[e], vget_low_s16(qv), vget_low_s16(kv));
-          acc[e] = vmlal_s16(acc[e], vget_high_s16(qv), vget_high_s16(kv));
-        }
-      }
-      int32x4_t sum = reduce4_s32(acc[0], acc[1], acc[2], acc[3]);
-      if (d8 < dh) {
-        int32_t tail[4];
-        for (int e = 0; e < 4; ++e) tail[e] = dot_s16(qr + d8, k + (j + e) * dh + d8, dh - d8);
-        sum = vaddq_s32(sum, vld1q_s32(tail));
-      }
-      vst1q_s32(sr + j, sum);
-    }
-    for (; j < n; ++j) sr[j] = dot_s16(qr, k + j * dh, dh);
+    for (size_t j = n4; j < n; ++j) s[r * n + j] = dot_s16(q + r * dh, k + j * dh, dh);
   }
 }
 

@@ -55,7 +55,11 @@ struct Neon {
 #pragma GCC unroll 8
         for (int r = 0; r < MR; ++r) {
           int16x8_t p = vmull_s8(vget_low_s8(av[r]), vget_low_s8(wv));
+#if defined(__aarch64__)
+          p = vmlal_high_s8(p, av[r], wv);  // smlal2: no extraction of the high halves
+#else
           p = vmlal_s8(p, vget_high_s8(av[r]), vget_high_s8(wv));
+#endif
           acc[r * NC + j] = vpadalq_s16(acc[r * NC + j], p);
         }
       }
