@@ -90,9 +90,44 @@ struct Driver {
     }
   }
 
+  // Traits with kFusedEpilogue (neon_dot) provide micro_fused<MR, NRV>: the K loop and the
+  // Epilogue's float modes in registers for whole panels. Taken when K fits one chunk and the
+  // output is float or int8; panels that do not fill the tile go through the int32 tile and
+  // epilogue_row_impl as in block() (the same bits either way; kernels_exact).
+  template <int MR, int NRV>
+  static void block_fused(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0,
+                          const uint8_t* packed, const Epilogue& ep) {
+    alignas(64) typename T::AElem abuf[MR * T::kKC];
+    alignas(64) int32_t cbuf[MR * T::kPanel];
+    const size_t pbytes = panel_bytes(k);
+    const uint8_t* panels_base = packed + header_bytes(n);
+    T::prep_a(a, lda, MR, k, round_up(k, T::kKGroup), abuf, T::kKC);
+    const size_t kgroups = round_up(k, T::kKGroup) / T::kKGroup;
+    const size_t panels = round_up(n, T::kPanel) / T::kPanel;
+    size_t p = 0;
+    for (; (p + NRV) * T::kPanel <= n; p += NRV) {
+      T::template micro_fused<MR, NRV>(abuf, kgroups, panels_base + p * pbytes, pbytes, row0, p * T::kPanel, ep);
+    }
+    for (; p < panels; ++p) {
+      const size_t n0 = p * T::kPanel, nc = min_sz(T::kPanel, n - n0);
+      if (nc == T::kPanel) {
+        T::template micro_fused<MR, 1>(abuf, kgroups, panels_base + p * pbytes, pbytes, row0, n0, ep);
+        continue;
+      }
+      T::template micro<MR, 1>(abuf, kgroups, panels_base + p * pbytes, pbytes, cbuf, T::kPanel, false);
+      for (size_t r = 0; r < MR; ++r) {
+        T::fix_row(cbuf + r * T::kPanel, n0, nc, packed);
+        epilogue_row_impl(cbuf + r * T::kPanel, row0 + r, n0, nc, ep);
+      }
+    }
+  }
+
   template <int MR, int NRV>
   static void block(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0,
                     const uint8_t* packed, const Epilogue& ep) {
+    if constexpr (T::kFusedEpilogue) {
+      if (k > 0 && k <= T::kKC && ep.out_i32 == nullptr) return block_fused<MR, NRV>(n, k, a, lda, row0, packed, ep);
+    }
     constexpr size_t mr = MR;
     constexpr size_t kAStride = T::kKC;  // elements per prepared row (kKC is a multiple of the group)
     alignas(64) typename T::AElem abuf[MR * kAStride];

@@ -22,6 +22,7 @@ struct Neon {
 #endif
   static constexpr size_t kPanel = 4, kKGroup = 16, kNRV = 1, kNRVGemv = 2;
   static constexpr size_t kKC = 512, kNC = 128, kHeaderBytesPerCol = 0;
+  static constexpr bool kFusedEpilogue = false;  // the driver's int32 tile + epilogue_row_impl
 
   static void pack_header(const int8_t*, size_t, size_t, uint8_t*, size_t) {}
 
