@@ -6,6 +6,7 @@
 #include <arm_neon.h>
 
 #include "kernels/attention_scores_neon.h"
+#include "kernels/epilogue_neon.h"
 #include "kernels/gemm_driver.h"
 
 #if !defined(__ARM_FEATURE_DOTPROD)
@@ -102,55 +103,6 @@ struct NeonDot {
   // truncation of c + copysign(0.5 - 2^-25, c). kernels_exact pins it to scalar.
   static constexpr bool kFusedEpilogue = true;
 
-  static inline __attribute__((always_inline)) float32x4_t select_gt(float32x4_t x, float lim) {
-    const float32x4_t l = vdupq_n_f32(lim);
-    return vbslq_f32(vcgtq_f32(x, l), x, l);  // x > lim ? x : lim
-  }
-  static inline __attribute__((always_inline)) float32x4_t select_lt(float32x4_t x, float lim) {
-    const float32x4_t l = vdupq_n_f32(lim);
-    return vbslq_f32(vcltq_f32(x, l), x, l);  // x < lim ? x : lim
-  }
-
-  // gelu_inline of 4 vectors side by side (independent chains).
-  static inline __attribute__((always_inline)) void gelu4(float32x4_t* x) {
-    float32x4_t z[4], z2[4], p[4], q[4];
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      z[i] = select_lt(select_gt(vmulq_f32(x[i], vdupq_n_f32(0.70710678118654752440f)), -4.0f), 4.0f);
-      z2[i] = vmulq_f32(z[i], z[i]);
-      p[i] = vdupq_n_f32(-2.72614225801306e-10f);
-      q[i] = vdupq_n_f32(-1.45660718464996e-05f);
-    }
-    static constexpr float kP[6] = {2.77068142495902e-08f,  -2.10102402082508e-06f, -5.69250639462346e-05f,
-                                    -7.34990630326855e-04f, -2.95459980854025e-03f, -1.60960333262415e-02f};
-    static constexpr float kQ[4] = {-2.13374055278905e-04f, -1.68282697438203e-03f, -7.37332916720468e-03f,
-                                    -1.42647390514189e-02f};
-#pragma GCC unroll 6
-    for (int k = 0; k < 6; ++k) {
-#pragma GCC unroll 4
-      for (int i = 0; i < 4; ++i) p[i] = vaddq_f32(vmulq_f32(p[i], z2[i]), vdupq_n_f32(kP[k]));
-      if (k < 4) {
-#pragma GCC unroll 4
-        for (int i = 0; i < 4; ++i) q[i] = vaddq_f32(vmulq_f32(q[i], z2[i]), vdupq_n_f32(kQ[k]));
-      }
-    }
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      const float32x4_t e = vdivq_f32(vmulq_f32(z[i], p[i]), q[i]);
-      const float32x4_t one_plus = vaddq_f32(vdupq_n_f32(1.0f), e);
-      const float32x4_t half_x = vmulq_f32(vdupq_n_f32(0.5f), x[i]);
-      x[i] = vmulq_f32(half_x, one_plus);
-    }
-  }
-
-  // round_half_away_inline(clamp127_inline(v * inv)) of 4 lanes, as int32.
-  static inline __attribute__((always_inline)) int32x4_t requant(float32x4_t v, float inv) {
-    const float32x4_t c = select_lt(select_gt(vmulq_f32(v, vdupq_n_f32(inv)), -127.0f), 127.0f);
-    const uint32x4_t h = vorrq_u32(vandq_u32(vreinterpretq_u32_f32(c), vdupq_n_u32(0x80000000u)),
-                                   vdupq_n_u32(0x3effffffu));  // copysign(0.5 - 2^-25, c)
-    return vcvtq_s32_f32(vaddq_f32(c, vreinterpretq_f32_u32(h)));  // truncation (fcvtzs)
-  }
-
   // MR rows x NRV whole panels (16 NRV columns) at output row row0, column n0 (panel start),
   // the Epilogue ep (float modes only: out_f32 or out_i8).
   template <int MR, int NRV>
@@ -177,7 +129,7 @@ struct NeonDot {
     if (ep.act == Activation::kGelu) {
       static_assert((MR * NC) % 4 == 0, "GELU runs 4 vectors at a time");
 #pragma GCC unroll 1
-      for (int i = 0; i < MR * NC; i += 4) gelu4(v + i);
+      for (int i = 0; i < MR * NC; i += 4) gelu_vecs<4>(v + i);
     }
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
@@ -193,10 +145,10 @@ struct NeonDot {
       } else {
 #pragma GCC unroll 2
         for (int p = 0; p < NRV; ++p) {  // 16 columns -> 16 bytes
-          const int32x4_t q0 = requant(v[r * NC + p * 4 + 0], ep.out_inv_scale);
-          const int32x4_t q1 = requant(v[r * NC + p * 4 + 1], ep.out_inv_scale);
-          const int32x4_t q2 = requant(v[r * NC + p * 4 + 2], ep.out_inv_scale);
-          const int32x4_t q3 = requant(v[r * NC + p * 4 + 3], ep.out_inv_scale);
+          const int32x4_t q0 = requant_vec(v[r * NC + p * 4 + 0], ep.out_inv_scale);
+          const int32x4_t q1 = requant_vec(v[r * NC + p * 4 + 1], ep.out_inv_scale);
+          const int32x4_t q2 = requant_vec(v[r * NC + p * 4 + 2], ep.out_inv_scale);
+          const int32x4_t q3 = requant_vec(v[r * NC + p * 4 + 3], ep.out_inv_scale);
           const int16x8_t lo = vcombine_s16(vmovn_s32(q0), vmovn_s32(q1));
           const int16x8_t hi = vcombine_s16(vmovn_s32(q2), vmovn_s32(q3));
           vst1q_s8(ep.out_i8 + o + p * 16, vcombine_s8(vmovn_s16(lo), vmovn_s16(hi)));

@@ -8,6 +8,9 @@
 
 #include "kernels/attention_scores_neon.h"
 #include "kernels/gemm_driver.h"
+#if defined(__aarch64__)
+#include "kernels/epilogue_neon.h"
+#endif
 
 namespace vigil::kernels {
 namespace {
@@ -22,7 +25,11 @@ struct Neon {
 #endif
   static constexpr size_t kPanel = 4, kKGroup = 16, kNRV = 1, kNRVGemv = 2;
   static constexpr size_t kKC = 512, kNC = 128, kHeaderBytesPerCol = 0;
-  static constexpr bool kFusedEpilogue = false;  // the driver's int32 tile + epilogue_row_impl
+#if defined(__aarch64__)
+  static constexpr bool kFusedEpilogue = true;  // micro_fused below
+#else
+  static constexpr bool kFusedEpilogue = false;  // armv7: the driver's int32 tile + epilogue_row_impl
+#endif
 
   static void pack_header(const int8_t*, size_t, size_t, uint8_t*, size_t) {}
 
@@ -36,14 +43,11 @@ struct Neon {
 
   static void fix_row(int32_t*, size_t, size_t, const uint8_t*) {}
 
-  // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
-  // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
-  template <int MR, int NRV>
-  __attribute__((noipa)) static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
-                    size_t ldc, bool accumulate) {
-    constexpr int NC = NRV * 4;
-    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
-    int32x4_t acc[MR * NC];
+  // acc[r * NC + j] (NC = 4 NRV columns): the K loop's partial sums of row r, column j, in 4
+  // lanes (reduce4_s32 finishes them).
+  template <int MR, int NC>
+  static inline __attribute__((always_inline)) void kloop(int32x4_t (&acc)[MR * NC], const int8_t* abuf,
+                                                          size_t kgroups, const uint8_t* w, size_t pbytes) {
 #pragma GCC unroll 32
     for (int i = 0; i < MR * NC; ++i) acc[i] = vdupq_n_s32(0);
     for (size_t g = 0; g < kgroups; ++g) {
@@ -65,6 +69,17 @@ struct Neon {
         }
       }
     }
+  }
+
+  // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
+  // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
+  template <int MR, int NRV>
+  __attribute__((noipa)) static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
+                    size_t ldc, bool accumulate) {
+    constexpr int NC = NRV * 4;
+    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
+    int32x4_t acc[MR * NC];
+    kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
 #pragma GCC unroll 32
     for (int i = 0; i < MR * NRV; ++i) {  // flat: a nested loop here makes GCC spill acc
       const int r = i / NRV, v = i % NRV;
@@ -76,6 +91,53 @@ struct Neon {
       }
     }
   }
+
+#if defined(__aarch64__)
+  // Fused epilogue (Driver::block_fused; the neon_dot file has the same design): the reduced
+  // accumulators of MR rows x NRV whole panels (4 NRV columns) at output row row0, column n0,
+  // through the Epilogue's float modes in registers (epilogue_neon.h, the spec's steps in its
+  // order), stored once.
+  template <int MR, int NRV>
+  __attribute__((noipa)) static void micro_fused(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes,
+                                                 size_t row0, size_t n0, const Epilogue& ep) {
+    constexpr int NC = NRV * 4;
+    int32x4_t acc[MR * NC];
+    kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
+    float32x4_t v[MR * NRV];  // row r, panel q: columns n0 + 4 q + [0, 4)
+#pragma GCC unroll 8
+    for (int q = 0; q < NRV; ++q) {
+      const size_t col = n0 + static_cast<size_t>(q) * 4;
+      const float32x4_t sc = vld1q_f32(ep.scale + col);
+      const float32x4_t bi = ep.bias != nullptr ? vld1q_f32(ep.bias + col) : vdupq_n_f32(0.0f);
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        const int32x4_t x = reduce4_s32(acc[r * NC + q * 4], acc[r * NC + q * 4 + 1], acc[r * NC + q * 4 + 2],
+                                        acc[r * NC + q * 4 + 3]);
+        float32x4_t t = vmulq_f32(vcvtq_f32_s32(x), sc);
+        if (ep.bias != nullptr) t = vaddq_f32(t, bi);
+        v[r * NRV + q] = t;
+      }
+    }
+    if (ep.act == Activation::kGelu) gelu_vecs<MR * NRV>(v);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const size_t o = (row0 + static_cast<size_t>(r)) * ep.ldo + n0;
+#pragma GCC unroll 4
+      for (int q = 0; q < NRV; ++q) {
+        if (ep.out_f32 != nullptr) {
+          float* dst = ep.out_f32 + o + q * 4;
+          float32x4_t x = v[r * NRV + q];
+          if (ep.accumulate) x = vaddq_f32(vld1q_f32(dst), x);
+          vst1q_f32(dst, x);
+        } else {  // 4 columns -> 4 bytes
+          const int16x4_t h = vmovn_s32(requant_vec(v[r * NRV + q], ep.out_inv_scale));
+          const int32_t b = vget_lane_s32(vreinterpret_s32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
+          std::memcpy(ep.out_i8 + o + q * 4, &b, sizeof b);
+        }
+      }
+    }
+  }
+#endif
 };
 
 using D = Driver<Neon>;

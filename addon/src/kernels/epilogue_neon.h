@@ -1,0 +1,70 @@
+// Header-only NEON forms of the epilogue's float steps (epilogue_impl.h, the specification),
+// for the aarch64 kernel files' fused epilogues (anonymous namespace: a private copy per file,
+// compiled with that file's flags). Element-wise, in the spec's order; the files are compiled
+// with -ffp-contract=off, so no mul + add pair becomes an fmla. aarch64 only (vdivq_f32).
+#pragma once
+
+#include <arm_neon.h>
+
+#if !defined(__aarch64__)
+#error "epilogue_neon.h is for aarch64 (armv7 NEON has no vector division)"
+#endif
+
+namespace vigil::kernels {
+namespace {
+
+// x > lim ? x : lim and x < lim ? x : lim lane by lane, as compare + select: NaN gives lim, as
+// in the spec (fmax/fmin would propagate it).
+inline __attribute__((always_inline)) float32x4_t select_gt(float32x4_t x, float lim) {
+  const float32x4_t l = vdupq_n_f32(lim);
+  return vbslq_f32(vcgtq_f32(x, l), x, l);
+}
+inline __attribute__((always_inline)) float32x4_t select_lt(float32x4_t x, float lim) {
+  const float32x4_t l = vdupq_n_f32(lim);
+  return vbslq_f32(vcltq_f32(x, l), x, l);
+}
+
+// gelu_inline (gelu_arg_inline, then gelu_finish_inline) of N vectors side by side.
+template <int N>
+inline __attribute__((always_inline)) void gelu_vecs(float32x4_t* x) {
+  float32x4_t z[N], z2[N], p[N], q[N];
+#pragma GCC unroll 4
+  for (int i = 0; i < N; ++i) {
+    z[i] = select_lt(select_gt(vmulq_f32(x[i], vdupq_n_f32(0.70710678118654752440f)), -4.0f), 4.0f);
+    z2[i] = vmulq_f32(z[i], z[i]);
+    p[i] = vdupq_n_f32(-2.72614225801306e-10f);
+    q[i] = vdupq_n_f32(-1.45660718464996e-05f);
+  }
+  static constexpr float kP[6] = {2.77068142495902e-08f,  -2.10102402082508e-06f, -5.69250639462346e-05f,
+                                  -7.34990630326855e-04f, -2.95459980854025e-03f, -1.60960333262415e-02f};
+  static constexpr float kQ[4] = {-2.13374055278905e-04f, -1.68282697438203e-03f, -7.37332916720468e-03f,
+                                  -1.42647390514189e-02f};
+#pragma GCC unroll 6
+  for (int k = 0; k < 6; ++k) {
+#pragma GCC unroll 4
+    for (int i = 0; i < N; ++i) p[i] = vaddq_f32(vmulq_f32(p[i], z2[i]), vdupq_n_f32(kP[k]));
+    if (k < 4) {
+#pragma GCC unroll 4
+      for (int i = 0; i < N; ++i) q[i] = vaddq_f32(vmulq_f32(q[i], z2[i]), vdupq_n_f32(kQ[k]));
+    }
+  }
+#pragma GCC unroll 4
+  for (int i = 0; i < N; ++i) {
+    const float32x4_t e = vdivq_f32(vmulq_f32(z[i], p[i]), q[i]);
+    const float32x4_t one_plus = vaddq_f32(vdupq_n_f32(1.0f), e);
+    const float32x4_t half_x = vmulq_f32(vdupq_n_f32(0.5f), x[i]);
+    x[i] = vmulq_f32(half_x, one_plus);
+  }
+}
+
+// round_half_away_inline(clamp127_inline(v * inv)) of 4 lanes, as int32: truncation (fcvtzs)
+// of c + copysign(0.5 - 2^-25, c).
+inline __attribute__((always_inline)) int32x4_t requant_vec(float32x4_t v, float inv) {
+  const float32x4_t c = select_lt(select_gt(vmulq_f32(v, vdupq_n_f32(inv)), -127.0f), 127.0f);
+  const uint32x4_t h = vorrq_u32(vandq_u32(vreinterpretq_u32_f32(c), vdupq_n_u32(0x80000000u)),
+                                 vdupq_n_u32(0x3effffffu));
+  return vcvtq_s32_f32(vaddq_f32(c, vreinterpretq_f32_u32(h)));
+}
+
+}  // namespace
+}  // namespace vigil::kernels
