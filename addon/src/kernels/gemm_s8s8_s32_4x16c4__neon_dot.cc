@@ -14,6 +14,11 @@
 #endif
 
 namespace vigil::kernels {
+
+// attention_u8u8__neon_dot.cc: the fused int8 attention of this table.
+size_t attention_u8u8_scratch__neon_dot(size_t n, size_t dh);
+void attention_u8u8__neon_dot(const AttentionHead& head);
+
 namespace {
 
 struct NeonDot {
@@ -160,8 +165,8 @@ struct NeonDot {
 
 using D = Driver<NeonDot>;
 // sdot has no int16 form: the int8 attention's int16 scores are plain NEON (smlal).
-const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm, nullptr, nullptr,
-                            attention_scores_s16_neon};
+const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm,
+                            attention_u8u8_scratch__neon_dot, attention_u8u8__neon_dot, attention_scores_s16_neon};
 
 }  // namespace
 

@@ -66,6 +66,11 @@ if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
 elseif(_vk_proc MATCHES "^(aarch64|arm64)$")
   vigil_kernels_isa(neon gemm_s8s8_s32_4x4c16__neon.cc)  # Advanced SIMD is armv8-a baseline
   vigil_kernels_isa(neon_dot gemm_s8s8_s32_4x16c4__neon_dot.cc -march=armv8.2-a+dotprod)
+  if(neon_dot IN_LIST VIGIL_KERNELS_COMPILED)  # the same table's fused int8 attention
+    set_source_files_properties(${_vk_dir}/attention_u8u8__neon_dot.cc PROPERTIES
+                                COMPILE_OPTIONS "-march=armv8.2-a+dotprod")
+    target_sources(vigil_kernels PRIVATE ${_vk_dir}/attention_u8u8__neon_dot.cc)
+  endif()
 elseif(_vk_proc MATCHES "^arm")
   # armv7: the same neon kernel (2x4 tile); NEON is checked at run time (HWCAP_NEON).
   vigil_kernels_isa(neon gemm_s8s8_s32_4x4c16__neon.cc -mfpu=neon-vfpv4)

@@ -1,0 +1,245 @@
+// attention_u8u8__neon_dot: one head of the engine's int8 attention (engine/attention_int8.h)
+// for the neon_dot table, fused: the int16 scores of 4 query rows (attention_scores_neon.h),
+// the u8 softmax of ops::softmax_row_u8 (the specification; constants in
+// attention_int8_spec.h) in 4-lane vectors, and P V by udot, instead of the composition's
+// run-time packing of V^T into the GEMM's panels, per-row softmax calls, the u - 128 round
+// trip, an int32 output tile and a separate scaling pass.
+//
+// Exactness (the bits of the composed path; engine_ops_test compares every table):
+// - scores: exact int32 (attention_scores_s16_neon).
+// - softmax, per element in softmax_row_u8's order: y = ((float)S * rs2) * ck[j]; t = y - max;
+//   the clamp at -29 as fmax (y is finite, so it equals the spec's select); the rounding of t
+//   to an integer by frintn (round to nearest even, the value (t + 1.5 2^23) - 1.5 2^23 gives
+//   on [-29, 0]); the degree-4 polynomial as separate mul and add (this file has
+//   -ffp-contract=off); 2^n through the exponent bits; u = trunc(p 2^n + 0.5). The row max is
+//   a float max (the spec's integer-image max differs only in the sign of a zero, and t and u
+//   are the same either way).
+// - P V: udot of u (u8) with v ^ 0x80 = v + 128 (u8) gives sum u v + 128 sum u; the second
+//   term is subtracted exactly (128 * the row's u sum). Then out = ((float)O * sv[t]) * inv,
+//   inv = 1 / (float)sum, as the composition.
+#include <arm_neon.h>
+
+#include <cstring>
+#include <type_traits>
+
+#include "kernels/attention_int8_spec.h"
+#include "kernels/attention_scores_neon.h"
+#include "kernels/kernels.h"
+
+#if !defined(__ARM_FEATURE_DOTPROD)
+#error "this file must be compiled with -march=armv8.2-a+dotprod (kernels.cmake)"
+#endif
+
+namespace vigil::kernels {
+namespace {
+
+constexpr size_t kRows = 4;  // query rows per block
+
+constexpr size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
+
+// Scratch of one head: s32 [kRows][n] (the scores, then y in place), ub [kRows][n16] (u, 0 past
+// n), vp [n16 / 4][dhp] dwords (bytes v8t[t][4g..4g+3] ^ 0x80 at [g][t]; 0x80 past n and dh).
+struct Layout {
+  size_t n16, dhp, s32, ub, vp, total;
+};
+
+Layout layout(size_t n, size_t dh) {
+  Layout l{};
+  l.n16 = round_up(n, 16);
+  l.dhp = round_up(dh, 4);
+  size_t off = 0;
+  auto take = [&](size_t bytes) {
+    const size_t o = off;
+    off += round_up(bytes, 64);
+    return o;
+  };
+  l.s32 = take(kRows * n * 4);
+  l.ub = take(kRows * l.n16);
+  l.vp = take(l.n16 / 4 * l.dhp * 4);
+  l.total = off;
+  return l;
+}
+
+// V^T's bytes regrouped for udot: vp[g][t] = v8t[t][4g..4g+3] ^ 0x80.
+// Whole 4 x 16-byte blocks (4 rows t of v8t, 16 keys) by a 4 x 4 dword transpose; the edges
+// (dh % 4 rows, n % 16 keys) byte by byte.
+void prepare_v(const AttentionHead& h, const Layout& l, uint8_t* vp) {
+  const size_t n = h.n, dh = h.dh;
+  std::memset(vp, 0x80, l.n16 / 4 * l.dhp * 4);
+  const uint8_t* v = reinterpret_cast<const uint8_t*>(h.v8t);
+  const uint8x16_t flip = vdupq_n_u8(0x80);
+  const size_t d4 = dh / 4 * 4, n16 = n / 16 * 16;
+  for (size_t t = 0; t < d4; t += 4) {
+    for (size_t j = 0; j < n16; j += 16) {
+      const uint32x4_t r0 = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(v + t * n + j), flip));
+      const uint32x4_t r1 = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(v + (t + 1) * n + j), flip));
+      const uint32x4_t r2 = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(v + (t + 2) * n + j), flip));
+      const uint32x4_t r3 = vreinterpretq_u32_u8(veorq_u8(vld1q_u8(v + (t + 3) * n + j), flip));
+      // out[g] lane c = r_c[g]: dword g (keys j + 4g..) of rows t..t+3
+      const uint64x2_t a = vreinterpretq_u64_u32(vtrn1q_u32(r0, r1)), b = vreinterpretq_u64_u32(vtrn2q_u32(r0, r1));
+      const uint64x2_t c = vreinterpretq_u64_u32(vtrn1q_u32(r2, r3)), d = vreinterpretq_u64_u32(vtrn2q_u32(r2, r3));
+      uint8_t* dst = vp + ((j / 4) * l.dhp + t) * 4;
+      vst1q_u8(dst, vreinterpretq_u8_u64(vtrn1q_u64(a, c)));
+      vst1q_u8(dst + l.dhp * 4, vreinterpretq_u8_u64(vtrn1q_u64(b, d)));
+      vst1q_u8(dst + 2 * l.dhp * 4, vreinterpretq_u8_u64(vtrn2q_u64(a, c)));
+      vst1q_u8(dst + 3 * l.dhp * 4, vreinterpretq_u8_u64(vtrn2q_u64(b, d)));
+    }
+  }
+  for (size_t t = 0; t < dh; ++t) {
+    const size_t j0 = t < d4 ? n16 : 0;
+    for (size_t j = j0; j < n; ++j) vp[((j / 4) * l.dhp + t) * 4 + j % 4] = v[t * n + j] ^ 0x80u;
+  }
+}
+
+// ops::softmax_row_u8 of one row of scores s (n values; y written over them), u into ub
+// (0 from n to n16, which is a multiple of 16); returns the sum of u.
+int32_t softmax_row(float* s, size_t n, float row_scale, const float* ck, uint8_t* ub) {
+  namespace su8 = softmax_u8;
+  const float rs2 = row_scale * su8::kLog2e;
+  const int32_t* acc = reinterpret_cast<const int32_t*>(s);
+  const size_t n4 = n / 4 * 4;
+  float32x4_t mv = vdupq_n_f32(-__builtin_huge_valf());
+  for (size_t j = 0; j < n4; j += 4) {
+    const float32x4_t y = vmulq_f32(vmulq_f32(vcvtq_f32_s32(vld1q_s32(acc + j)), vdupq_n_f32(rs2)), vld1q_f32(ck + j));
+    vst1q_f32(s + j, y);
+    mv = vmaxq_f32(mv, y);
+  }
+  float mx = vmaxvq_f32(mv);
+  for (size_t j = n4; j < n; ++j) {
+    const float y = (static_cast<float>(acc[j]) * rs2) * ck[j];
+    s[j] = y;
+    mx = y > mx ? y : mx;
+  }
+  // u for 4 y values: the spec's steps (file comment), constants hoisted by the caller.
+  const float32x4_t vmx = vdupq_n_f32(mx), kMin = vdupq_n_f32(su8::kMinY), kHalf = vdupq_n_f32(0.5f);
+  const float32x4_t p0 = vdupq_n_f32(su8::kP[0]), p1 = vdupq_n_f32(su8::kP[1]), p2 = vdupq_n_f32(su8::kP[2]),
+                    p3 = vdupq_n_f32(su8::kP[3]), p4 = vdupq_n_f32(su8::kP[4]);
+  const int32x4_t k127 = vdupq_n_s32(127);
+  auto u4 = [&](float32x4_t y) __attribute__((always_inline)) {
+    const float32x4_t t = vmaxq_f32(vsubq_f32(y, vmx), kMin);
+    const float32x4_t nr = vrndnq_f32(t);
+    const float32x4_t f = vsubq_f32(t, nr);
+    float32x4_t p = vaddq_f32(vmulq_f32(p0, f), p1);
+    p = vaddq_f32(vmulq_f32(p, f), p2);
+    p = vaddq_f32(vmulq_f32(p, f), p3);
+    p = vaddq_f32(vmulq_f32(p, f), p4);
+    const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(nr), k127), 23);
+    return vcvtq_u32_f32(vaddq_f32(vmulq_f32(p, vreinterpretq_f32_s32(bits)), kHalf));
+  };
+  uint32x4_t sum = vdupq_n_u32(0);
+  size_t j = 0;
+  for (; j + 16 <= n; j += 16) {  // 16 at a time: one 16-byte store of u
+    const uint32x4_t a = u4(vld1q_f32(s + j)), b = u4(vld1q_f32(s + j + 4));
+    const uint32x4_t c = u4(vld1q_f32(s + j + 8)), d = u4(vld1q_f32(s + j + 12));
+    sum = vaddq_u32(vaddq_u32(sum, vaddq_u32(a, b)), vaddq_u32(c, d));
+    const uint16x8_t ab = vcombine_u16(vmovn_u32(a), vmovn_u32(b));
+    const uint16x8_t cd = vcombine_u16(vmovn_u32(c), vmovn_u32(d));
+    vst1q_u8(ub + j, vcombine_u8(vmovn_u16(ab), vmovn_u16(cd)));
+  }
+  if (j < n) {  // the last 1..15 keys: lanes past n give u = 0 (their y replaced by the max)
+    float tail[16];
+    for (size_t k = 0; k < 16; ++k) tail[k] = j + k < n ? s[j + k] : mx;
+    uint32x4_t u[4];
+    for (size_t q = 0; q < 4; ++q) u[q] = u4(vld1q_f32(tail + 4 * q));
+    uint32_t lanes[16];
+    for (size_t q = 0; q < 4; ++q) vst1q_u32(lanes + 4 * q, u[q]);
+    uint32_t rest = 0;
+    for (size_t k = 0; k < 16; ++k) {
+      const uint32_t v = j + k < n ? lanes[k] : 0u;
+      rest += v;
+      ub[j + k] = static_cast<uint8_t>(v);
+    }
+    sum = vaddq_u32(sum, vsetq_lane_u32(rest, vdupq_n_u32(0), 0));
+  }
+  return static_cast<int32_t>(vaddvq_u32(sum));
+}
+
+// out rows i0..i0+R-1: O = sum_j u[r][j] v[j][t] by udot (4 keys per dword, 16 per u load,
+// 4 columns per accumulator), O = acc - 128 sum_r, then ((float)O * sv[t]) * inv_r.
+template <int R>
+void pv_rows(const AttentionHead& h, const Layout& l, const uint8_t* ub, const uint8_t* vp, size_t i0,
+             const int32_t* sum, const float* inv) {
+  const size_t dh = h.dh;
+  for (size_t t0 = 0; t0 < l.dhp; t0 += 16) {  // up to 4 column vectors of 4 at a time
+    const size_t tv = (l.dhp - t0) / 4 < 4 ? (l.dhp - t0) / 4 : 4;
+    uint32x4_t acc[R][4];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+#pragma GCC unroll 4
+      for (int c = 0; c < 4; ++c) acc[r][c] = vdupq_n_u32(0);
+    }
+    for (size_t j0 = 0; j0 < l.n16; j0 += 16) {
+      uint8x16_t a[R];
+#pragma GCC unroll 4
+      for (int r = 0; r < R; ++r) a[r] = vld1q_u8(ub + r * l.n16 + j0);
+      const uint8_t* g0 = vp + (j0 / 4 * l.dhp + t0) * 4;
+      auto lane = [&](auto kLane) __attribute__((always_inline)) {
+        constexpr int L = decltype(kLane)::value;
+        const uint8_t* g = g0 + L * l.dhp * 4;
+#pragma GCC unroll 4
+        for (int c = 0; c < 4; ++c) {
+          if (static_cast<size_t>(c) >= tv) break;
+          const uint8x16_t v = vld1q_u8(g + c * 16);
+#pragma GCC unroll 4
+          for (int r = 0; r < R; ++r) acc[r][c] = vdotq_laneq_u32(acc[r][c], v, a[r], L);
+        }
+      };
+      lane(std::integral_constant<int, 0>{});
+      lane(std::integral_constant<int, 1>{});
+      lane(std::integral_constant<int, 2>{});
+      lane(std::integral_constant<int, 3>{});
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      float* o = h.out + (i0 + r) * h.ldo;
+      const int32x4_t corr = vdupq_n_s32(128 * sum[r]);
+      const float32x4_t vi = vdupq_n_f32(inv[r]);
+      for (size_t c = 0; c < tv; ++c) {
+        const size_t t = t0 + c * 4;
+        const int32x4_t x = vsubq_s32(vreinterpretq_s32_u32(acc[r][c]), corr);
+        if (t + 4 <= dh) {
+          const float32x4_t v = vmulq_f32(vmulq_f32(vcvtq_f32_s32(x), vld1q_f32(h.sv + t)), vi);
+          vst1q_f32(o + t, v);
+        } else {
+          int32_t xs[4];
+          vst1q_s32(xs, x);
+          for (size_t k = t; k < dh; ++k) o[k] = (static_cast<float>(xs[k - t]) * h.sv[k]) * inv[r];
+        }
+      }
+    }
+  }
+}
+
+template <int R>
+void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, size_t i0) {
+  int32_t* s32 = reinterpret_cast<int32_t*>(s + l.s32);
+  uint8_t* ub = s + l.ub;
+  attention_scores_s16_neon(h.q16 + i0 * h.dh, R, h.k16, h.n, h.dh, s32);
+  int32_t sum[R];
+  float inv[R];
+  for (int r = 0; r < R; ++r) {
+    sum[r] = softmax_row(reinterpret_cast<float*>(s32 + r * h.n), h.n, h.sq[i0 + r], h.ck, ub + r * l.n16);
+    inv[r] = 1.0f / static_cast<float>(sum[r]);
+  }
+  pv_rows<R>(h, l, ub, s + l.vp, i0, sum, inv);
+}
+
+}  // namespace
+
+size_t attention_u8u8_scratch__neon_dot(size_t n, size_t dh) { return layout(n, dh).total; }
+
+void attention_u8u8__neon_dot(const AttentionHead& h) {
+  const Layout l = layout(h.n, h.dh);
+  uint8_t* s = static_cast<uint8_t*>(h.scratch);
+  prepare_v(h, l, s + l.vp);
+  size_t i0 = 0;
+  for (; i0 + kRows <= h.n; i0 += kRows) row_block<kRows>(h, l, s, i0);
+  switch (h.n - i0) {
+    case 3: row_block<3>(h, l, s, i0); break;
+    case 2: row_block<2>(h, l, s, i0); break;
+    case 1: row_block<1>(h, l, s, i0); break;
+    default: break;
+  }
+}
+
+}  // namespace vigil::kernels
