@@ -495,6 +495,18 @@ VIGIL_ALWAYS_INLINE inline float finish_rstd(double sum, size_t d, float eps) {
   return static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(d) + static_cast<double>(eps)));
 }
 
+// sum[r] = tree_sum16 of the 16 lanes of acc[r], r < R (1 or 4).
+template <size_t R>
+VIGIL_ALWAYS_INLINE inline void lane_sums(const F16* acc, double* sum) {
+  if constexpr (R == 4) {
+    tree_sum16_4rows(acc, sum);
+  } else {
+    float f[16];
+    std::memcpy(f, &acc[0], sizeof f);
+    sum[0] = tree_sum16(f);
+  }
+}
+
 template <size_t R>
 VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, float* mean_out,
                                           float* rstd_out) {
@@ -505,13 +517,7 @@ VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, f
     for (size_t r = 0; r < R; ++r) acc[r] += load16(x + r * d + j0);
   }
   double sum[R];
-  if constexpr (R == 4) {
-    tree_sum16_4rows(acc, sum);
-  } else {
-    float f[16];
-    std::memcpy(f, &acc[0], sizeof f);
-    sum[0] = tree_sum16(f);
-  }
+  lane_sums<R>(acc, sum);
   float mean[R];
   for (size_t r = 0; r < R; ++r) {
     for (size_t j = d16; j < d; ++j) sum[r] += x[r * d + j];
@@ -524,13 +530,7 @@ VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, f
       acc[r] += c * c;
     }
   }
-  if constexpr (R == 4) {
-    tree_sum16_4rows(acc, sum);
-  } else {
-    float f[16];
-    std::memcpy(f, &acc[0], sizeof f);
-    sum[0] = tree_sum16(f);
-  }
+  lane_sums<R>(acc, sum);
   for (size_t r = 0; r < R; ++r) {
     for (size_t j = d16; j < d; ++j) {
       const float c = x[r * d + j] - mean[r];
