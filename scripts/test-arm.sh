@@ -103,8 +103,9 @@ check_baseline() {
   while IFS= read -r o; do
     if [[ $o == *neon_dot* ]]; then
       # (grep without -q reads all input: with pipefail, -q's early exit would fail objdump)
-      if ! "$objdump" -d "$o" | grep -E '\bsdot\b' >/dev/null; then
-        bad "baseline check: $o has no sdot (the neon_dot kernel is not using dot product)"
+      # The GEMM uses sdot, the fused attention udot (u8 probabilities x V + 128).
+      if ! "$objdump" -d "$o" | grep -E '\b[su]dot\b' >/dev/null; then
+        bad "baseline check: $o has no sdot/udot (a neon_dot object is not using dot product)"
         return
       fi
       continue
