@@ -37,10 +37,11 @@ constexpr size_t kRows = 4;  // query rows per block
 
 constexpr size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
-// Scratch of one head: s32 [kRows][n] (the scores, then y in place), ub [kRows][n16] (u, 0 past
-// n), vp [n16 / 4][dhp] dwords (bytes v8t[t][4g..4g+3] ^ 0x80 at [g][t]; 0x80 past n and dh).
+// Scratch of one head: s32 [kRows][n] (the scores), y [n] (one row's scaled scores), ub
+// [kRows][n16] (u, 0 past n), vp [n16 / 4][dhp] dwords (bytes v8t[t][4g..4g+3] ^ 0x80 at
+// [g][t]; 0x80 past n and dh).
 struct Layout {
-  size_t n16, dhp, s32, ub, vp, total;
+  size_t n16, dhp, s32, y, ub, vp, total;
 };
 
 Layout layout(size_t n, size_t dh) {
@@ -54,6 +55,7 @@ Layout layout(size_t n, size_t dh) {
     return o;
   };
   l.s32 = take(kRows * n * 4);
+  l.y = take(n * 4);
   l.ub = take(kRows * l.n16);
   l.vp = take(l.n16 / 4 * l.dhp * 4);
   l.total = off;
@@ -91,12 +93,12 @@ void prepare_v(const AttentionHead& h, const Layout& l, uint8_t* vp) {
   }
 }
 
-// ops::softmax_row_u8 of one row of scores s (n values; y written over them), u into ub
+// ops::softmax_row_u8 of one row of scores acc (n values; y: n floats of scratch), u into ub
 // (0 from n to n16, which is a multiple of 16); returns the sum of u.
-int32_t softmax_row(float* s, size_t n, float row_scale, const float* ck, uint8_t* ub) {
+int32_t softmax_row(const int32_t* acc, size_t n, float row_scale, const float* ck, float* y_row, uint8_t* ub) {
   namespace su8 = softmax_u8;
   const float rs2 = row_scale * su8::kLog2e;
-  const int32_t* acc = reinterpret_cast<const int32_t*>(s);
+  float* s = y_row;
   const size_t n4 = n / 4 * 4;
   float32x4_t mv = vdupq_n_f32(-__builtin_huge_valf());
   for (size_t j = 0; j < n4; j += 4) {
@@ -218,7 +220,7 @@ void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, size_t i0) {
   int32_t sum[R];
   float inv[R];
   for (int r = 0; r < R; ++r) {
-    sum[r] = softmax_row(reinterpret_cast<float*>(s32 + r * h.n), h.n, h.sq[i0 + r], h.ck, ub + r * l.n16);
+    sum[r] = softmax_row(s32 + r * h.n, h.n, h.sq[i0 + r], h.ck, reinterpret_cast<float*>(s + l.y), ub + r * l.n16);
     inv[r] = 1.0f / static_cast<float>(sum[r]);
   }
   pv_rows<R>(h, l, ub, s + l.vp, i0, sum, inv);

@@ -15,7 +15,8 @@
 // blocks of kNC, K in chunks of kKC; each (row block, column block, K chunk) converts its A
 // slice once into a small stack buffer (Traits::prep_a), then runs the microkernel over
 // kNRV panels at a time, accumulating into an int32 stack tile; the finished tile goes through
-// Traits::fix_row and the shared scalar epilogue_row.
+// Traits::fix_row and this ISA's copy of epilogue_row_impl. Traits with kFusedEpilogue (the
+// aarch64 neon and neon_dot files) take block_fused instead when K fits one chunk.
 #pragma once
 
 #include <cassert>
