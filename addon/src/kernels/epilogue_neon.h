@@ -1,27 +1,57 @@
 // Header-only NEON forms of the epilogue's float steps (epilogue_impl.h, the specification),
-// for the aarch64 kernel files' fused epilogues (anonymous namespace: a private copy per file,
+// for the NEON kernel files' fused epilogues (anonymous namespace: a private copy per file,
 // compiled with that file's flags). Element-wise, in the spec's order; the files are compiled
-// with -ffp-contract=off, so no mul + add pair becomes an fmla. aarch64 only (vdivq_f32).
+// with -ffp-contract=off, so no mul + add pair becomes an fmla.
+// armv7: Advanced SIMD has no vector division (div_vec divides lane by lane in VFP, IEEE like
+// the spec) and always flushes subnormal operands and results to zero. So the armv7 table
+// matches the scalar spec bit for bit whenever the epilogue's operands and results are normal
+// or zero (kernels_exact under qemu cortex-a15); a subnormal bias, input_scale * scale product,
+// residual-stream value or GELU argument (|x| < 2^-126, which no trained model produces) reads
+// as 0 there. In the int8 output modes such values round to 0 either way.
 #pragma once
 
 #include <arm_neon.h>
 
-#if !defined(__aarch64__)
-#error "epilogue_neon.h is for aarch64 (armv7 NEON has no vector division)"
-#endif
-
 namespace vigil::kernels {
 namespace {
 
+// a > b lane by lane. On armv7 GCC lowers vcgtq_f32 (a generic vector comparison there) to 4
+// VFP compares unless -funsafe-math-optimizations, which would also license rewrites that
+// change the spec's bits; so the instruction itself (a subnormal compares as 0, which cannot
+// change a comparison with the epilogue's nonzero limits).
+inline __attribute__((always_inline)) uint32x4_t gt_vec(float32x4_t a, float32x4_t b) {
+#if defined(__aarch64__)
+  return vcgtq_f32(a, b);
+#else
+  uint32x4_t m;
+  __asm__("vcgt.f32 %q0, %q1, %q2" : "=w"(m) : "w"(a), "w"(b));
+  return m;
+#endif
+}
+
 // x > lim ? x : lim and x < lim ? x : lim lane by lane, as compare + select: NaN gives lim, as
-// in the spec (fmax/fmin would propagate it).
+// in the spec (fmax/fmin would propagate it), and x passes through with its own bits.
 inline __attribute__((always_inline)) float32x4_t select_gt(float32x4_t x, float lim) {
   const float32x4_t l = vdupq_n_f32(lim);
-  return vbslq_f32(vcgtq_f32(x, l), x, l);
+  return vbslq_f32(gt_vec(x, l), x, l);
 }
 inline __attribute__((always_inline)) float32x4_t select_lt(float32x4_t x, float lim) {
   const float32x4_t l = vdupq_n_f32(lim);
-  return vbslq_f32(vcltq_f32(x, l), x, l);
+  return vbslq_f32(gt_vec(l, x), x, l);
+}
+
+// a / b lane by lane, correctly rounded (vdivq_f32 on aarch64, 4 VFP divisions on armv7).
+inline __attribute__((always_inline)) float32x4_t div_vec(float32x4_t a, float32x4_t b) {
+#if defined(__aarch64__)
+  return vdivq_f32(a, b);
+#else
+  float32x4_t r = a;
+  r = vsetq_lane_f32(vgetq_lane_f32(a, 0) / vgetq_lane_f32(b, 0), r, 0);
+  r = vsetq_lane_f32(vgetq_lane_f32(a, 1) / vgetq_lane_f32(b, 1), r, 1);
+  r = vsetq_lane_f32(vgetq_lane_f32(a, 2) / vgetq_lane_f32(b, 2), r, 2);
+  r = vsetq_lane_f32(vgetq_lane_f32(a, 3) / vgetq_lane_f32(b, 3), r, 3);
+  return r;
+#endif
 }
 
 // gelu_inline (gelu_arg_inline, then gelu_finish_inline) of N vectors side by side.
@@ -50,7 +80,7 @@ inline __attribute__((always_inline)) void gelu_vecs(float32x4_t* x) {
   }
 #pragma GCC unroll 4
   for (int i = 0; i < N; ++i) {
-    const float32x4_t e = vdivq_f32(vmulq_f32(z[i], p[i]), q[i]);
+    const float32x4_t e = div_vec(vmulq_f32(z[i], p[i]), q[i]);
     const float32x4_t one_plus = vaddq_f32(vdupq_n_f32(1.0f), e);
     const float32x4_t half_x = vmulq_f32(vdupq_n_f32(0.5f), x[i]);
     x[i] = vmulq_f32(half_x, one_plus);

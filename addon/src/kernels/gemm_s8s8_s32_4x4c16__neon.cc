@@ -7,10 +7,8 @@
 #include <arm_neon.h>
 
 #include "kernels/attention_scores_neon.h"
-#include "kernels/gemm_driver.h"
-#if defined(__aarch64__)
 #include "kernels/epilogue_neon.h"
-#endif
+#include "kernels/gemm_driver.h"
 
 namespace vigil::kernels {
 namespace {
@@ -32,11 +30,7 @@ struct Neon {
 #endif
   static constexpr size_t kPanel = 4, kKGroup = 16, kNRV = 1, kNRVGemv = 2;
   static constexpr size_t kKC = 512, kNC = 128, kHeaderBytesPerCol = 0;
-#if defined(__aarch64__)
   static constexpr bool kFusedEpilogue = true;  // micro_fused below
-#else
-  static constexpr bool kFusedEpilogue = false;  // armv7: the driver's int32 tile + epilogue_row_impl
-#endif
 
   static void pack_header(const int8_t*, size_t, size_t, uint8_t*, size_t) {}
 
@@ -99,7 +93,6 @@ struct Neon {
     }
   }
 
-#if defined(__aarch64__)
   // Fused epilogue (Driver::block_fused; the neon_dot file has the same design): the reduced
   // accumulators of MR rows x NRV whole panels (4 NRV columns) at output row row0, column n0,
   // through the Epilogue's float modes in registers (epilogue_neon.h, the spec's steps in its
@@ -144,7 +137,6 @@ struct Neon {
       }
     }
   }
-#endif
 };
 
 #pragma GCC pop_options
