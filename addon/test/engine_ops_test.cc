@@ -320,6 +320,42 @@ TEST(softmax_row_u8_max_is_255_and_sum_matches) {
   EXPECT(p[6] + 128 == static_cast<int>(std::lround(255.0 * std::exp(-0.01)))) << int(p[6]);
 }
 
+// A table's own softmax row (KernelTable::softmax_row_u8, the composed int8 attention's) gives
+// ops::softmax_row_u8's bits: every n from 1 to 70 and some longer rows (the 16-key blocks and
+// every tail), scores from ties at the max to far below the -29 clamp, per-key scales.
+TEST(table_softmax_row_u8_matches_spec_bit_for_bit) {
+  int tables = 0;
+  for (const kernels::KernelTable* kt : kernels::available_kernels()) {
+    if (kt->softmax_row_u8 == nullptr) continue;
+    ++tables;
+    std::printf("  %s: its own softmax_row_u8\n", kt->name);
+    std::vector<size_t> sizes;
+    for (size_t n = 1; n <= 70; ++n) sizes.push_back(n);
+    for (const size_t n : {127u, 128u, 129u, 256u, 301u}) sizes.push_back(n);
+    for (const size_t n : sizes) {
+      for (const int seed : {1, 2, 3}) {
+        std::vector<int32_t> acc(n);
+        uint64_t st = 0x9e3779b97f4a7c15ull * (n * 7 + static_cast<uint64_t>(seed));
+        for (size_t j = 0; j < n; ++j) {
+          st = st * 6364136223846793005ull + 1442695040888963407ull;
+          const int32_t r = static_cast<int32_t>(st >> 40) - (1 << 23);
+          acc[j] = seed == 3 && j % 5 == 0 ? 4000000 : r / (seed == 1 ? 8 : 1);  // ties at the max
+        }
+        const auto col = randv(n, 40 + seed, 1.0f);
+        std::vector<float> cs(n);
+        for (size_t j = 0; j < n; ++j) cs[j] = 1e-4f * (1.0f + std::fabs(col[j]));
+        std::vector<float> t1(n), t2(n);
+        std::vector<int8_t> p1(n + 16, 7), p2(n + 16, 7);
+        const int32_t s1 = ops::softmax_row_u8(acc.data(), n, 0.75f, cs.data(), t1.data(), p1.data());
+        const int32_t s2 = kt->softmax_row_u8(acc.data(), n, 0.75f, cs.data(), t2.data(), p2.data());
+        EXPECT(s1 == s2 && p1 == p2) << kt->name << " n " << n << " seed " << seed << ": sum " << s1
+                                     << " vs " << s2;  // p2 == p1 also checks no byte past n
+      }
+    }
+  }
+  std::printf("  %d table(s) with their own softmax_row_u8\n", tables);
+}
+
 TEST(linear_f32_row_blocks_match_single_rows_bit_for_bit) {
   // m >= 4 takes the 4-row x 32/16-output blocks; a lone row (m = 1) the plain loop. Every
   // output is the same ordered sum, so the two must agree exactly, tails included.

@@ -114,7 +114,10 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
       }
       float inv_sum[kAttentionI8Rows];
       for (size_t r = 0; r < rows; ++r) {
-        const int32_t sum = ops::softmax_row_u8(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n);
+        const int32_t sum =
+            kt.softmax_row_u8 != nullptr
+                ? kt.softmax_row_u8(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n)
+                : ops::softmax_row_u8(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n);
         inv_sum[r] = 1.0f / static_cast<float>(sum);
       }
       kernels::Epilogue eo;

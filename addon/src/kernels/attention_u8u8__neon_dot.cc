@@ -7,13 +7,7 @@
 //
 // Exactness (the bits of the composed path; engine_ops_test compares every table):
 // - scores: exact int32 (attention_scores_s16_neon).
-// - softmax, per element in softmax_row_u8's order: y = ((float)S * rs2) * ck[j]; t = y - max;
-//   the clamp at -29 as fmax (y is finite, so it equals the spec's select); the rounding of t
-//   to an integer by frintn (round to nearest even, the value (t + 1.5 2^23) - 1.5 2^23 gives
-//   on [-29, 0]); the degree-4 polynomial as separate mul and add (this file has
-//   -ffp-contract=off); 2^n through the exponent bits; u = trunc(p 2^n + 0.5). The row max is
-//   a float max (the spec's integer-image max differs only in the sign of a zero, and t and u
-//   are the same either way).
+// - softmax: softmax_u8_neon.h (shared with the neon table's composed attention).
 // - P V: udot of u (u8) with v ^ 0x80 = v + 128 (u8) gives sum u v + 128 sum u; the second
 //   term is subtracted exactly (128 * the row's u sum). Then out = ((float)O * sv[t]) * inv,
 //   inv = 1 / (float)sum, as the composition.
@@ -25,6 +19,7 @@
 #include "kernels/attention_int8_spec.h"
 #include "kernels/attention_scores_neon.h"
 #include "kernels/kernels.h"
+#include "kernels/softmax_u8_neon.h"
 
 #if !defined(__ARM_FEATURE_DOTPROD)
 #error "this file must be compiled with -march=armv8.2-a+dotprod (kernels.cmake)"
@@ -95,65 +90,9 @@ void prepare_v(const AttentionHead& h, const Layout& l, uint8_t* vp) {
 
 // ops::softmax_row_u8 of one row of scores acc (n values; y: n floats of scratch), u into ub
 // (0 from n to n16, which is a multiple of 16); returns the sum of u.
-int32_t softmax_row(const int32_t* acc, size_t n, float row_scale, const float* ck, float* y_row, uint8_t* ub) {
-  namespace su8 = softmax_u8;
-  const float rs2 = row_scale * su8::kLog2e;
-  float* s = y_row;
-  const size_t n4 = n / 4 * 4;
-  float32x4_t mv = vdupq_n_f32(-__builtin_huge_valf());
-  for (size_t j = 0; j < n4; j += 4) {
-    const float32x4_t y = vmulq_f32(vmulq_f32(vcvtq_f32_s32(vld1q_s32(acc + j)), vdupq_n_f32(rs2)), vld1q_f32(ck + j));
-    vst1q_f32(s + j, y);
-    mv = vmaxq_f32(mv, y);
-  }
-  float mx = vmaxvq_f32(mv);
-  for (size_t j = n4; j < n; ++j) {
-    const float y = (static_cast<float>(acc[j]) * rs2) * ck[j];
-    s[j] = y;
-    mx = y > mx ? y : mx;
-  }
-  // u for 4 y values: the spec's steps (file comment), constants hoisted by the caller.
-  const float32x4_t vmx = vdupq_n_f32(mx), kMin = vdupq_n_f32(su8::kMinY), kHalf = vdupq_n_f32(0.5f);
-  const float32x4_t p0 = vdupq_n_f32(su8::kP[0]), p1 = vdupq_n_f32(su8::kP[1]), p2 = vdupq_n_f32(su8::kP[2]),
-                    p3 = vdupq_n_f32(su8::kP[3]), p4 = vdupq_n_f32(su8::kP[4]);
-  const int32x4_t k127 = vdupq_n_s32(127);
-  auto u4 = [&](float32x4_t y) __attribute__((always_inline)) {
-    const float32x4_t t = vmaxq_f32(vsubq_f32(y, vmx), kMin);
-    const float32x4_t nr = vrndnq_f32(t);
-    const float32x4_t f = vsubq_f32(t, nr);
-    float32x4_t p = vaddq_f32(vmulq_f32(p0, f), p1);
-    p = vaddq_f32(vmulq_f32(p, f), p2);
-    p = vaddq_f32(vmulq_f32(p, f), p3);
-    p = vaddq_f32(vmulq_f32(p, f), p4);
-    const int32x4_t bits = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(nr), k127), 23);
-    return vcvtq_u32_f32(vaddq_f32(vmulq_f32(p, vreinterpretq_f32_s32(bits)), kHalf));
-  };
-  uint32x4_t sum = vdupq_n_u32(0);
-  size_t j = 0;
-  for (; j + 16 <= n; j += 16) {  // 16 at a time: one 16-byte store of u
-    const uint32x4_t a = u4(vld1q_f32(s + j)), b = u4(vld1q_f32(s + j + 4));
-    const uint32x4_t c = u4(vld1q_f32(s + j + 8)), d = u4(vld1q_f32(s + j + 12));
-    sum = vaddq_u32(vaddq_u32(sum, vaddq_u32(a, b)), vaddq_u32(c, d));
-    const uint16x8_t ab = vcombine_u16(vmovn_u32(a), vmovn_u32(b));
-    const uint16x8_t cd = vcombine_u16(vmovn_u32(c), vmovn_u32(d));
-    vst1q_u8(ub + j, vcombine_u8(vmovn_u16(ab), vmovn_u16(cd)));
-  }
-  if (j < n) {  // the last 1..15 keys: lanes past n give u = 0 (their y replaced by the max)
-    float tail[16];
-    for (size_t k = 0; k < 16; ++k) tail[k] = j + k < n ? s[j + k] : mx;
-    uint32x4_t u[4];
-    for (size_t q = 0; q < 4; ++q) u[q] = u4(vld1q_f32(tail + 4 * q));
-    uint32_t lanes[16];
-    for (size_t q = 0; q < 4; ++q) vst1q_u32(lanes + 4 * q, u[q]);
-    uint32_t rest = 0;
-    for (size_t k = 0; k < 16; ++k) {
-      const uint32_t v = j + k < n ? lanes[k] : 0u;
-      rest += v;
-      ub[j + k] = static_cast<uint8_t>(v);
-    }
-    sum = vaddq_u32(sum, vsetq_lane_u32(rest, vdupq_n_u32(0), 0));
-  }
-  return static_cast<int32_t>(vaddvq_u32(sum));
+inline int32_t softmax_row(const int32_t* acc, size_t n, float row_scale, const float* ck, float* y_row,
+                           uint8_t* ub) {
+  return softmax_row_u8_neon<false>(acc, n, row_scale, ck, y_row, ub);
 }
 
 // out rows i0..i0+R-1: O = sum_j u[r][j] v[j][t] by udot (4 keys per dword, 16 per u load,

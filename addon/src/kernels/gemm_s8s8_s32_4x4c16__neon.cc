@@ -9,6 +9,7 @@
 #include "kernels/attention_scores_neon.h"
 #include "kernels/epilogue_neon.h"
 #include "kernels/gemm_driver.h"
+#include "kernels/softmax_u8_neon.h"
 
 namespace vigil::kernels {
 namespace {
@@ -141,9 +142,16 @@ struct Neon {
 
 #pragma GCC pop_options
 
+// The composed int8 attention's softmax rows in NEON (softmax_u8_neon.h): on armv7 the
+// engine's own form is scalar VFP (GCC vectorizes no float loop for armv7 NEON).
+int32_t softmax_row_u8__neon(const int32_t* acc, size_t n, float row_scale, const float* col_scale, float* tmp,
+                             int8_t* p) {
+  return softmax_row_u8_neon<true>(acc, n, row_scale, col_scale, tmp, reinterpret_cast<uint8_t*>(p));
+}
+
 using D = Driver<Neon>;
 const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr,
-                            attention_scores_s16_neon};
+                            attention_scores_s16_neon, softmax_row_u8__neon};
 
 }  // namespace
 

@@ -314,7 +314,7 @@ void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const
 
 using D = Driver<Avx512Vnni>;
 const KernelTable kTable = {Isa::kAvx512Vnni, "avx512_vnni", D::packed_size, D::pack, gemm_fused,
-                            attention_u8s8_scratch__avx512_vnni, attention_u8s8__avx512_vnni, nullptr};
+                            attention_u8s8_scratch__avx512_vnni, attention_u8s8__avx512_vnni, nullptr, nullptr};
 
 }  // namespace
 

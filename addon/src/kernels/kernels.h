@@ -74,6 +74,10 @@ using AttentionFn = void (*)(const AttentionHead& head);
 using AttentionScoresFn = void (*)(const int16_t* q, size_t rows, const int16_t* k, size_t n,
                                    size_t dh, int32_t* s);
 
+// ops::softmax_row_u8's contract (engine/ops.h): p[j] = u[j] - 128 for j < n, returns sum u.
+using SoftmaxRowU8Fn = int32_t (*)(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
+                                   float* tmp, int8_t* p);
+
 struct KernelTable {
   Isa isa;
   const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni"
@@ -85,6 +89,9 @@ struct KernelTable {
   AttentionScratchFn attention_scratch;
   AttentionFn attention;
   AttentionScoresFn attention_scores;
+  // Optional u8 softmax row for that composition, the bits of ops::softmax_row_u8 (nullptr: the
+  // engine's own).
+  SoftmaxRowU8Fn softmax_row_u8;
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
