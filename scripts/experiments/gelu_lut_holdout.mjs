@@ -18,11 +18,27 @@ let band = [1700, 2100];
 try {
   const t = JSON.parse(readFileSync(`${dir}/training.json`, 'utf8'));
   band = Object.values(t.data ?? {}).find((s) => s && s.excludeRpm)?.excludeRpm ?? band;
-} catch {}
-const sim = (seedBase, rpm) => simulateWindows({ labels: h.labels, count: 700, seedBase, ranges: { rpm, severity: [0.2, 1] },
-  windowLength: h.windowLength, sampleRateHz: h.sampleRateHz, axes: ['radial'] });
+} catch {
+  // no training.json: the default band (as build-bundles.sh)
+}
+const sim = (seedBase, rpm) =>
+  simulateWindows({
+    labels: h.labels,
+    count: 700,
+    seedBase,
+    ranges: { rpm, severity: [0.2, 1] },
+    windowLength: h.windowLength,
+    sampleRateHz: h.sampleRateHz,
+    axes: ['radial'],
+  });
 const w = [...sim(40_000_000, band), ...sim(41_000_000, [600, 3600])];
-const enc = encodeWindows(w.map((x) => x.x), { windowLength: h.windowLength, channels: h.channelCount, channelNames: h.channelNames }, w.map((x) => x.label));
+const enc = encodeWindows(
+  w.map((x) => x.x),
+  { windowLength: h.windowLength, channels: h.channelCount, channelNames: h.channelNames },
+  w.map((x) => x.label),
+);
 writeFileSync(`${stem}.f32`, enc.data);
 writeFileSync(`${stem}.json`, enc.descriptor);
-process.stderr.write(`held-out: 700 windows at ${band.join('..')} rpm (seeds 40000000..) + 700 at 600..3600 rpm (seeds 41000000..)\n`);
+process.stderr.write(
+  `held-out: 700 windows at ${band.join('..')} rpm (seeds 40000000..) + 700 at 600..3600 rpm (seeds 41000000..)\n`,
+);
