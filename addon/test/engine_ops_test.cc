@@ -356,6 +356,41 @@ TEST(table_softmax_row_u8_matches_spec_bit_for_bit) {
   std::printf("  %d table(s) with their own softmax_row_u8\n", tables);
 }
 
+// ops::make_gelu_table: quantizing x as the epilogue does (q = clamp(round_half_away((x +
+// shift) * inv_step), -127, 127), in float) and reading table[q + 128] * out_scale gives GELU(x)
+// within half an output step plus GELU's slope (<= 1.13) times half an input step, for x in
+// [lo, hi]; below lo, within half an output step (the table's 0); GELU taken within the output
+// range +-127 out_scale. GELU(hi) reaches 127 out_scale.
+TEST(gelu_table_approximates_gelu) {
+  auto gelu_d = [](double x) { return 0.5 * x * (1.0 + std::erf(x / std::sqrt(2.0))); };
+  for (const float s : {1e-3f, 0.004f, 0.02f, 0.05f, 1.0f, 300.0f}) {
+    const ops::GeluTable t = ops::make_gelu_table(s);
+    const double y = 127.0 * s;
+    EXPECT(t.hi == static_cast<float>(std::min(2.0 * y, y + 0.171)) && gelu_d(t.hi) >= y * (1 - 1e-7))
+        << "hi " << t.hi << " s " << s;
+    EXPECT(t.lo <= 0.0f && std::fabs(gelu_d(t.lo)) <= 0.5 * s && t.table[1] == 0) << t.lo;
+    EXPECT(t.table[255] == 127) << int(t.table[255]);
+    const double step = 1.0 / t.inv_step;
+    double worst = 0.0;
+    for (int i = 0; i <= 20000; ++i) {
+      const float x = static_cast<float>(t.lo - 1.0 + (t.hi - t.lo + 2.0) * i / 20000.0);
+      const float v = (x + t.shift) * t.inv_step;
+      const float c = v > -127.0f ? (v < 127.0f ? v : 127.0f) : -127.0f;
+      const int q = static_cast<int>(c < 0.0f ? -std::floor(-c + 0.5f) : std::floor(c + 0.5f));
+      const double got = t.table[q + 128] * static_cast<double>(s);
+      double bound = 0.5 * s + 1.13 * 0.5 * step + 1e-6 * (std::fabs(x) + 1.0);
+      // The output range is +-127 out_scale (for a tiny out_scale it cuts GELU's minimum, -0.17).
+      const double want = std::min(127.0 * s, std::max(-127.0 * s, gelu_d(x)));
+      if (x < t.lo) bound = 0.5 * s + 1e-9;  // |GELU(x)| <= s / 2 there, and the table gives 0
+      worst = std::max(worst, std::fabs(got - want) / bound);
+      EXPECT(std::fabs(got - want) <= bound) << "s " << s << " x " << x << " q " << q << " got " << got
+                                             << " want " << want;
+      if (std::fabs(got - want) > bound) break;
+    }
+    std::printf("  out_scale %g: lo %.3f hi %.4f, worst error / bound %.3f\n", s, t.lo, t.hi, worst);
+  }
+}
+
 TEST(linear_f32_row_blocks_match_single_rows_bit_for_bit) {
   // m >= 4 takes the 4-row x 32/16-output blocks; a lone row (m = 1) the plain loop. Every
   // output is the same ordered sum, so the two must agree exactly, tails included.

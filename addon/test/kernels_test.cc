@@ -361,7 +361,41 @@ void test_i8_ties(const std::vector<const KernelTable*>& kernels) {
   CHECK(ties > m * n / 4, "only %zu ties among %zu outputs", ties, m * n);
 }
 
+// MapS8Fn on every table against map_s8_scalar: every length 0..300 and some longer (the
+// vector bodies and every tail), every byte value, a random table; and a byte past n stays.
+void test_map_s8(const std::vector<const KernelTable*>& kernels) {
+  int8_t table[256];
+  uint64_t st = 12345;
+  for (int i = 0; i < 256; ++i) {
+    st = st * 6364136223846793005ull + 1442695040888963407ull;
+    table[i] = static_cast<int8_t>(st >> 56);
+  }
+  std::vector<size_t> lens;
+  for (size_t n = 0; n <= 300; ++n) lens.push_back(n);
+  for (const size_t n : {1000u, 4096u, 4111u}) lens.push_back(n);
+  for (const KernelTable* kt : kernels) {
+    CHECK(kt->map_s8 != nullptr, "%s has no map_s8", kt->name);
+    if (kt->map_s8 == nullptr) continue;
+    for (const size_t n : lens) {
+      std::vector<int8_t> x(n + 1), y(n + 1);
+      for (size_t i = 0; i <= n; ++i) x[i] = y[i] = static_cast<int8_t>(i * 37 + n);
+      kt->map_s8(x.data(), n, table);
+      map_s8_scalar(y.data(), n, table);
+      CHECK(x == y, "%s map_s8 != scalar at n=%zu", kt->name, n);
+    }
+    g_exercised.insert(std::string(kt->name));
+  }
+  // The spec itself: x[i] = table[x[i] + 128].
+  int8_t all[256];
+  for (int i = 0; i < 256; ++i) all[i] = static_cast<int8_t>(i - 128);
+  map_s8_scalar(all, 256, table);
+  bool spec = true;
+  for (int i = 0; i < 256; ++i) spec = spec && all[i] == table[i];
+  CHECK(spec, "map_s8_scalar is not table[x + 128]");
+}
+
 int test_exact(const std::vector<const KernelTable*>& kernels) {
+  test_map_s8(kernels);
   test_i8_ties(kernels);
   test_quantize_round();
   // Tile edges for every kernel: MR in {1,2,4,6}, panel widths 4/8/16, NR tiles 4/16/32/64/128,

@@ -5,7 +5,7 @@
 // emulation when the native addon is unavailable (it records every linear layer's input |max|
 // like the engine's calibration mode), and tests that need a reference without the addon.
 // Input: front-end features [T' * C'].
-import { quantizeActivation } from './quantize.js';
+import { Q_MAX, quantizeActivation, roundHalfAway } from './quantize.js';
 import { tstDims, type TstHyperparameters } from './tst-hyperparameters.js';
 
 export interface ReferenceOutputs {
@@ -137,7 +137,21 @@ export class ReferenceModel {
       h = h.map((v, i) => v + proj[i]);
       const a2 = this.layerNorm(`blk.${blk}.ffn_norm`, h, N);
       const up = this.linear(`blk.${blk}.ffn_up`, a2, N, d);
-      for (let i = 0; i < N * F; i++) up[i] = 0.5 * up[i] * (1 + erf(up[i] / Math.SQRT2));
+      if (
+        this.w.get(`blk.${blk}.ffn_up.weight`) instanceof Int8Array &&
+        this.w.get(`blk.${blk}.ffn_down.weight`) instanceof Int8Array
+      ) {
+        // The engine's int8 FFN: GELU's input quantized to the table's index, the table's value
+        // is ffn_down's int8 input (geluTable); here dequantized, ffn_down requantizes it exactly.
+        const sDown = this.t(`blk.${blk}.ffn_down.input_scale`)[0];
+        const g = geluTable(sDown);
+        for (let i = 0; i < N * F; i++) {
+          const q = Math.max(-Q_MAX, Math.min(Q_MAX, roundHalfAway((up[i] + g.shift) * g.invStep)));
+          up[i] = g.table[q + 128] * sDown;
+        }
+      } else {
+        for (let i = 0; i < N * F; i++) up[i] = 0.5 * up[i] * (1 + erf(up[i] / Math.SQRT2));
+      }
       const down = this.linear(`blk.${blk}.ffn_down`, up, N, F);
       h = h.map((v, i) => v + down[i]);
     }
@@ -180,6 +194,30 @@ function softmax(x: Float32Array, k: number): Float32Array {
   for (let i = 0; i < k; i++) sum += out[i] = Math.exp(x[i] - max);
   for (let i = 0; i < k; i++) out[i] /= sum;
   return out;
+}
+
+/**
+ * The engine's int8 GELU table (addon/src/engine/ops.h make_gelu_table, docs/engine.md step 38)
+ * for ffn_down's input scale: GELU's input x maps to q = clamp(round_half_away((x + shift) *
+ * invStep), -127, 127), and table[q + 128] is ffn_down's int8 input. The same float parameters
+ * as the engine; table entries from this file's erf (within 1.2e-7 of the engine's std::erf).
+ */
+export function geluTable(outScale: number): { shift: number; invStep: number; table: Int8Array } {
+  const y = 127 * outScale;
+  const hi = Math.min(2 * y, y + 0.171);
+  const p = (outScale * Math.sqrt(2 * Math.PI)) / 2;
+  const lo = p >= 1 ? 0 : -Math.sqrt(-2 * Math.log(p));
+  const step = (hi - lo) / 254;
+  const invStep = Math.fround(1 / step);
+  const shift = Math.fround((-127 - lo / step) * step);
+  const table = new Int8Array(256);
+  for (let q = -127; q <= 127; q++) {
+    const x = q / invStep - shift;
+    const v = Math.max(-Q_MAX, Math.min(Q_MAX, (0.5 * x * (1 + erf(x / Math.SQRT2))) / outScale));
+    table[q + 128] = roundHalfAway(v);
+  }
+  table[0] = table[1];
+  return { shift, invStep, table };
 }
 
 /** erf with |error| < 1.2e-7 (Numerical Recipes erfc, Chebyshev fit). */

@@ -4,8 +4,9 @@
 // int8 linears: the input is quantized per tensor with the static input_scale
 // (q = clamp(round_half_away(a * (1/input_scale)), -127, 127)), the kernel table's GEMM
 // accumulates in int32 and its fused epilogue applies input_scale * weight_scale[o], the bias,
-// GELU (ffn_up) and either the residual add (attn_output, ffn_down: accumulate into h) or, for
-// ffn_up followed by an int8 ffn_down, the requantization to ffn_down's input scale.
+// GELU (a float ffn_up) and either the residual add (attn_output, ffn_down: accumulate into h)
+// or, for ffn_up followed by an int8 ffn_down, the quantization of GELU's input to the index of
+// the GELU table that yields ffn_down's int8 input (run_ffn_up_i8).
 // Attention, LayerNorm, softmax and GELU outside the GEMM run in float.
 #include <cmath>
 
@@ -74,19 +75,20 @@ void run_linear_prequantized(ModelImpl& mi, Linear& l, const int8_t* q, size_t m
   });
 }
 
-// An int8 linear on prequantized input with GELU and int8 output (the next linear's input,
-// quantized to 1 / out_inv_scale by the epilogue).
-void run_linear_prequantized_i8(ModelImpl& mi, Linear& l, const int8_t* q, size_t m, int8_t* out,
-                                size_t ldo, float out_inv_scale) {
+// ffn_up (int8, on prequantized input) into ffn_down's int8 input: the epilogue quantizes GELU's
+// input to the table's index (bias with the shift folded in, scale 1 / inv_step), then the
+// table maps each row block's bytes in place while they are in cache (ops::make_gelu_table).
+void run_ffn_up_i8(ModelImpl& mi, Block& b, const int8_t* q, size_t m, int8_t* out) {
+  Linear& l = b.ffn_up;
   mi.for_rows(m, [&](size_t r0, size_t rows) {
     kernels::Epilogue ep;
     ep.scale = l.epi_scale.data();
-    ep.bias = l.bias.data();
-    ep.act = kernels::Activation::kGelu;
-    ep.out_i8 = out + r0 * ldo;
-    ep.out_inv_scale = out_inv_scale;
-    ep.ldo = ldo;
+    ep.bias = b.ffn_up_bias_q.data();
+    ep.out_i8 = out + r0 * l.out;
+    ep.out_inv_scale = b.gelu.inv_step;
+    ep.ldo = l.out;
     mi.kernels->gemm(rows, l.out, l.in, q + r0 * l.in, l.in, l.packed.data(), ep);
+    mi.kernels->map_s8(out + r0 * l.out, rows * l.out, b.gelu.table);
   });
 }
 
@@ -175,13 +177,11 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
       run_linear(*this, b.attn_output, c);
     }
     if (b.ffn_up.int8 && b.ffn_down.int8) {
-      // LN fused with ffn_up's input quantization; ffn_up's epilogue applies GELU and
-      // requantizes to ffn_down's input scale (int8 output mode): the float GELU output is
-      // never written.
+      // LN fused with ffn_up's input quantization; ffn_up's epilogue quantizes GELU's input and
+      // the GELU table gives ffn_down's int8 input: no float FFN activation is written.
       ops::layer_norm_quantize(buf.h, n, d, b.ffn_norm.weight.data(), b.ffn_norm.bias.data(), eps,
                                b.ffn_up.inv_input_scale, buf.q_in);
-      run_linear_prequantized_i8(*this, b.ffn_up, buf.q_in, n, buf.q_ffn, f,
-                                 b.ffn_down.inv_input_scale);
+      run_ffn_up_i8(*this, b, buf.q_in, n, buf.q_ffn);
       run_linear_prequantized(*this, b.ffn_down, buf.q_ffn, n, buf.h, d, true, false);
     } else {
       run_norm_linear(*this, b.ffn_norm, eps, b.ffn_up, n, d, buf.a, buf.ffn, f, true);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "aligned_buffer.h"
+#include "ops.h"
 #include "frontend.h"
 #include "thread_pool.h"
 #include "kernels/kernels.h"
@@ -46,6 +47,10 @@ struct Block {
   LayerNormParams ffn_norm;
   Linear ffn_up;
   Linear ffn_down;
+  // ffn_up and ffn_down both int8: GELU as a table (ops::make_gelu_table), ffn_up's bias with
+  // the table's shift folded in.
+  ops::GeluTable gelu;
+  std::vector<float> ffn_up_bias_q;
 };
 
 // Activation buffers of the static schedule (all views into ModelImpl::arena).

@@ -489,6 +489,11 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
     if (!(s = load_norm(tr, bp + "ffn_norm", d, &b.ffn_norm)).ok()) return s;
     if (!(s = load_linear(tr, m->kernels, bp + "ffn_up", d, f, &b.ffn_up)).ok()) return s;
     if (!(s = load_linear(tr, m->kernels, bp + "ffn_down", f, d, &b.ffn_down)).ok()) return s;
+    if (b.ffn_up.int8 && b.ffn_down.int8) {  // GELU as a table (forward.cc, ops.h)
+      b.gelu = ops::make_gelu_table(b.ffn_down.input_scale);
+      b.ffn_up_bias_q.assign(f, b.gelu.shift);
+      for (size_t o = 0; o < b.ffn_up.bias.size(); ++o) b.ffn_up_bias_q[o] = b.ffn_up.bias[o] + b.gelu.shift;
+    }
   }
   if (!(s = load_norm(tr, "output_norm", d, &m->output_norm)).ok()) return s;
   if (!(s = load_linear(tr, m->kernels, "cls", d, k, &m->cls)).ok()) return s;

@@ -755,6 +755,33 @@ void softmax(float* x, size_t n) {
 
 float gelu(float x) { return 0.5f * x * (1.0f + std::erf(x * 0.70710678118654752440f)); }
 
+GeluTable make_gelu_table(float out_scale) {
+  auto gelu_d = [](double x) { return 0.5 * x * (1.0 + std::erf(x * 0.70710678118654752440)); };
+  // hi >= the input where GELU reaches y = 127 out_scale, without solving for it: for x >= 0,
+  // GELU(x) >= x / 2 and x - GELU(x) = x (1 - Phi(x)) <= 0.170 (its maximum, near x = 0.75).
+  const double y = 127.0 * static_cast<double>(out_scale);
+  const double hi = std::min(2.0 * y, y + 0.171);
+  // lo: every x <= lo has |GELU(x)| <= out_scale / 2, so it quantizes to 0 exactly as the
+  // table's first entry does: |GELU(-x)| = x (1 - Phi(x)) <= phi(x) (Mills' ratio) for x > 0,
+  // and phi(x) is decreasing, so x = phi^-1(out_scale / 2) is far enough.
+  const double p = static_cast<double>(out_scale) * std::sqrt(2.0 * 3.14159265358979323846) / 2.0;
+  const double lo = p >= 1.0 ? 0.0 : -std::sqrt(-2.0 * std::log(p));
+  const double step = (hi - lo) / 254.0;
+  GeluTable t;
+  t.lo = static_cast<float>(lo);
+  t.hi = static_cast<float>(hi);
+  t.inv_step = static_cast<float>(1.0 / step);
+  t.shift = static_cast<float>((-127.0 - lo / step) * step);
+  for (int q = -127; q <= 127; ++q) {
+    const double x = static_cast<double>(q) / static_cast<double>(t.inv_step) - static_cast<double>(t.shift);
+    double v = gelu_d(x) / static_cast<double>(out_scale);
+    v = std::min(127.0, std::max(-127.0, v));
+    t.table[q + 128] = static_cast<int8_t>(v < 0.0 ? -std::floor(-v + 0.5) : std::floor(v + 0.5));
+  }
+  t.table[0] = t.table[1];  // q = -128 is never produced (the epilogue clamps to -127)
+  return t;
+}
+
 namespace {
 
 // attention()'s body; kZmm: the 4-row blocks' scores and softmax in 16-lane vector

@@ -27,6 +27,24 @@ float exp_for_softmax(float x);
 // Exact GELU: 0.5 x (1 + erf(x / sqrt(2))).
 float gelu(float x);
 
+// The int8 FFN's GELU as a 256-entry table (docs/engine.md step 38, docs/model-format.md §2):
+// ffn_up's epilogue quantizes GELU's input x affinely, q = clamp(round_half_away((x + shift) *
+// inv_step), -127, 127) (the shift folded into ffn_up's bias), which maps [lo, hi] onto
+// [-127, 127]; then ffn_down's int8 input is table[q + 128] = clamp(round_half_away(GELU(x_q) /
+// out_scale), -127, 127) with x_q = q / inv_step - shift and GELU in double (std::erf).
+// hi = min(2 y, y + 0.171) with y = 127 out_scale, at or above the input where GELU reaches
+// ffn_down's calibrated input range (a larger input clamps to 127 either way; no root solving, so
+// the TypeScript emulation derives the same floats), lo = -sqrt(-2 ln(out_scale sqrt(2 pi) / 2))
+// (0 if that is negative): below lo |GELU| <= out_scale / 2, which quantizes to 0 as the table's
+// first entry does. Everything from out_scale (finite, > 0): no model-format field.
+struct GeluTable {
+  float lo = 0.0f, hi = 0.0f;
+  float inv_step = 0.0f;  // the epilogue's out_inv_scale
+  float shift = 0.0f;     // added to ffn_up's bias
+  int8_t table[256] = {};
+};
+GeluTable make_gelu_table(float out_scale);
+
 // Query rows attention() processes together (register blocking).
 constexpr size_t kAttentionRows = 4;
 

@@ -66,6 +66,7 @@ CpuFeatures detect() {
     f.avx512bw = (b >> 30) & 1;
     f.avx512vl = (b >> 31) & 1;
     f.avx512_vnni = (c >> 11) & 1;
+    f.avx512_vbmi = (c >> 1) & 1;
     __cpuid_count(7, 1, a, b, c, d);
     f.avx_vnni = (a >> 4) & 1;
   }
@@ -197,6 +198,7 @@ std::string describe_cpu_features() {
   add(f.avx512bw, "avx512bw");
   add(f.avx512vl, "avx512vl");
   add(f.avx512_vnni, "avx512_vnni");
+  add(f.avx512_vbmi, "avx512_vbmi");
   add(f.avx_vnni, "avx_vnni");
   add(f.os_avx, "os_avx");
   add(f.os_avx512, "os_avx512");

@@ -15,7 +15,7 @@ namespace vigil::kernels {
 struct CpuFeatures {
   std::string arch;  // "x86_64", "aarch64", "arm", or "unknown"
   bool avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false,
-       avx512_vnni = false, avx_vnni = false, os_avx = false, os_avx512 = false, neon = false,
+       avx512_vnni = false, avx512_vbmi = false, avx_vnni = false, os_avx = false, os_avx512 = false, neon = false,
        asimddp = false;
 };
 

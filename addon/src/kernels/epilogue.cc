@@ -14,6 +14,10 @@ float gelu(float x) {
 
 int8_t quantize_round(float v) { return quantize_round_inline(v); }
 
+void map_s8_scalar(int8_t* x, size_t n, const int8_t* table) {
+  for (size_t i = 0; i < n; ++i) x[i] = table[static_cast<uint8_t>(x[i] ^ 0x80)];
+}
+
 bool epilogue_valid(const Epilogue& ep, size_t n) {
   const int outs = (ep.out_f32 != nullptr) + (ep.out_i8 != nullptr) + (ep.out_i32 != nullptr);
   if (outs != 1) return false;

@@ -8,6 +8,7 @@
 #include "kernels/attention_scores_neon.h"
 #include "kernels/epilogue_neon.h"
 #include "kernels/gemm_driver.h"
+#include "kernels/map_s8_neon.h"
 
 #if !defined(__ARM_FEATURE_DOTPROD)
 #error "this file must be compiled with -march=armv8.2-a+dotprod (kernels.cmake)"
@@ -167,7 +168,7 @@ using D = Driver<NeonDot>;
 // sdot has no int16 form: the int8 attention's int16 scores are plain NEON (smlal).
 const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm,
                             attention_u8u8_scratch__neon_dot, attention_u8u8__neon_dot, attention_scores_s16_neon,
-                            nullptr};
+                            nullptr, map_s8_neon};
 
 }  // namespace
 

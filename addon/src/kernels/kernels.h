@@ -74,6 +74,10 @@ using AttentionFn = void (*)(const AttentionHead& head);
 using AttentionScoresFn = void (*)(const int16_t* q, size_t rows, const int16_t* k, size_t n,
                                    size_t dh, int32_t* s);
 
+// x[i] = table[x[i] + 128] for i < n, in place: a 256-entry int8 table lookup (the int8 FFN's
+// GELU, docs/kernels.md "Table lookup"). Any order, exact.
+using MapS8Fn = void (*)(int8_t* x, size_t n, const int8_t* table);
+
 // ops::softmax_row_u8's contract (engine/ops.h): p[j] = u[j] - 128 for j < n, returns sum u.
 using SoftmaxRowU8Fn = int32_t (*)(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
                                    float* tmp, int8_t* p);
@@ -92,6 +96,7 @@ struct KernelTable {
   // Optional u8 softmax row for that composition, the bits of ops::softmax_row_u8 (nullptr: the
   // engine's own).
   SoftmaxRowU8Fn softmax_row_u8;
+  MapS8Fn map_s8;  // required (map_s8_scalar when the ISA has nothing faster)
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
@@ -104,6 +109,8 @@ const KernelTable* table_avx512_vnni();
 // The shared scalar epilogue for one element (used by the scalar kernel and available to
 // SIMD kernels that finish rows in scalar code).
 float gelu(float x);
+// The specification of MapS8Fn: a plain loop.
+void map_s8_scalar(int8_t* x, size_t n, const int8_t* table);
 int8_t quantize_round(float v);  // clamp(round_half_away(v), -127, 127)
 
 }  // namespace vigil::kernels
