@@ -203,19 +203,22 @@ TEST(portable_forms_match_zmm_forms_bit_for_bit) {
       return p;
     })) << "softmax_row_u8 n " << n;
   }
-  for (size_t d : {8u, 13u, 64u, 100u}) {
-    const size_t rows = 9;
-    const std::vector<float> x = randv(rows * d, 3 + d, 4.0f), w = randv(d, 4 + d), b = randv(d, 5 + d);
-    EXPECT(both([&] {
-      std::vector<float> y(rows * d);
-      ops::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-5f, y.data());
-      return y;
-    })) << "layer_norm d " << d;
-    EXPECT(both([&] {
-      std::vector<int8_t> q(rows * d);
-      ops::layer_norm_quantize(x.data(), rows, d, w.data(), b.data(), 1e-5f, 40.0f, q.data());
-      return q;
-    })) << "layer_norm_quantize d " << d;
+  // Rows: a 4-row block and a single row; more than one 64-row chunk of statistics
+  // (for_each_row_stats) with a ragged end.
+  for (const size_t rows : {9u, 70u, 131u}) {
+    for (size_t d : {8u, 13u, 64u, 100u}) {
+      const std::vector<float> x = randv(rows * d, 3 + d, 4.0f), w = randv(d, 4 + d), b = randv(d, 5 + d);
+      EXPECT(both([&] {
+        std::vector<float> y(rows * d);
+        ops::layer_norm(x.data(), rows, d, w.data(), b.data(), 1e-5f, y.data());
+        return y;
+      })) << "layer_norm rows " << rows << " d " << d;
+      EXPECT(both([&] {
+        std::vector<int8_t> q(rows * d);
+        ops::layer_norm_quantize(x.data(), rows, d, w.data(), b.data(), 1e-5f, 40.0f, q.data());
+        return q;
+      })) << "layer_norm_quantize rows " << rows << " d " << d;
+    }
   }
   struct Case { size_t n, d, heads; };
   const kernels::KernelTable& kt = *kernels::available_kernels().front();

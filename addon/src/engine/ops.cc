@@ -570,7 +570,7 @@ VIGIL_ALWAYS_INLINE inline void row_stats_portable(const float* x, size_t d, flo
 }
 
 // finish(r, mean, rstd) for every row r < rows of x [rows][d]: the statistics of 4 rows at a
-// time (row_stats<4>), the last rows % 4 one by one.
+// time (row_stats<4>), up to 64 rows' before their finish calls, the last rows % 4 one by one.
 template <bool kZmm, class F>
 VIGIL_ALWAYS_INLINE inline void for_each_row_stats(const float* x, size_t rows, size_t d, float eps,
                                                    F finish) {
@@ -583,15 +583,21 @@ VIGIL_ALWAYS_INLINE inline void for_each_row_stats(const float* x, size_t rows, 
     }
     return;
   }
-  for (; r + 4 <= rows; r += 4) {
-    float mean[4], rstd[4];
-    row_stats<4>(x + r * d, d, eps, mean, rstd);
-    for (size_t i = 0; i < 4; ++i) finish(r + i, mean[i], rstd[i]);
+  // Up to 64 rows' statistics first, then their finish: the 4-row blocks' latency-bound chains
+  // (lane sums, tree, division, square root) overlap each other instead of each waiting
+  // between two rows' normalization.
+  constexpr size_t kChunk = 64;
+  float mean[kChunk], rstd[kChunk];
+  for (; r + 4 <= rows; ) {
+    const size_t nb = std::min(kChunk, (rows - r) / 4 * 4);
+    for (size_t i = 0; i < nb; i += 4) row_stats<4>(x + (r + i) * d, d, eps, mean + i, rstd + i);
+    for (size_t i = 0; i < nb; ++i) finish(r + i, mean[i], rstd[i]);
+    r += nb;
   }
   for (; r < rows; ++r) {
-    float mean, rstd;
-    row_stats<1>(x + r * d, d, eps, &mean, &rstd);
-    finish(r, mean, rstd);
+    float m1, s1;
+    row_stats<1>(x + r * d, d, eps, &m1, &s1);
+    finish(r, m1, s1);
   }
 }
 
@@ -707,7 +713,14 @@ VIGIL_ALWAYS_INLINE inline void layer_norm_quantize_form(const float* x, size_t 
   float yb[kBlock];
   for_each_row_stats<kZmm>(x, rows, d, eps, [&](size_t r, float mean, float rstd) {
     const float* xr = x + r * d;
-    for (size_t j0 = 0; j0 < d; j0 += kBlock) {
+    size_t jz = 0;
+    if constexpr (kZmm) {  // whole 16-lane blocks in registers: the same operations, no yb trip
+      for (; jz + 16 <= d; jz += 16) {
+        const F16 nrm = (load16(xr + jz) - mean) * rstd;
+        store16b(q + r * d + jz, round_clamp16((nrm * load16(w + jz) + load16(b + jz)) * inv_scale));
+      }
+    }
+    for (size_t j0 = jz; j0 < d; j0 += kBlock) {
       const size_t nb = d - j0 < kBlock ? d - j0 : kBlock;
       for (size_t j = 0; j < nb; ++j) {
         const float nrm = (xr[j0 + j] - mean) * rstd;
