@@ -575,19 +575,20 @@ template <bool kZmm, class F>
 VIGIL_ALWAYS_INLINE inline void for_each_row_stats(const float* x, size_t rows, size_t d, float eps,
                                                    F finish) {
   size_t r = 0;
+  // Up to 64 rows' statistics first, then their finish: the rows' (or 4-row blocks')
+  // latency-bound chains (lane sums, tree, division, square root) overlap each other instead
+  // of each waiting between two rows' normalization.
+  constexpr size_t kChunk = 64;
+  float mean[kChunk], rstd[kChunk];
   if constexpr (!kZmm) {  // the portable form: row_stats_portable, row by row
-    for (; r < rows; ++r) {
-      float mean, rstd;
-      row_stats_portable(x + r * d, d, eps, &mean, &rstd);
-      finish(r, mean, rstd);
+    while (r < rows) {
+      const size_t nb = std::min(kChunk, rows - r);
+      for (size_t i = 0; i < nb; ++i) row_stats_portable(x + (r + i) * d, d, eps, mean + i, rstd + i);
+      for (size_t i = 0; i < nb; ++i) finish(r + i, mean[i], rstd[i]);
+      r += nb;
     }
     return;
   }
-  // Up to 64 rows' statistics first, then their finish: the 4-row blocks' latency-bound chains
-  // (lane sums, tree, division, square root) overlap each other instead of each waiting
-  // between two rows' normalization.
-  constexpr size_t kChunk = 64;
-  float mean[kChunk], rstd[kChunk];
   for (; r + 4 <= rows; ) {
     const size_t nb = std::min(kChunk, (rows - r) / 4 * 4);
     for (size_t i = 0; i < nb; i += 4) row_stats<4>(x + (r + i) * d, d, eps, mean + i, rstd + i);
