@@ -1108,27 +1108,36 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
       }
     }
   }
-  for (; i < n; ++i) {
-    const float* row = qkv + i * ld;
+  // The rest (every row in the portable form, 16 rows at a time there: the 16 slices' maxima
+  // first, then their scales and quantization, so the slices' max -> division -> quantize
+  // chains overlap instead of running one after the other; the same operations per slice).
+  constexpr size_t kRows = kZmm ? 1 : 16;
+  while (i < n) {
+    const size_t rb = std::min<size_t>(kRows, n - i);
     for (size_t hh = 0; hh < hc; ++hh) {
       const size_t h = head_begin + hh;
       for (int part = 0; part < 2; ++part) {
-        const float* x = row + part * d + h * dh;
-        const float mx = abs_max_bits<kZmm>(x, dh);
-        const float inv = mx > 0.0f ? kL / mx : 0.0f;
-        int16_t* q = (part == 0 ? q16 : k16) + (hh * n + i) * dh;
-        if (part == 0) {
-          sq[hh * n + i] = mx / kL;
-        } else {
-          ck[hh * n + i] = (mx / kL) * k_scale_mul;
-        }
-        if constexpr (kZmm) {
-          quantize_row_s16_zmm(x, dh, inv, kL, q);
-        } else {
-          quantize_block_portable<int16_t>(x, dh, inv, q, kL);
+        float mxs[kRows];
+        for (size_t r = 0; r < rb; ++r) mxs[r] = abs_max_bits<kZmm>(qkv + (i + r) * ld + part * d + h * dh, dh);
+        for (size_t r = 0; r < rb; ++r) {
+          const float* x = qkv + (i + r) * ld + part * d + h * dh;
+          const float mx = mxs[r];
+          const float inv = mx > 0.0f ? kL / mx : 0.0f;
+          int16_t* q = (part == 0 ? q16 : k16) + (hh * n + i + r) * dh;
+          if (part == 0) {
+            sq[hh * n + i + r] = mx / kL;
+          } else {
+            ck[hh * n + i + r] = (mx / kL) * k_scale_mul;
+          }
+          if constexpr (kZmm) {
+            quantize_row_s16_zmm(x, dh, inv, kL, q);
+          } else {
+            quantize_block_portable<int16_t>(x, dh, inv, q, kL);
+          }
         }
       }
     }
+    i += rb;
   }
   // V scales per column; vmax_bits then holds 127 / max as float bits (the quantization factor).
   float* inv = reinterpret_cast<float*>(vmax_bits);
