@@ -572,6 +572,9 @@ Status build_model(const uint8_t* data, size_t size, const LoadOptions& options,
     bytes += (l.bias.size() + l.wt.size() + l.epi_scale.size()) * sizeof(float) + l.packed.size();
   });
   bytes += (m->blocks.size() * 4 + 2) * d * sizeof(float);
+  for (const Block& b : m->blocks) {  // the GELU tables and their shifted ffn_up biases
+    if (!b.ffn_up_bias_q.empty()) bytes += sizeof(b.gelu) + b.ffn_up_bias_q.size() * sizeof(float);
+  }
   // int8 attention: only with an int8 kernel path in use (a model with an int8 linear); "auto"
   // picks it from kInt8AttentionMinTokens tokens (where it measured faster than float) for
   // heads of at most ops::kAttentionMaxHeadDim (its int16 scores must fit int32).
