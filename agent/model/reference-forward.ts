@@ -21,6 +21,8 @@ export class ReferenceModel {
   readonly inputAbsMax: Record<string, number> = {};
   recording = false;
   windows = 0;
+  /** Per block with int8 ffn_up and ffn_down: its GELU table, built on first use. */
+  private readonly geluTables = new Map<number, GeluTable>();
 
   constructor(
     private readonly h: TstHyperparameters,
@@ -144,13 +146,14 @@ export class ReferenceModel {
         // The engine's int8 FFN: GELU's input quantized to the table's index, the table's value
         // is ffn_down's int8 input (geluTable); here dequantized, ffn_down requantizes it exactly.
         const sDown = this.t(`blk.${blk}.ffn_down.input_scale`)[0];
-        const g = geluTable(sDown);
+        let g = this.geluTables.get(blk);
+        if (!g) this.geluTables.set(blk, (g = geluTable(sDown)));
         for (let i = 0; i < N * F; i++) {
           const q = Math.max(-Q_MAX, Math.min(Q_MAX, roundHalfAway((up[i] + g.shift) * g.invStep)));
           up[i] = g.table[q + 128] * sDown;
         }
       } else {
-        for (let i = 0; i < N * F; i++) up[i] = 0.5 * up[i] * (1 + erf(up[i] / Math.SQRT2));
+        for (let i = 0; i < N * F; i++) up[i] = gelu(up[i]);
       }
       const down = this.linear(`blk.${blk}.ffn_down`, up, N, F);
       h = h.map((v, i) => v + down[i]);
@@ -202,7 +205,13 @@ function softmax(x: Float32Array, k: number): Float32Array {
  * invStep), -127, 127), and table[q + 128] is ffn_down's int8 input. The same float parameters
  * as the engine; table entries from this file's erf (within 1.2e-7 of the engine's std::erf).
  */
-export function geluTable(outScale: number): { shift: number; invStep: number; table: Int8Array } {
+export interface GeluTable {
+  shift: number;
+  invStep: number;
+  table: Int8Array;
+}
+
+export function geluTable(outScale: number): GeluTable {
   const y = 127 * outScale;
   const hi = Math.min(2 * y, y + 0.171);
   const p = (outScale * Math.sqrt(2 * Math.PI)) / 2;
@@ -213,11 +222,15 @@ export function geluTable(outScale: number): { shift: number; invStep: number; t
   const table = new Int8Array(256);
   for (let q = -127; q <= 127; q++) {
     const x = q / invStep - shift;
-    const v = Math.max(-Q_MAX, Math.min(Q_MAX, (0.5 * x * (1 + erf(x / Math.SQRT2))) / outScale));
-    table[q + 128] = roundHalfAway(v);
+    table[q + 128] = quantizeActivation(gelu(x), outScale);
   }
   table[0] = table[1];
   return { shift, invStep, table };
+}
+
+/** Exact GELU, 0.5 x (1 + erf(x / sqrt 2)), with this file's erf. */
+function gelu(x: number): number {
+  return 0.5 * x * (1 + erf(x / Math.SQRT2));
 }
 
 /** erf with |error| < 1.2e-7 (Numerical Recipes erfc, Chebyshev fit). */

@@ -96,6 +96,9 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
   int8_t* p8 = reinterpret_cast<int8_t*>(scratch + l.p8);
   int32_t* o32 = reinterpret_cast<int32_t*>(scratch + l.o32);
   float* tmp = reinterpret_cast<float*>(scratch + l.tmp);
+  // The table's own softmax rows where it has them (the same bits as the engine's).
+  const kernels::SoftmaxRowU8Fn softmax_row =
+      kt.softmax_row_u8 != nullptr ? kt.softmax_row_u8 : ops::softmax_row_u8;
   for (size_t hh = 0; hh < hc; ++hh) {
     const size_t h = head_begin + hh;
     const int16_t* qh = q16 + hh * n * dh;
@@ -114,10 +117,7 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
       }
       float inv_sum[kAttentionI8Rows];
       for (size_t r = 0; r < rows; ++r) {
-        const int32_t sum =
-            kt.softmax_row_u8 != nullptr
-                ? kt.softmax_row_u8(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n)
-                : ops::softmax_row_u8(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n);
+        const int32_t sum = softmax_row(s32 + r * n, n, sqh[i0 + r], ckh, tmp, p8 + r * n);
         inv_sum[r] = 1.0f / static_cast<float>(sum);
       }
       kernels::Epilogue eo;

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "aligned_buffer.h"
-#include "ops.h"
 #include "frontend.h"
+#include "ops.h"
 #include "thread_pool.h"
 #include "kernels/kernels.h"
 #include "vigil/engine.h"
