@@ -166,17 +166,84 @@ __attribute__((always_inline)) inline void finish_vec(__m512i x, int r, int v, _
   store_vec(to_float(x, r, v, mask, t), r, v, mask, t);
 }
 
-// MR rows x NRV panels over kgroups K groups of the prepared A (row stride astride), then the
-// fused finish. cols: valid columns of this tile (<= 16 NRV).
-template <int MR, int NRV>
-__attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, size_t kgroups, const uint8_t* w,
-                                        size_t pbytes, size_t cols, const Tile& tile) {
-  // A local copy: the output stores cannot alias it, so its fields stay in registers instead
-  // of being reloaded after every store.
-  const Tile t = tile;
-  __m512i acc[MR * NRV];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm512_setzero_si512();
+// A tile's finish deferred into the next tile's K loop (software pipelining). Measured on Zen 4:
+// vpdpbusd zmm occupies both FMA pipes, and among a K group's vpdpbusd the finish's converts,
+// adds, clamps, logic, loads and stores issue for free (only its multiplies cost a cycle each),
+// while the same finish run after the tile's own K loop cost ~160 cycles of a 6 x 4 tile's 384
+// at K = 64 (vigil_bench_gemm: 67-72 % of peak, 55 % in the int8 output mode). So a full 6 x 64
+// tile in the float or int8 output mode leaves its raw accumulators here and the next tile's K
+// loop finishes them, two vectors per K group; flush() finishes the last one of a GEMM. The
+// arithmetic per vector is finish_vec's (to_float, store_vec): the same bits.
+enum class Defer { kNone, kF32, kF32Acc, kI8 };
+
+struct Pending {
+  static constexpr int kVectors = static_cast<int>(Avx512Vnni::kMR * Avx512Vnni::kNRV);
+  alignas(64) int32_t acc[kVectors * 16];
+  Tile t;
+  Defer mode;
+};
+
+// A deferred tile's fields as locals: the output stores (may_alias vector types) would otherwise
+// force every field to be reloaded after each one.
+struct Deferred {
+  const int32_t* acc;
+  const uint8_t* colsum;
+  const float* scale;
+  const float* bias;
+  float* out_f32;
+  int8_t* out_i8;
+  size_t ldo;
+  float inv;
+};
+
+Deferred deferred(const Pending& p) {
+  return {p.acc, p.t.colsum, p.t.scale, p.t.bias, p.t.out_f32, p.t.out_i8, p.t.ldo, p.t.inv};
+}
+
+// Vector e (row e / 4, columns 16 (e % 4) ...) of a deferred full tile, in mode D.
+template <Defer D>
+__attribute__((always_inline)) inline void finish_deferred(const Deferred& d, int e) {
+  const size_t v = static_cast<size_t>(e) & 3, r = static_cast<size_t>(e) >> 2;
+  const __m512i x = _mm512_sub_epi32(_mm512_load_si512(d.acc + e * 16), _mm512_loadu_si512(d.colsum + v * 64));
+  __m512 f = _mm512_mul_ps(_mm512_cvtepi32_ps(x), _mm512_loadu_ps(d.scale + v * 16));
+  if (d.bias != nullptr) f = _mm512_add_ps(f, _mm512_loadu_ps(d.bias + v * 16));
+  const size_t o = r * d.ldo + v * 16;
+  if constexpr (D == Defer::kI8) {
+    __m512 q = _mm512_mul_ps(f, _mm512_set1_ps(d.inv));
+    q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+    const __m512 h = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+        _mm512_castps_si512(q), _mm512_set1_epi32(0x3effffff), _mm512_set1_epi32(INT32_MIN), 0xec));
+    const __m512i i = _mm512_cvttps_epi32(_mm512_add_ps(q, h));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d.out_i8 + o), _mm512_cvtepi32_epi8(i));
+  } else {
+    if constexpr (D == Defer::kF32Acc) f = _mm512_add_ps(_mm512_loadu_ps(d.out_f32 + o), f);
+    _mm512_storeu_ps(d.out_f32 + o, f);
+  }
+}
+
+template <Defer D>
+void finish_deferred_all(const Pending& p) {
+  const Deferred d = deferred(p);
+  for (int e = 0; e < Pending::kVectors; ++e) finish_deferred<D>(d, e);
+}
+
+void flush(Pending& p) {
+  switch (p.mode) {
+    case Defer::kF32: finish_deferred_all<Defer::kF32>(p); break;
+    case Defer::kF32Acc: finish_deferred_all<Defer::kF32Acc>(p); break;
+    case Defer::kI8: finish_deferred_all<Defer::kI8>(p); break;
+    case Defer::kNone: break;
+  }
+  p.mode = Defer::kNone;
+}
+
+// The K loop of an MR x NRV tile into acc, finishing a deferred tile (mode D) on the way.
+template <int MR, int NRV, Defer D>
+__attribute__((always_inline)) inline void k_loop(__m512i* acc, const uint8_t* abuf, size_t astride, size_t kgroups,
+                                                  const uint8_t* w, size_t pbytes, const Pending* pend) {
+  Deferred d{};
+  if constexpr (D != Defer::kNone) d = deferred(*pend);
+  int e = 0;
   for (size_t g = 0; g < kgroups; ++g) {
     __m512i wv[NRV];
 #pragma GCC unroll 8
@@ -189,7 +256,39 @@ __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, siz
 #pragma GCC unroll 8
       for (int v = 0; v < NRV; ++v) acc[r * NRV + v] = _mm512_dpbusd_epi32(acc[r * NRV + v], av, wv[v]);
     }
+    if constexpr (D != Defer::kNone) {
+      if (e < Pending::kVectors) {
+        finish_deferred<D>(d, e);
+        finish_deferred<D>(d, e + 1);
+        e += 2;
+      }
+    }
   }
+  if constexpr (D != Defer::kNone) {
+    for (; e < Pending::kVectors; ++e) finish_deferred<D>(d, e);
+  }
+}
+
+// MR rows x NRV panels over kgroups K groups of the prepared A (row stride astride), then the
+// fused finish. With pend: pend's deferred tile is finished in this tile's K loop, and this
+// tile's finish is deferred into pend when it is a full 6 x 64 tile in a deferrable mode.
+// cols: valid columns of this tile (<= 16 NRV).
+template <int MR, int NRV>
+__attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, size_t kgroups, const uint8_t* w,
+                                        size_t pbytes, size_t cols, const Tile& tile, Pending* pend) {
+  // A local copy: the output stores cannot alias it, so its fields stay in registers instead
+  // of being reloaded after every store.
+  const Tile t = tile;
+  __m512i acc[MR * NRV];
+#pragma GCC unroll 32
+  for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm512_setzero_si512();
+  switch (pend != nullptr ? pend->mode : Defer::kNone) {
+    case Defer::kF32: k_loop<MR, NRV, Defer::kF32>(acc, abuf, astride, kgroups, w, pbytes, pend); break;
+    case Defer::kF32Acc: k_loop<MR, NRV, Defer::kF32Acc>(acc, abuf, astride, kgroups, w, pbytes, pend); break;
+    case Defer::kI8: k_loop<MR, NRV, Defer::kI8>(acc, abuf, astride, kgroups, w, pbytes, pend); break;
+    case Defer::kNone: k_loop<MR, NRV, Defer::kNone>(acc, abuf, astride, kgroups, w, pbytes, pend); break;
+  }
+  if (pend != nullptr) pend->mode = Defer::kNone;
   __mmask16 masks[NRV];
 #pragma GCC unroll 8
   for (int v = 0; v < NRV; ++v) {
@@ -217,6 +316,16 @@ __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, siz
     }
     return;
   }
+  if constexpr (MR * NRV == Pending::kVectors && NRV == 4) {
+    if (pend != nullptr && cols == 64 && t.part == nullptr && t.part_out == nullptr && t.out_i32 == nullptr &&
+        t.scale != nullptr) {
+#pragma GCC unroll 32
+      for (int i = 0; i < MR * NRV; ++i) _mm512_store_si512(pend->acc + i * 16, acc[i]);
+      pend->t = t;
+      pend->mode = t.out_f32 != nullptr ? (t.accumulate ? Defer::kF32Acc : Defer::kF32) : Defer::kI8;
+      return;
+    }
+  }
 #pragma GCC unroll 32
   for (int i = 0; i < MR * NRV; ++i) finish_vec(acc[i], i / NRV, i % NRV, masks[i % NRV], t);
 }
@@ -224,15 +333,20 @@ __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, siz
 // Prepared A for up to kMR rows of one K chunk: u8 = A ^ 0x80, zero padded to the K group.
 constexpr size_t kAChunk = 1024;  // K per chunk (bytes per prepared row)
 
+// pend: the deferred finish carried from tile to tile (nullptr: each tile finishes itself).
 template <int MR, int NRV>
 void run_rows(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, const uint8_t* packed,
-              const Epilogue& ep) {
+              const Epilogue& ep, Pending* pend) {
   using T = Avx512Vnni;
   alignas(64) uint8_t abuf[MR * kAChunk];
   alignas(64) int32_t part[MR * T::kNC];
   const size_t pbytes = Driver<T>::panel_bytes(k);
   const uint8_t* panels_base = packed + Driver<T>::header_bytes(n);
   const bool chunked = k > kAChunk;
+  if (chunked && pend != nullptr) {  // partial sums live in this frame: no deferral across it
+    flush(*pend);
+    pend = nullptr;
+  }
   if (!chunked) {
     const size_t kpad = round_up(k, 4);
     T::prep_a(a, lda, MR, k, kpad, abuf, kAChunk);
@@ -265,7 +379,7 @@ void run_rows(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, cons
         t.part_out = last ? nullptr : part + c0;
         const uint8_t* wp = wk + (c0 / 16) * pbytes;
         if (cols > (NRV - 1) * 16) {
-          micro_fused<MR, NRV>(abuf, kAChunk, kgroups, wp, pbytes, cols, t);
+          micro_fused<MR, NRV>(abuf, kAChunk, kgroups, wp, pbytes, cols, t, pend);
         } else if constexpr (NRV > 1) {
           // Tail narrower than the full tile: one panel at a time.
           for (size_t p = 0; p * 16 < cols; ++p) {
@@ -279,7 +393,7 @@ void run_rows(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, cons
             if (tp.out_i32) tp.out_i32 += pc;
             if (tp.part) tp.part += pc;
             if (tp.part_out) tp.part_out += pc;
-            micro_fused<MR, 1>(abuf, kAChunk, kgroups, wp + p * pbytes, pbytes, min_sz(16, cols - pc), tp);
+            micro_fused<MR, 1>(abuf, kAChunk, kgroups, wp + p * pbytes, pbytes, min_sz(16, cols - pc), tp, pend);
           }
         }
       }
@@ -290,11 +404,11 @@ void run_rows(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, cons
 
 template <int MR>
 void rows_dispatch(size_t mr, size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, const uint8_t* packed,
-                   const Epilogue& ep) {
+                   const Epilogue& ep, Pending* pend) {
   if constexpr (MR > 1) {
-    if (mr < static_cast<size_t>(MR)) return rows_dispatch<MR - 1>(mr, n, k, a, lda, row0, packed, ep);
+    if (mr < static_cast<size_t>(MR)) return rows_dispatch<MR - 1>(mr, n, k, a, lda, row0, packed, ep, pend);
   }
-  run_rows<MR, Avx512Vnni::kNRV>(n, k, a, lda, row0, packed, ep);
+  run_rows<MR, Avx512Vnni::kNRV>(n, k, a, lda, row0, packed, ep, pend);
 }
 
 void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const void* packed, const Epilogue& ep) {
@@ -304,13 +418,16 @@ void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const
   if (m == 0 || n == 0) return;
   const uint8_t* p = static_cast<const uint8_t*>(packed);
   if (m == 1) {
-    run_rows<1, Avx512Vnni::kNRVGemv>(n, k, a, lda, 0, p, ep);
+    run_rows<1, Avx512Vnni::kNRVGemv>(n, k, a, lda, 0, p, ep, nullptr);
     return;
   }
+  Pending pend;
+  pend.mode = Defer::kNone;
   for (size_t m0 = 0; m0 < m; m0 += Avx512Vnni::kMR) {
     const size_t mr = min_sz(Avx512Vnni::kMR, m - m0);
-    rows_dispatch<Avx512Vnni::kMR>(mr, n, k, a + m0 * lda, lda, m0, p, ep);
+    rows_dispatch<Avx512Vnni::kMR>(mr, n, k, a + m0 * lda, lda, m0, p, ep, &pend);
   }
+  flush(pend);
 }
 
 // MapS8Fn: with AVX-512 VBMI (Ice Lake, Zen 4 and later) 64 bytes per step, the 256-byte table
