@@ -170,10 +170,10 @@ __attribute__((always_inline)) inline void finish_vec(__m512i x, int r, int v, _
 // vpdpbusd zmm occupies both FMA pipes, and among a K group's vpdpbusd the finish's converts,
 // adds, clamps, logic, loads and stores issue for free (only its multiplies cost a cycle each),
 // while the same finish run after the tile's own K loop cost ~160 cycles of a 6 x 4 tile's 384
-// at K = 64 (vigil_bench_gemm: 67-72 % of peak, 55 % in the int8 output mode). So a full 6 x 64
-// tile in the float or int8 output mode leaves its raw accumulators here and the next tile's K
-// loop finishes them, two vectors per K group; flush() finishes the last one of a GEMM. The
-// arithmetic per vector is finish_vec's (to_float, store_vec): the same bits.
+// at K = 64 (vigil_bench_gemm: 67-72 % of peak, 55 % in the int8 output mode). So a tile of 64
+// full columns (any rows) in the float or int8 output mode leaves its raw accumulators here and
+// the next tile's K loop finishes them, two vectors per K group; flush() finishes the last one
+// of a GEMM. The arithmetic per vector is finish_vec's (to_float, store_vec): the same bits.
 enum class Defer { kNone, kF32, kF32Acc, kI8 };
 
 struct Pending {
@@ -181,6 +181,7 @@ struct Pending {
   alignas(64) int32_t acc[kVectors * 16];
   Tile t;
   Defer mode;
+  int count;  // vectors deferred: rows x 4
 };
 
 // A deferred tile's fields as locals: the output stores (may_alias vector types) would otherwise
@@ -224,7 +225,7 @@ __attribute__((always_inline)) inline void finish_deferred(const Deferred& d, in
 template <Defer D>
 void finish_deferred_all(const Pending& p) {
   const Deferred d = deferred(p);
-  for (int e = 0; e < Pending::kVectors; ++e) finish_deferred<D>(d, e);
+  for (int e = 0; e < p.count; ++e) finish_deferred<D>(d, e);
 }
 
 void flush(Pending& p) {
@@ -242,7 +243,11 @@ template <int MR, int NRV, Defer D>
 __attribute__((always_inline)) inline void k_loop(__m512i* acc, const uint8_t* abuf, size_t astride, size_t kgroups,
                                                   const uint8_t* w, size_t pbytes, const Pending* pend) {
   Deferred d{};
-  if constexpr (D != Defer::kNone) d = deferred(*pend);
+  int count = 0;
+  if constexpr (D != Defer::kNone) {
+    d = deferred(*pend);
+    count = pend->count;
+  }
   int e = 0;
   for (size_t g = 0; g < kgroups; ++g) {
     __m512i wv[NRV];
@@ -257,7 +262,7 @@ __attribute__((always_inline)) inline void k_loop(__m512i* acc, const uint8_t* a
       for (int v = 0; v < NRV; ++v) acc[r * NRV + v] = _mm512_dpbusd_epi32(acc[r * NRV + v], av, wv[v]);
     }
     if constexpr (D != Defer::kNone) {
-      if (e < Pending::kVectors) {
+      if (e < count) {  // count is even
         finish_deferred<D>(d, e);
         finish_deferred<D>(d, e + 1);
         e += 2;
@@ -265,7 +270,7 @@ __attribute__((always_inline)) inline void k_loop(__m512i* acc, const uint8_t* a
     }
   }
   if constexpr (D != Defer::kNone) {
-    for (; e < Pending::kVectors; ++e) finish_deferred<D>(d, e);
+    for (; e < count; ++e) finish_deferred<D>(d, e);
   }
 }
 
@@ -316,13 +321,14 @@ __attribute__((noipa)) void micro_fused(const uint8_t* abuf, size_t astride, siz
     }
     return;
   }
-  if constexpr (MR * NRV == Pending::kVectors && NRV == 4) {
+  if constexpr (NRV == 4) {
     if (pend != nullptr && cols == 64 && t.part == nullptr && t.part_out == nullptr && t.out_i32 == nullptr &&
         t.scale != nullptr) {
 #pragma GCC unroll 32
       for (int i = 0; i < MR * NRV; ++i) _mm512_store_si512(pend->acc + i * 16, acc[i]);
       pend->t = t;
       pend->mode = t.out_f32 != nullptr ? (t.accumulate ? Defer::kF32Acc : Defer::kF32) : Defer::kI8;
+      pend->count = MR * NRV;
       return;
     }
   }
