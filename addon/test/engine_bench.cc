@@ -2,7 +2,9 @@
 // as random q8 and fp32 vigil-tst models in memory and prints, per kernel path, the median load
 // time and the median batch-1 inference time.
 //   build/native/test/engine_bench [runs=200] [isa] [tiny|mid|large] [threads=1] [heads=d/32]
-// ($VIGIL_ATTENTION=int8 loads the models with int8 attention; `vigil bench` uses 4 heads.)
+// ($VIGIL_ATTENTION=int8 loads the models with int8 attention; `vigil bench` uses 4 heads.
+// $VIGIL_BENCH_THRASH_MB=N writes N MB between runs: cold caches, as when other work runs between
+// the engine's calls.)
 // Compare against onnxruntime in the same run with the project's benchmark scripts.
 #include <algorithm>
 #include <chrono>
@@ -45,6 +47,8 @@ int main(int argc, char** argv) {
   const std::string only_shape = argc > 3 ? argv[3] : "";  // e.g. "mid"
   const int threads = argc > 4 ? std::atoi(argv[4]) : 1;
   const int heads = argc > 5 ? std::atoi(argv[5]) : 0;  // 0: d / 32
+  const char* thrash_mb = std::getenv("VIGIL_BENCH_THRASH_MB");
+  std::vector<char> thrash(thrash_mb != nullptr ? static_cast<size_t>(std::atoi(thrash_mb)) << 20 : 0, 1);
   // The brief's table: encoder batch 1, frontend none, 1 channel, patch 1 -> seq = tokens.
   const Shape shapes[] = {{"tiny  L2 d64  ff256  seq64 ", 2, 64, 256, 64},
                           {"mid   L4 d128 ff512  seq128", 4, 128, 512, 128},
@@ -91,6 +95,7 @@ int main(int argc, char** argv) {
         vigil::OutputBuffers out{p.data(), e.data(), pe.data(), ce.data()};
         std::vector<double> run_us, run_cpu_us;
         for (int j = 0; j < runs + 5; ++j) {
+          for (size_t i = 0; i < thrash.size(); i += 64) thrash[i] = static_cast<char>(thrash[i] + j);
           const auto t0 = clock::now();
           const double c0 = cpu_us();
           model->run(x.data(), x.size(), out);
