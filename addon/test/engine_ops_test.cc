@@ -73,6 +73,36 @@ TEST(layer_norm_matches_double) {
   }
 }
 
+TEST(normalize_channels_and_mean_rows_match_plain_loops_bit_for_bit) {
+  // The forward pass's input normalization and mean pool (cloned, vectorized) against the plain
+  // loops they replaced: IEEE (f - mean) / std per element; column sums in row order in double.
+  // Channel counts that divide 64 or not, above 64 (the row-by-row path); row counts that leave
+  // a partial block.
+  for (size_t channels : {size_t{1}, size_t{3}, size_t{4}, size_t{7}, size_t{64}, size_t{65}, size_t{100}}) {
+    for (size_t rows : {size_t{1}, size_t{5}, size_t{16}, size_t{33}, size_t{512}}) {
+      auto f = randv(rows * channels, rows + channels, 4.0f), mean = randv(channels, 5), sd = randv(channels, 6);
+      for (float& v : sd) v = std::fabs(v) + 0.05f;
+      std::vector<float> got(rows * channels, -1.0f);
+      ops::normalize_channels(f.data(), rows, channels, mean.data(), sd.data(), got.data());
+      for (size_t t = 0; t < rows; ++t) {
+        for (size_t c = 0; c < channels; ++c) {
+          volatile float want = (f[t * channels + c] - mean[c]) / sd[c];
+          EXPECT(std::memcmp(&got[t * channels + c], const_cast<float*>(&want), 4) == 0)
+              << "normalize_channels rows " << rows << " channels " << channels << " at " << t << "," << c;
+        }
+      }
+      std::vector<float> pooled(channels, -1.0f);
+      ops::mean_rows(f.data(), rows, channels, pooled.data());
+      for (size_t c = 0; c < channels; ++c) {
+        double sum = 0;
+        for (size_t t = 0; t < rows; ++t) sum += f[t * channels + c];
+        const float want = static_cast<float>(sum / static_cast<double>(rows));
+        EXPECT(std::memcmp(&pooled[c], &want, 4) == 0) << "mean_rows rows " << rows << " cols " << channels;
+      }
+    }
+  }
+}
+
 TEST(softmax_matches_double_and_sums_to_one) {
   auto x = randv(37, 4, 10.0f);
   x[3] = 80.0f;  // exp overflow without the max subtraction

@@ -9,6 +9,7 @@
 // the GELU table that yields ffn_down's int8 input (run_ffn_up_i8).
 // Attention, LayerNorm, softmax and GELU outside the GEMM run in float.
 #include <cmath>
+#include <cstring>
 
 #include "attention_int8.h"
 #include "model_impl.h"
@@ -156,13 +157,9 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
   forward_features(x);
   // u = (f - mean[c]) / std[c]; [T'][C'] row-major is already [N][P*C'] time-major patches.
   float* u = buf.patches;
-  for (size_t t = 0; t < tf; ++t) {
-    for (size_t c = 0; c < cf; ++c) {
-      u[t * cf + c] = (buf.features[t * cf + c] - norm_mean[c]) / norm_std[c];
-    }
-  }
+  ops::normalize_channels(buf.features, tf, cf, norm_mean.data(), norm_std.data(), u);
   // h = p W^T + b + pos: seed h with pos and accumulate (float addition commutes exactly).
-  for (size_t j = 0; j < n * d; ++j) buf.h[j] = pos_embd[j];
+  std::memcpy(buf.h, pos_embd.data(), n * d * sizeof(float));
   {
     LinearCall c;
     c.in = u; c.m = n; c.out = buf.h; c.ldo = d; c.accumulate = true;
@@ -192,21 +189,8 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
   }
   float* z = buf.a;
   ops::layer_norm(buf.h, n, d, output_norm.weight.data(), output_norm.bias.data(), eps, z);
-  // Mean pool: each feature's sum over t in order, in double; 64 features at a time so the
-  // sums run side by side over contiguous rows (one feature at a time was a latency-bound
-  // chain of n adds, ~3% of a tiny forward).
-  {
-    constexpr size_t kBlock = 64;
-    for (size_t j0 = 0; j0 < d; j0 += kBlock) {
-      const size_t jb = d - j0 < kBlock ? d - j0 : kBlock;
-      double s[kBlock] = {};
-      for (size_t t = 0; t < n; ++t) {
-        const float* zr = z + t * d + j0;
-        for (size_t j = 0; j < jb; ++j) s[j] += zr[j];
-      }
-      for (size_t j = 0; j < jb; ++j) out.embedding[j0 + j] = static_cast<float>(s[j] / static_cast<double>(n));
-    }
-  }
+  // Mean pool: each feature's sum over t in order, in double.
+  ops::mean_rows(z, n, d, out.embedding);
   {
     LinearCall c;
     c.in = out.embedding; c.m = 1; c.out = buf.logits; c.ldo = k;

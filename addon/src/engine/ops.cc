@@ -741,6 +741,46 @@ void layer_norm_quantize(const float* x, size_t rows, size_t d, const float* w, 
 }
 
 VIGIL_FLOAT_CLONES
+void normalize_channels(const float* f, size_t rows, size_t channels, const float* mean,
+                        const float* stdev, float* u) {
+  constexpr size_t kRep = 64;  // mean/stdev repeated over a block of whole rows (a vector loop)
+  if (channels <= kRep) {
+    const size_t per = kRep / channels * channels;  // elements per block: whole rows
+    float m[kRep], s[kRep];
+    for (size_t i = 0; i < per; ++i) {
+      m[i] = mean[i % channels];
+      s[i] = stdev[i % channels];
+    }
+    const size_t total = rows * channels;
+    size_t j = 0;
+    for (; j + per <= total; j += per) {
+      for (size_t i = 0; i < per; ++i) u[j + i] = (f[j + i] - m[i]) / s[i];
+    }
+    for (size_t i = 0; j + i < total; ++i) u[j + i] = (f[j + i] - m[i]) / s[i];
+    return;
+  }
+  for (size_t t = 0; t < rows; ++t) {
+    for (size_t c = 0; c < channels; ++c) u[t * channels + c] = (f[t * channels + c] - mean[c]) / stdev[c];
+  }
+}
+
+VIGIL_FLOAT_CLONES
+void mean_rows(const float* z, size_t rows, size_t cols, float* out) {
+  // 64 columns at a time so their sums run side by side over contiguous rows (one column at a
+  // time was a latency-bound chain of `rows` adds).
+  constexpr size_t kBlock = 64;
+  for (size_t j0 = 0; j0 < cols; j0 += kBlock) {
+    const size_t jb = cols - j0 < kBlock ? cols - j0 : kBlock;
+    double s[kBlock] = {};
+    for (size_t t = 0; t < rows; ++t) {
+      const float* zr = z + t * cols + j0;
+      for (size_t j = 0; j < jb; ++j) s[j] += zr[j];
+    }
+    for (size_t j = 0; j < jb; ++j) out[j0 + j] = static_cast<float>(s[j] / static_cast<double>(rows));
+  }
+}
+
+VIGIL_FLOAT_CLONES
 void softmax(float* x, size_t n) {
   // Max and sum in 8 fixed lanes (the same order at every vector width), combined in a fixed
   // order: deterministic, and it vectorizes without -ffast-math.

@@ -126,4 +126,13 @@ void quantize(const float* x, size_t n, float inv_scale, int8_t* q);
 
 float abs_max(const float* x, size_t n);
 
+// u[t][c] = (f[t][c] - mean[c]) / stdev[c] for t < rows, c < channels (IEEE subtraction and
+// division per element: the bits of the plain double loop at any vector width).
+void normalize_channels(const float* f, size_t rows, size_t channels, const float* mean,
+                        const float* stdev, float* u);
+
+// out[j] = (float)((sum_{t < rows} (double)z[t][j]) / rows), j < cols: each column's sum in row
+// order, in double (the mean pool of the classification head and the pooled embedding).
+void mean_rows(const float* z, size_t rows, size_t cols, float* out);
+
 }  // namespace vigil::ops
