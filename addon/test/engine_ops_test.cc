@@ -3,6 +3,7 @@
 // to the signal energy (double, radix-2 vs naive DFT); features 1e-4 (float output of log terms).
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <complex>
 #include <cstring>
 #include <random>
@@ -98,6 +99,30 @@ TEST(normalize_channels_and_mean_rows_match_plain_loops_bit_for_bit) {
         for (size_t t = 0; t < rows; ++t) sum += f[t * channels + c];
         const float want = static_cast<float>(sum / static_cast<double>(rows));
         EXPECT(std::memcmp(&pooled[c], &want, 4) == 0) << "mean_rows rows " << rows << " cols " << channels;
+      }
+    }
+  }
+}
+
+TEST(all_finite_finds_every_non_finite_value) {
+  // The input check's fast pass: every length 0..70 and 1000, one bad value at every position
+  // (NaN of both signs and another payload, +-Inf), and the largest finite / subnormal values
+  // that must pass.
+  const float qnan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  uint32_t payload_bits = 0xffc00001u;  // a negative NaN with a payload
+  float neg_nan;
+  std::memcpy(&neg_nan, &payload_bits, sizeof neg_nan);
+  for (size_t n : {size_t{0}, size_t{1}, size_t{2}, size_t{15}, size_t{16}, size_t{17}, size_t{63}, size_t{70}, size_t{1000}}) {
+    std::vector<float> x = randv(n, n + 1, 1e3f);
+    if (n > 0) x[n / 2] = std::numeric_limits<float>::max();
+    if (n > 1) x[n - 1] = -std::numeric_limits<float>::denorm_min();
+    EXPECT(ops::all_finite(x.data(), n)) << "finite values rejected, n " << n;
+    for (size_t i = 0; i < n; ++i) {
+      for (float bad : {qnan, -qnan, neg_nan, inf, -inf}) {
+        const float keep = x[i];
+        x[i] = bad;
+        EXPECT(!ops::all_finite(x.data(), n)) << "missed " << bad << " at " << i << " of " << n;
+        x[i] = keep;
       }
     }
   }

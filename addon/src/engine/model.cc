@@ -8,6 +8,7 @@
 #include <new>
 
 #include "model_impl.h"
+#include "ops.h"
 
 namespace vigil {
 namespace {
@@ -101,6 +102,7 @@ Status check_input(const float* input, size_t length, size_t expected) {
     return make_error(StatusCode::kInvalidArgument, "run", "input window", "a null pointer",
                       "input must not be null");
   }
+  if (ops::all_finite(input, length)) return Status::Ok();
   for (size_t j = 0; j < length; ++j) {
     if (!std::isfinite(input[j])) {
       char v[32];

@@ -765,6 +765,18 @@ void normalize_channels(const float* f, size_t rows, size_t channels, const floa
 }
 
 VIGIL_FLOAT_CLONES
+bool all_finite(const float* x, size_t n) {
+  uint32_t worst = 0;
+  for (size_t i = 0; i < n; ++i) {
+    uint32_t b;
+    std::memcpy(&b, x + i, sizeof b);
+    b &= 0x7fffffffu;
+    worst = b > worst ? b : worst;
+  }
+  return worst < 0x7f800000u;  // +-Inf is 0x7f800000, NaN above it
+}
+
+VIGIL_FLOAT_CLONES
 void mean_rows(const float* z, size_t rows, size_t cols, float* out) {
   // 64 columns at a time so their sums run side by side over contiguous rows (one column at a
   // time was a latency-bound chain of `rows` adds).

@@ -131,6 +131,11 @@ float abs_max(const float* x, size_t n);
 void normalize_channels(const float* f, size_t rows, size_t channels, const float* mean,
                         const float* stdev, float* u);
 
+// True when every x[i], i < n, is finite: one branch-free pass over the float bits (max of
+// |bits| against the exponent-all-ones pattern), which vectorizes; the caller looks for the
+// culprit only when it is false.
+bool all_finite(const float* x, size_t n);
+
 // out[j] = (float)((sum_{t < rows} (double)z[t][j]) / rows), j < cols: each column's sum in row
 // order, in double (the mean pool of the classification head and the pooled embedding).
 void mean_rows(const float* z, size_t rows, size_t cols, float* out);
