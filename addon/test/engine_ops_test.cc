@@ -219,8 +219,8 @@ TEST(attention_zmm_form_matches_portable_bit_for_bit) {
 }
 
 TEST(portable_forms_match_zmm_forms_bit_for_bit) {
-  // layer_norm, layer_norm_quantize, quantize, softmax_row_u8 and (through attention_i8)
-  // quantize_attention_operands have a 16-lane form for x86-64-v4 and a portable loop form for
+  // layer_norm, layer_norm_quantize, quantize, linear_f32, softmax_row_u8 and (through
+  // attention_i8) quantize_attention_operands have a 16-lane form for x86-64-v4 and a portable loop form for
   // every other CPU: the same bits. Sizes around 8/16-lane blocks and the 64-float chunks;
   // quantize sees zeros of both signs, ties, huge values, infinities and NaNs. Both forms run
   // on every CPU (each clone compiles both), so this compares them on NEON under qemu too.
@@ -233,6 +233,23 @@ TEST(portable_forms_match_zmm_forms_bit_for_bit) {
     return zmm.size() == portable.size() &&
            std::memcmp(zmm.data(), portable.data(), zmm.size() * sizeof(zmm[0])) == 0;
   };
+  // linear_f32 (its 4-row x 32-output blocks have a zmm form): rows around the 4-row blocks,
+  // outputs around the 32 / 16 blocks, with and without bias, GELU and the residual add.
+  for (size_t m : {1u, 4u, 5u, 64u}) {
+    for (size_t outf : {8u, 16u, 31u, 32u, 33u, 48u, 64u, 100u}) {
+      for (size_t in : {1u, 7u, 64u}) {
+        const auto a = randv(m * in, m + in, 2.0f), wt = randv(in * outf, 3 + outf, 0.3f), b = randv(outf, 4);
+        for (int mode = 0; mode < 3; ++mode) {
+          EXPECT(both([&] {
+            std::vector<float> y = randv(m * (outf + 3), 9, 1.0f);
+            ops::linear_f32(a.data(), m, in, outf, wt.data(), mode == 0 ? nullptr : b.data(), mode == 1, mode == 2,
+                            y.data(), outf + 3);
+            return y;
+          })) << "linear_f32 m " << m << " out " << outf << " in " << in << " mode " << mode;
+        }
+      }
+    }
+  }
   for (size_t n : {1u, 15u, 16u, 17u, 63u, 64u, 65u, 100u, 200u}) {
     std::vector<float> x = randv(n, 90 + n, 60.0f);
     const float specials[] = {0.0f, -0.0f, 126.5f / 1.5f, -126.5f / 1.5f, 0.5f / 1.5f, 1e30f,

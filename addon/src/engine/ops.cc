@@ -1011,9 +1011,30 @@ VIGIL_ALWAYS_INLINE inline void linear_4rows(const float* a, size_t in, const fl
 
 }  // namespace
 
-VIGIL_FLOAT_CLONES
-void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const float* wt,
-                const float* bias, bool gelu_act, bool accumulate, float* out, size_t ldo) {
+// The x86-64-v4 form of linear_4rows<32>: 4 rows x 2 vectors of F16 accumulators (8 registers;
+// the float arrays of the plain form made GCC keep them on the stack, one load and one store per
+// add). The same products and the same per-output sum over k in order: the same bits.
+VIGIL_ALWAYS_INLINE inline void linear_4rows_zmm32(const float* a, size_t in, const float* wt, size_t ldw,
+                                                   float* t) {
+  F16 c[4][2] = {};
+  for (size_t k = 0; k < in; ++k) {
+    const F16 w0 = load16(wt + k * ldw), w1 = load16(wt + k * ldw + 16);
+    for (size_t r = 0; r < 4; ++r) {
+      const float av = a[r * in + k];
+      c[r][0] += av * w0;
+      c[r][1] += av * w1;
+    }
+  }
+  for (size_t r = 0; r < 4; ++r) {
+    store16(t + r * 32, c[r][0]);
+    store16(t + r * 32 + 16, c[r][1]);
+  }
+}
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void linear_f32_form(const float* a, size_t m, size_t in, size_t out_features,
+                                                const float* wt, const float* bias, bool gelu_act,
+                                                bool accumulate, float* out, size_t ldo) {
   // Rows are computed into `tmp` in chunks of kChunk outputs (no allocation), then bias, GELU
   // and the store / residual add. Whole blocks of 4 rows x kB outputs go through
   // linear_4rows (more independent add chains); the rest one row at a time. Every output is
@@ -1044,7 +1065,11 @@ void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const 
     const float* ar = a + r * in;
     size_t o0 = 0;
     for (; o0 + kB <= full; o0 += kB) {
-      linear_4rows<kB>(ar, in, wt + o0, out_features, blk);
+      if constexpr (kZmm) {
+        linear_4rows_zmm32(ar, in, wt + o0, out_features, blk);
+      } else {
+        linear_4rows<kB>(ar, in, wt + o0, out_features, blk);
+      }
       for (size_t i = 0; i < kRows4; ++i) finish(blk + i * kB, o0, kB, out + (r + i) * ldo);
     }
     if (o0 < full) {  // one block of kB / 2
@@ -1079,6 +1104,12 @@ void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const 
       finish(t, o0, nb, orow);
     }
   }
+}
+
+VIGIL_FLOAT_CLONES
+void linear_f32(const float* a, size_t m, size_t in, size_t out_features, const float* wt,
+                const float* bias, bool gelu_act, bool accumulate, float* out, size_t ldo) {
+  VIGIL_ZMM_OR_PORTABLE(linear_f32_form, a, m, in, out_features, wt, bias, gelu_act, accumulate, out, ldo)
 }
 
 namespace {
