@@ -431,6 +431,67 @@ TEST(table_softmax_row_u8_matches_spec_bit_for_bit) {
   std::printf("  %d table(s) with their own softmax_row_u8\n", tables);
 }
 
+TEST(table_quantize_and_layer_norm_quantize_match_spec_bit_for_bit) {
+  // A kernel table's own quantize / layer_norm_quantize (armv7 neon: float_rows_neon.h) against
+  // the engine's: every length 0..70 and longer rows; quantize also sees zeros of both signs,
+  // ties (k + 0.5 after the scale), values beyond the clamp, infinities and NaN; rows of
+  // LayerNorm around the 16-lane blocks, a constant row, offsets and scales of both signs.
+  // A byte written past the end fails it.
+  int tables = 0;
+  for (const kernels::KernelTable* kt : kernels::available_kernels()) {
+    if (kt->quantize == nullptr && kt->layer_norm_quantize == nullptr) continue;
+    ++tables;
+    std::printf("  %s: its own quantize / layer_norm_quantize\n", kt->name);
+    std::vector<size_t> sizes;
+    for (size_t n = 0; n <= 70; ++n) sizes.push_back(n);
+    for (const size_t n : {127u, 128u, 131u, 256u, 1000u}) sizes.push_back(n);
+    if (kt->quantize != nullptr) {
+      for (const size_t n : sizes) {
+        std::vector<float> x = randv(n, 300 + n, 80.0f);
+        const float specials[] = {0.0f, -0.0f, 2.5f / 1.5f, -2.5f / 1.5f, 126.5f / 1.5f, -126.5f / 1.5f,
+                                  0.5f / 1.5f, 1e30f, -1e30f, INFINITY, -INFINITY, NAN, -NAN};
+        for (size_t k = 0; k < n && k < 13; ++k) x[(k * 7) % n] = specials[k];
+        std::vector<int8_t> q1(n + 16, 5), q2(n + 16, 5);
+        ops::quantize(x.data(), n, 1.5f, q1.data());
+        kt->quantize(x.data(), n, 1.5f, q2.data());
+        EXPECT(q1 == q2) << kt->name << " quantize n " << n;
+      }
+    }
+    if (kt->layer_norm_quantize != nullptr) {
+      for (const size_t d : {1u, 3u, 15u, 16u, 17u, 31u, 32u, 33u, 64u, 70u, 128u, 131u}) {
+        for (const size_t rows : {1u, 2u, 5u, 64u}) {
+          std::vector<float> x = randv(rows * d, rows * 31 + d, 3.0f);
+          for (size_t j = 0; j < d; ++j) x[j] = 0.75f;  // a constant row: variance 0
+          for (size_t j = 0; j < x.size(); j += 5) x[j] += 40.0f;
+          const auto w = randv(d, 7 + d, 1.5f), bias = randv(d, 8 + d, 0.5f);
+          for (const float inv : {0.5f, 21.0f, 400.0f}) {
+            std::vector<int8_t> q1(rows * d + 16, 5), q2(rows * d + 16, 5);
+            ops::layer_norm_quantize(x.data(), rows, d, w.data(), bias.data(), 1e-5f, inv, q1.data());
+            kt->layer_norm_quantize(x.data(), rows, d, w.data(), bias.data(), 1e-5f, inv, q2.data());
+            EXPECT(q1 == q2) << kt->name << " layer_norm_quantize rows " << rows << " d " << d << " inv " << inv;
+          }
+        }
+      }
+      // Rows with a large common offset and a small spread (1000 +- 0.01): the float lane sums
+      // round at ~1e-4 while rstd is ~100, so a mean or variance one float ulp off (another lane
+      // order, a fused multiply-add) moves many outputs across a rounding boundary.
+      for (const size_t d : {64u, 131u}) {
+        const size_t rows = 256;
+        std::vector<float> x = randv(rows * d, 77 + d, 0.01f);
+        for (float& v : x) v += 1000.0f;
+        const std::vector<float> w = randv(d, 78, 1.0f), bias(d, 0.0f);
+        std::vector<int8_t> q1(rows * d), q2(rows * d);
+        ops::layer_norm_quantize(x.data(), rows, d, w.data(), bias.data(), 1e-5f, 20.0f, q1.data());
+        kt->layer_norm_quantize(x.data(), rows, d, w.data(), bias.data(), 1e-5f, 20.0f, q2.data());
+        size_t diff = 0;
+        for (size_t i = 0; i < q1.size(); ++i) diff += q1[i] != q2[i];
+        EXPECT(diff == 0) << kt->name << " layer_norm_quantize offset rows d " << d << ": " << diff << " values differ";
+      }
+    }
+  }
+  std::printf("  %d table(s) with their own quantize / layer_norm_quantize\n", tables);
+}
+
 // ops::make_gelu_table: quantizing x as the epilogue does (q = clamp(round_half_away((x +
 // shift) * inv_step), -127, 127), in float) and reading table[q + 128] * out_scale gives GELU(x)
 // within half an output step plus GELU's slope (<= 1.13) times half an input step, for x in

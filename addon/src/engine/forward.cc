@@ -18,6 +18,24 @@
 namespace vigil {
 namespace {
 
+// The kernel table's own forms of ops::quantize / ops::layer_norm_quantize where it has them
+// (kernels.h: the same bits), else the engine's.
+void quantize_input(const ModelImpl& mi, const float* x, size_t n, float inv_scale, int8_t* q) {
+  if (mi.kernels->quantize != nullptr) {
+    mi.kernels->quantize(x, n, inv_scale, q);
+  } else {
+    ops::quantize(x, n, inv_scale, q);
+  }
+}
+void layer_norm_quantize(const ModelImpl& mi, const float* x, size_t rows, size_t d, const LayerNormParams& nrm,
+                         float eps, float inv_scale, int8_t* q) {
+  if (mi.kernels->layer_norm_quantize != nullptr) {
+    mi.kernels->layer_norm_quantize(x, rows, d, nrm.weight.data(), nrm.bias.data(), eps, inv_scale, q);
+  } else {
+    ops::layer_norm_quantize(x, rows, d, nrm.weight.data(), nrm.bias.data(), eps, inv_scale, q);
+  }
+}
+
 struct LinearCall {
   const float* in = nullptr;  // [m][l.in]
   size_t m = 0;
@@ -42,7 +60,7 @@ void run_linear(ModelImpl& mi, Linear& l, const LinearCall& c) {
     return;
   }
   int8_t* q = mi.buf.q_in;
-  ops::quantize(c.in, c.m * l.in, l.inv_input_scale, q);
+  quantize_input(mi, c.in, c.m * l.in, l.inv_input_scale, q);
   mi.for_rows(c.m, [&](size_t r0, size_t rows) {
     kernels::Epilogue ep;
     ep.scale = l.epi_scale.data();
@@ -98,8 +116,7 @@ void run_ffn_up_i8(ModelImpl& mi, Block& b, const int8_t* q, size_t m, int8_t* o
 void run_norm_linear(ModelImpl& mi, const LayerNormParams& nrm, float eps, Linear& l, size_t m, size_t d,
                      float* a, float* out, size_t ldo, bool gelu) {
   if (l.int8) {
-    ops::layer_norm_quantize(mi.buf.h, m, d, nrm.weight.data(), nrm.bias.data(), eps,
-                             l.inv_input_scale, mi.buf.q_in);
+    layer_norm_quantize(mi, mi.buf.h, m, d, nrm, eps, l.inv_input_scale, mi.buf.q_in);
     run_linear_prequantized(mi, l, mi.buf.q_in, m, out, ldo, false, gelu);
     return;
   }
@@ -176,8 +193,7 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
     if (b.ffn_up.int8 && b.ffn_down.int8) {
       // LN fused with ffn_up's input quantization; ffn_up's epilogue quantizes GELU's input and
       // the GELU table gives ffn_down's int8 input: no float FFN activation is written.
-      ops::layer_norm_quantize(buf.h, n, d, b.ffn_norm.weight.data(), b.ffn_norm.bias.data(), eps,
-                               b.ffn_up.inv_input_scale, buf.q_in);
+      layer_norm_quantize(*this, buf.h, n, d, b.ffn_norm, eps, b.ffn_up.inv_input_scale, buf.q_in);
       run_ffn_up_i8(*this, b, buf.q_in, n, buf.q_ffn);
       run_linear_prequantized(*this, b.ffn_down, buf.q_ffn, n, buf.h, d, true, false);
     } else {

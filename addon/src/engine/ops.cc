@@ -6,6 +6,7 @@
 
 #include "float_clones.h"
 #include "kernels/attention_int8_spec.h"
+#include "kernels/layer_norm_spec.h"
 
 // -Wpsabi: the 16-lane helpers below pass 64-byte vectors by value; they are always inlined,
 // no ABI is crossed.
@@ -138,17 +139,12 @@ float exp_for_softmax(float x) { return exp_nonpositive(x); }
 
 namespace {
 
-// Fixed-order pairwise sums of 8 double / 16 float lanes (in double): 3-4 dependent adds per
-// row instead of 8-16 (the lane sums are short rows' critical path). The order is part of the
-// definition, not chosen by the compiler.
-VIGIL_ALWAYS_INLINE inline double tree_sum8(const double* l) {
-  return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
-}
-VIGIL_ALWAYS_INLINE inline double tree_sum16(const float* f) {
-  double l[8];
-  for (size_t i = 0; i < 8; ++i) l[i] = static_cast<double>(f[i]) + static_cast<double>(f[i + 8]);
-  return tree_sum8(l);
-}
+// tree_sum8 / tree_sum16 / finish_mean / finish_rstd: kernels/layer_norm_spec.h (shared with the
+// kernel tables' own LayerNorm forms).
+using kernels::layer_norm_spec::finish_mean;
+using kernels::layer_norm_spec::finish_rstd;
+using kernels::layer_norm_spec::tree_sum16;
+using kernels::layer_norm_spec::tree_sum8;
 
 // 16-lane blocks written with GCC vector extensions: element-wise IEEE ops (no reassociation,
 // no FMA under -ffp-contract=off), so the bits equal the scalar loops above. The compiler's
@@ -488,12 +484,6 @@ VIGIL_ALWAYS_INLINE inline void softmax_4rows(float* s, size_t n, size_t n16, co
 // y = ((x - mean) * rstd) * w + b in float. The same bits in every form: the x86-64-v4 blocks
 // of R rows (R > 1 interleaves the rows' add chains; one row alone is bound by their latency),
 // and the portable loops over 16 lanes for every other clone and NEON.
-VIGIL_ALWAYS_INLINE inline float finish_mean(double sum, size_t d) {
-  return static_cast<float>(sum / static_cast<double>(d));
-}
-VIGIL_ALWAYS_INLINE inline float finish_rstd(double sum, size_t d, float eps) {
-  return static_cast<float>(1.0 / std::sqrt(sum / static_cast<double>(d) + static_cast<double>(eps)));
-}
 
 // sum[r] = tree_sum16 of the 16 lanes of acc[r], r < R (1 or 4).
 template <size_t R>

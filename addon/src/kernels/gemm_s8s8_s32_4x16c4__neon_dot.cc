@@ -8,6 +8,7 @@
 #include "kernels/attention_scores_neon.h"
 #include "kernels/epilogue_neon.h"
 #include "kernels/gemm_driver.h"
+#include "kernels/float_rows_neon.h"
 #include "kernels/map_s8_neon.h"
 
 #if !defined(__ARM_FEATURE_DOTPROD)
@@ -168,7 +169,7 @@ using D = Driver<NeonDot>;
 // sdot has no int16 form: the int8 attention's int16 scores are plain NEON (smlal).
 const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm,
                             attention_u8u8_scratch__neon_dot, attention_u8u8__neon_dot, attention_scores_s16_neon,
-                            nullptr, map_s8_neon};
+                            nullptr, map_s8_neon, quantize_neon, layer_norm_quantize_neon};
 
 }  // namespace
 

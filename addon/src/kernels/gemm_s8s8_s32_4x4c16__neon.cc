@@ -8,6 +8,7 @@
 
 #include "kernels/attention_scores_neon.h"
 #include "kernels/epilogue_neon.h"
+#include "kernels/float_rows_neon.h"
 #include "kernels/gemm_driver.h"
 #include "kernels/map_s8_neon.h"
 #include "kernels/softmax_u8_neon.h"
@@ -152,7 +153,8 @@ int32_t softmax_row_u8__neon(const int32_t* acc, size_t n, float row_scale, cons
 
 using D = Driver<Neon>;
 const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr,
-                            attention_scores_s16_neon, softmax_row_u8__neon, map_s8_neon};
+                            attention_scores_s16_neon, softmax_row_u8__neon, map_s8_neon, quantize_neon,
+                            layer_norm_quantize_neon};
 
 }  // namespace
 

@@ -82,6 +82,14 @@ using MapS8Fn = void (*)(int8_t* x, size_t n, const int8_t* table);
 using SoftmaxRowU8Fn = int32_t (*)(const int32_t* acc, size_t n, float row_scale, const float* col_scale,
                                    float* tmp, int8_t* p);
 
+// ops::quantize's contract (engine/ops.h): q[i] = clamp(round_half_away(x[i] * inv_scale), -127,
+// 127), NaN -> -127, for i < n.
+using QuantizeFn = void (*)(const float* x, size_t n, float inv_scale, int8_t* q);
+// ops::layer_norm_quantize's contract (engine/ops.h): each row of x [rows][d] normalized as
+// ops::layer_norm (statistics: kernels/layer_norm_spec.h) and quantized as QuantizeFn.
+using LayerNormQuantizeFn = void (*)(const float* x, size_t rows, size_t d, const float* w, const float* b,
+                                     float eps, float inv_scale, int8_t* q);
+
 struct KernelTable {
   Isa isa;
   const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni"
@@ -97,6 +105,10 @@ struct KernelTable {
   // engine's own).
   SoftmaxRowU8Fn softmax_row_u8;
   MapS8Fn map_s8;  // required (map_s8_scalar when the ISA has nothing faster)
+  // Optional forms of the engine's float operators where the engine's own run slowly (armv7:
+  // GCC vectorizes no float loop for NEON there), the same bits; nullptr: the engine's own.
+  QuantizeFn quantize;
+  LayerNormQuantizeFn layer_norm_quantize;
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
