@@ -492,6 +492,52 @@ TEST(table_quantize_and_layer_norm_quantize_match_spec_bit_for_bit) {
   std::printf("  %d table(s) with their own quantize / layer_norm_quantize\n", tables);
 }
 
+TEST(table_quantize_attention_operands_matches_spec_bit_for_bit) {
+  // A kernel table's own quantize_attention_operands (neon, neon_dot: float_rows_neon.h) against
+  // the engine's, every output: int16 Q and K with their scales, V^T int8 with its scales and
+  // column sums. Both precisions (n below and from 128 tokens), head ranges, dh not a multiple
+  // of 4 / 8 / 16, V columns not a multiple of 16, an all-zero Q slice and V column (scale 0).
+  int tables = 0;
+  struct Case { size_t n, d, heads, hb, he; };
+  for (const kernels::KernelTable* kt : kernels::available_kernels()) {
+    if (kt->quantize_attention_operands == nullptr) continue;
+    ++tables;
+    std::printf("  %s: its own quantize_attention_operands\n", kt->name);
+    for (const Case c : {Case{64, 64, 4, 0, 4}, Case{7, 12, 3, 0, 3}, Case{130, 128, 4, 1, 3}, Case{45, 21, 3, 2, 3},
+                         Case{129, 42, 3, 0, 3}, Case{1, 16, 1, 0, 1}, Case{66, 90, 3, 0, 2}, Case{200, 96, 2, 0, 2}}) {
+      const size_t n = c.n, d = c.d, dh = d / c.heads, hc = c.he - c.hb, vc = hc * dh;
+      auto qkv = randv(n * 3 * d, 500 + n + d, 2.0f);
+      for (size_t t = 0; t < dh; ++t) qkv[c.hb * dh + t] = 0.0f;                       // row 0's Q slice
+      for (size_t i = 0; i < n; ++i) qkv[i * 3 * d + 2 * d + c.hb * dh] = 0.0f;      // one V column
+      const int32_t levels = ops::attention_qk_levels(n);
+      struct Out {
+        std::vector<int16_t> q16, k16;
+        std::vector<float> sq, ck, sv;
+        std::vector<int8_t> v8t;
+        std::vector<int32_t> colsum;
+      };
+      auto run = [&](kernels::QuantizeAttentionOperandsFn fn) {
+        Out o{std::vector<int16_t>(hc * n * dh, 9), std::vector<int16_t>(hc * n * dh, 9), std::vector<float>(hc * n),
+              std::vector<float>(hc * n), std::vector<float>(vc), std::vector<int8_t>(vc * n, 9),
+              std::vector<int32_t>(vc, 9)};
+        std::vector<uint32_t> vmax(vc);
+        std::vector<int8_t> vblock(64 * vc);
+        fn(qkv.data(), n, d, c.hb, c.he, dh, 0.3f, levels, o.q16.data(), o.sq.data(), o.k16.data(), o.ck.data(),
+           o.v8t.data(), o.sv.data(), o.colsum.data(), vmax.data(), vblock.data());
+        return o;
+      };
+      const Out a = run(ops::quantize_attention_operands), b = run(kt->quantize_attention_operands);
+      auto same_f = [](const std::vector<float>& x, const std::vector<float>& y) {
+        return x.size() == y.size() && std::memcmp(x.data(), y.data(), x.size() * sizeof(float)) == 0;
+      };
+      EXPECT(a.q16 == b.q16 && a.k16 == b.k16 && a.v8t == b.v8t && a.colsum == b.colsum && same_f(a.sq, b.sq) &&
+             same_f(a.ck, b.ck) && same_f(a.sv, b.sv))
+          << kt->name << " n " << n << " d " << d << " heads " << c.hb << ".." << c.he;
+    }
+  }
+  std::printf("  %d table(s) with their own quantize_attention_operands\n", tables);
+}
+
 // ops::make_gelu_table: quantizing x as the epilogue does (q = clamp(round_half_away((x +
 // shift) * inv_step), -127, 127), in float) and reading table[q + 128] * out_scale gives GELU(x)
 // within half an output step plus GELU's slope (<= 1.13) times half an input step, for x in

@@ -67,10 +67,12 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
   int32_t* colsum = reinterpret_cast<int32_t*>(scratch + l.colsum);
   const float inv_sqrt_dh = static_cast<float>(1.0 / std::sqrt(static_cast<double>(dh)));
   const int32_t qk_levels = ops::attention_qk_levels(n);
-  ops::quantize_attention_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, qk_levels,
-                                   q16, sq, k16, ck, v8t, sv, colsum,
-                                   reinterpret_cast<uint32_t*>(scratch + l.vmax),
-                                   reinterpret_cast<int8_t*>(scratch + l.vblock));
+  // The table's own form where it has one (the same bits), else the engine's.
+  const kernels::QuantizeAttentionOperandsFn quantize_operands =
+      kt.quantize_attention_operands != nullptr ? kt.quantize_attention_operands : ops::quantize_attention_operands;
+  quantize_operands(qkv, n, d, head_begin, head_end, dh, inv_sqrt_dh, qk_levels, q16, sq, k16, ck, v8t, sv,
+                    colsum, reinterpret_cast<uint32_t*>(scratch + l.vmax),
+                    reinterpret_cast<int8_t*>(scratch + l.vblock));
   if (kt.attention != nullptr) {
     for (size_t hh = 0; hh < hc; ++hh) {
       kernels::AttentionHead a;

@@ -1,5 +1,6 @@
-// NEON forms of two of the engine's float operators (engine/ops.cc is the specification):
-// ops::quantize and ops::layer_norm_quantize, for the neon and neon_dot tables. On armv7 GCC
+// NEON forms of three of the engine's float operators (engine/ops.cc is the specification):
+// ops::quantize, ops::layer_norm_quantize and ops::quantize_attention_operands, for the neon and
+// neon_dot tables. On armv7 GCC
 // vectorizes no float loop (armv7 NEON is not IEEE: it flushes subnormals, so GCC keeps float
 // code in scalar VFP without -funsafe-math-optimizations) and these ran lane by lane (~1 M of
 // a tiny forward's 6.7 M instructions; now ~0.2 M); on aarch64 they also take fewer
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 #include "kernels/epilogue_neon.h"
 #include "kernels/layer_norm_spec.h"
@@ -103,6 +105,140 @@ void layer_norm_quantize_neon(const float* x, size_t rows, size_t d, const float
     for (size_t j = d16; j < d; ++j) {
       const float nrm = (xr[j] - mean) * rstd;
       qr[j] = quantize_one((nrm * w[j] + b[j]) * inv_scale);
+    }
+  }
+}
+
+// clamp(round_half_away(y), -lim, lim) of 4 lanes as int32, NaN -> -lim: requant_vec's steps
+// without its scale (quantize_block_portable with lim 127 or kL).
+inline __attribute__((always_inline)) int32x4_t round_clamp_vec(float32x4_t y, float lim) {
+  const float32x4_t c = select_lt(select_gt(y, -lim), lim);
+  const uint32x4_t h = vorrq_u32(vandq_u32(vreinterpretq_u32_f32(c), vdupq_n_u32(0x80000000u)),
+                                 vdupq_n_u32(0x3effffffu));
+  return vcvtq_s32_f32(vaddq_f32(c, vreinterpretq_f32_u32(h)));
+}
+inline int32_t round_clamp_one(float v, float lim) {
+  v = v > -lim ? v : -lim;
+  v = v < lim ? v : lim;
+  return static_cast<int32_t>(v + std::copysign(0x1.fffffep-2f, v));
+}
+
+// max |bits| of x[0..n) as a float (abs_max_bits in ops.cc: an integer max of the magnitude
+// bits, exact in any order).
+inline float abs_max_bits_neon(const float* x, size_t n) {
+  uint32x4_t m = vdupq_n_u32(0);
+  size_t j = 0;
+  for (; j + 4 <= n; j += 4) {
+    m = vmaxq_u32(m, vandq_u32(vld1q_u32(reinterpret_cast<const uint32_t*>(x + j)), vdupq_n_u32(0x7fffffffu)));
+  }
+  uint32x2_t h = vpmax_u32(vget_low_u32(m), vget_high_u32(m));
+  h = vpmax_u32(h, h);
+  uint32_t mb = vget_lane_u32(h, 0);
+  for (; j < n; ++j) {
+    uint32_t b;
+    std::memcpy(&b, x + j, sizeof b);
+    b &= 0x7fffffffu;
+    mb = b > mb ? b : mb;
+  }
+  float r;
+  std::memcpy(&r, &mb, sizeof r);
+  return r;
+}
+
+// QuantizeAttentionOperandsFn: ops::quantize_attention_operands (its portable form, the same
+// steps per value): V's column maxima, Q and K per (row, head) slice to int16 with their
+// scales, V per column to int8 with its scales and column sums, written transposed.
+void quantize_attention_operands_neon(const float* qkv, size_t n, size_t d, size_t head_begin, size_t head_end,
+                                      size_t dh, float k_scale_mul, int32_t qk_levels, int16_t* q16, float* sq,
+                                      int16_t* k16, float* ck, int8_t* v8t, float* sv, int32_t* colsum,
+                                      uint32_t* vmax_bits, int8_t* vblock) {
+  const float kL = static_cast<float>(qk_levels);
+  const size_t ld = 3 * d, hc = head_end - head_begin, vc = hc * dh;
+  const float* v0 = qkv + 2 * d + head_begin * dh;
+  // V column maxima, 16 columns at a time down the rows (registers, not memory, carry them).
+  size_t c = 0;
+  for (; c + 16 <= vc; c += 16) {
+    uint32x4_t m0 = vdupq_n_u32(0), m1 = m0, m2 = m0, m3 = m0;
+    const uint32x4_t abs = vdupq_n_u32(0x7fffffffu);
+    for (size_t i = 0; i < n; ++i) {
+      const uint32_t* v = reinterpret_cast<const uint32_t*>(v0 + i * ld + c);
+      m0 = vmaxq_u32(m0, vandq_u32(vld1q_u32(v), abs));
+      m1 = vmaxq_u32(m1, vandq_u32(vld1q_u32(v + 4), abs));
+      m2 = vmaxq_u32(m2, vandq_u32(vld1q_u32(v + 8), abs));
+      m3 = vmaxq_u32(m3, vandq_u32(vld1q_u32(v + 12), abs));
+    }
+    vst1q_u32(vmax_bits + c, m0);
+    vst1q_u32(vmax_bits + c + 4, m1);
+    vst1q_u32(vmax_bits + c + 8, m2);
+    vst1q_u32(vmax_bits + c + 12, m3);
+  }
+  for (; c < vc; ++c) {
+    uint32_t m = 0;
+    for (size_t i = 0; i < n; ++i) {
+      uint32_t b;
+      std::memcpy(&b, v0 + i * ld + c, sizeof b);
+      b &= 0x7fffffffu;
+      m = b > m ? b : m;
+    }
+    vmax_bits[c] = m;
+  }
+  // Q and K: each (row, head) slice's max |x|, its scale, its int16 values.
+  for (size_t i = 0; i < n; ++i) {
+    for (size_t hh = 0; hh < hc; ++hh) {
+      for (int part = 0; part < 2; ++part) {
+        const float* x = qkv + i * ld + part * d + (head_begin + hh) * dh;
+        const float mx = abs_max_bits_neon(x, dh);
+        const float inv = mx > 0.0f ? kL / mx : 0.0f;
+        int16_t* q = (part == 0 ? q16 : k16) + (hh * n + i) * dh;
+        if (part == 0) {
+          sq[hh * n + i] = mx / kL;
+        } else {
+          ck[hh * n + i] = (mx / kL) * k_scale_mul;
+        }
+        const float32x4_t vi = vdupq_n_f32(inv);
+        size_t j = 0;
+        for (; j + 8 <= dh; j += 8) {
+          const int32x4_t a = round_clamp_vec(vmulq_f32(vld1q_f32(x + j), vi), kL);
+          const int32x4_t b = round_clamp_vec(vmulq_f32(vld1q_f32(x + j + 4), vi), kL);
+          vst1q_s16(q + j, vcombine_s16(vmovn_s32(a), vmovn_s32(b)));
+        }
+        for (; j < dh; ++j) q[j] = static_cast<int16_t>(round_clamp_one(x[j] * inv, kL));
+      }
+    }
+  }
+  // V scales per column; vmax_bits then holds 127 / max as float bits.
+  float* inv = reinterpret_cast<float*>(vmax_bits);
+  for (c = 0; c < vc; ++c) {
+    float mx;
+    std::memcpy(&mx, vmax_bits + c, sizeof mx);
+    sv[c] = mx / 127.0f;
+    inv[c] = mx > 0.0f ? 127.0f / mx : 0.0f;
+    colsum[c] = 0;
+  }
+  // V quantized row by row into vblock [rows][vc] (blocks of 64 rows) with the column sums,
+  // then written transposed (v8t[c][i]).
+  constexpr size_t kBlock = 64;
+  for (size_t m0 = 0; m0 < n; m0 += kBlock) {
+    const size_t rb = n - m0 < kBlock ? n - m0 : kBlock;
+    for (size_t r = 0; r < rb; ++r) {
+      const float* v = v0 + (m0 + r) * ld;
+      int8_t* q = vblock + r * vc;
+      for (c = 0; c + 8 <= vc; c += 8) {
+        const int32x4_t a = round_clamp_vec(vmulq_f32(vld1q_f32(v + c), vld1q_f32(inv + c)), 127.0f);
+        const int32x4_t b = round_clamp_vec(vmulq_f32(vld1q_f32(v + c + 4), vld1q_f32(inv + c + 4)), 127.0f);
+        vst1q_s32(colsum + c, vaddq_s32(vld1q_s32(colsum + c), a));
+        vst1q_s32(colsum + c + 4, vaddq_s32(vld1q_s32(colsum + c + 4), b));
+        vst1_s8(q + c, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
+      }
+      for (; c < vc; ++c) {
+        const int32_t qi = round_clamp_one(v[c] * inv[c], 127.0f);
+        q[c] = static_cast<int8_t>(qi);
+        colsum[c] += qi;
+      }
+    }
+    for (c = 0; c < vc; ++c) {
+      int8_t* dst = v8t + c * n + m0;
+      for (size_t r = 0; r < rb; ++r) dst[r] = vblock[r * vc + c];
     }
   }
 }

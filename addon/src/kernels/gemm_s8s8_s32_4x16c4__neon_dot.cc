@@ -169,7 +169,8 @@ using D = Driver<NeonDot>;
 // sdot has no int16 form: the int8 attention's int16 scores are plain NEON (smlal).
 const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm,
                             attention_u8u8_scratch__neon_dot, attention_u8u8__neon_dot, attention_scores_s16_neon,
-                            nullptr, map_s8_neon, quantize_neon, layer_norm_quantize_neon};
+                            nullptr, map_s8_neon, quantize_neon, layer_norm_quantize_neon,
+                            quantize_attention_operands_neon};
 
 }  // namespace
 

@@ -90,6 +90,12 @@ using QuantizeFn = void (*)(const float* x, size_t n, float inv_scale, int8_t* q
 using LayerNormQuantizeFn = void (*)(const float* x, size_t rows, size_t d, const float* w, const float* b,
                                      float eps, float inv_scale, int8_t* q);
 
+// ops::quantize_attention_operands' contract (engine/ops.h).
+using QuantizeAttentionOperandsFn = void (*)(const float* qkv, size_t n, size_t d, size_t head_begin,
+                                             size_t head_end, size_t dh, float k_scale_mul, int32_t qk_levels,
+                                             int16_t* q16, float* sq, int16_t* k16, float* ck, int8_t* v8t,
+                                             float* sv, int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock);
+
 struct KernelTable {
   Isa isa;
   const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni"
@@ -109,6 +115,7 @@ struct KernelTable {
   // GCC vectorizes no float loop for NEON there), the same bits; nullptr: the engine's own.
   QuantizeFn quantize;
   LayerNormQuantizeFn layer_norm_quantize;
+  QuantizeAttentionOperandsFn quantize_attention_operands;
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
