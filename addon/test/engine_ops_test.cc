@@ -538,6 +538,35 @@ TEST(table_quantize_attention_operands_matches_spec_bit_for_bit) {
   std::printf("  %d table(s) with their own quantize_attention_operands\n", tables);
 }
 
+TEST(table_linear_f32_matches_spec_bit_for_bit) {
+  // A kernel table's own linear_f32 (neon, neon_dot) against the engine's (no GELU): rows
+  // around the 4-row blocks, outputs around the 8 / 4 blocks, with and without bias, stored or
+  // added to a strided output whose padding must stay untouched.
+  int tables = 0;
+  for (const kernels::KernelTable* kt : kernels::available_kernels()) {
+    if (kt->linear_f32 == nullptr) continue;
+    ++tables;
+    std::printf("  %s: its own linear_f32\n", kt->name);
+    for (size_t m : {1u, 3u, 4u, 5u, 8u, 64u}) {
+      for (size_t outf : {1u, 3u, 4u, 7u, 8u, 9u, 16u, 32u, 33u}) {
+        for (size_t in : {1u, 7u, 64u}) {
+          const auto a = randv(m * in, m + in, 2.0f), wt = randv(in * outf, 3 + outf, 0.3f), b = randv(outf, 4);
+          for (int mode = 0; mode < 3; ++mode) {
+            const float* bias = mode == 0 ? nullptr : b.data();
+            const bool acc = mode == 2;
+            std::vector<float> y1 = randv(m * (outf + 3), 9, 1.0f), y2 = y1;
+            ops::linear_f32(a.data(), m, in, outf, wt.data(), bias, false, acc, y1.data(), outf + 3);
+            kt->linear_f32(a.data(), m, in, outf, wt.data(), bias, acc, y2.data(), outf + 3);
+            EXPECT(std::memcmp(y1.data(), y2.data(), y1.size() * sizeof(float)) == 0)
+                << kt->name << " linear_f32 m " << m << " out " << outf << " in " << in << " mode " << mode;
+          }
+        }
+      }
+    }
+  }
+  std::printf("  %d table(s) with their own linear_f32\n", tables);
+}
+
 // ops::make_gelu_table: quantizing x as the epilogue does (q = clamp(round_half_away((x +
 // shift) * inv_step), -127, 127), in float) and reading table[q + 128] * out_scale gives GELU(x)
 // within half an output step plus GELU's slope (<= 1.13) times half an input step, for x in

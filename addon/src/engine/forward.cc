@@ -54,8 +54,13 @@ void run_linear(ModelImpl& mi, Linear& l, const LinearCall& c) {
       if (mx > l.calib_abs_max) l.calib_abs_max = mx;
     }
     mi.for_rows(c.m, [&](size_t r0, size_t rows) {
-      ops::linear_f32(c.in + r0 * l.in, rows, l.in, l.out, l.wt.data(), l.bias.data(), c.gelu,
-                      c.accumulate, c.out + r0 * c.ldo, c.ldo);
+      if (mi.kernels->linear_f32 != nullptr && !c.gelu) {  // the table's own form: the same bits
+        mi.kernels->linear_f32(c.in + r0 * l.in, rows, l.in, l.out, l.wt.data(), l.bias.data(), c.accumulate,
+                               c.out + r0 * c.ldo, c.ldo);
+      } else {
+        ops::linear_f32(c.in + r0 * l.in, rows, l.in, l.out, l.wt.data(), l.bias.data(), c.gelu,
+                        c.accumulate, c.out + r0 * c.ldo, c.ldo);
+      }
     });
     return;
   }

@@ -1,6 +1,6 @@
-// NEON forms of three of the engine's float operators (engine/ops.cc is the specification):
-// ops::quantize, ops::layer_norm_quantize and ops::quantize_attention_operands, for the neon and
-// neon_dot tables. On armv7 GCC
+// NEON forms of four of the engine's float operators (engine/ops.cc is the specification):
+// ops::quantize, ops::layer_norm_quantize, ops::quantize_attention_operands and ops::linear_f32
+// (without GELU), for the neon and neon_dot tables. On armv7 GCC
 // vectorizes no float loop (armv7 NEON is not IEEE: it flushes subnormals, so GCC keeps float
 // code in scalar VFP without -funsafe-math-optimizations) and these ran lane by lane (~1 M of
 // a tiny forward's 6.7 M instructions; now ~0.2 M); on aarch64 they also take fewer
@@ -239,6 +239,58 @@ void quantize_attention_operands_neon(const float* qkv, size_t n, size_t d, size
     for (c = 0; c < vc; ++c) {
       int8_t* dst = v8t + c * n + m0;
       for (size_t r = 0; r < rb; ++r) dst[r] = vblock[r * vc + c];
+    }
+  }
+}
+
+// LinearF32Fn: ops::linear_f32 without GELU: out[r][o] (= or +=) sum_k a[r][k] wt[k][o] (k in
+// order, each product rounded, then added) + bias[o]. 4 rows x 8 outputs in 8 q registers.
+void linear_f32_neon(const float* a, size_t m, size_t in, size_t out_features, const float* wt, const float* bias,
+                     bool accumulate, float* out, size_t ldo) {
+  auto finish = [&](float32x4_t t, size_t r, size_t o) __attribute__((always_inline)) {
+    if (bias != nullptr) t = vaddq_f32(t, vld1q_f32(bias + o));
+    float* dst = out + r * ldo + o;
+    if (accumulate) t = vaddq_f32(vld1q_f32(dst), t);
+    vst1q_f32(dst, t);
+  };
+  auto finish_one = [&](float t, size_t r, size_t o) {
+    if (bias != nullptr) t = t + bias[o];
+    float* dst = out + r * ldo + o;
+    *dst = accumulate ? *dst + t : t;
+  };
+  const size_t o8 = out_features / 8 * 8, o4 = out_features / 4 * 4;
+  size_t r = 0;
+  for (; r + 4 <= m; r += 4) {
+    for (size_t o = 0; o < o8; o += 8) {
+      float32x4_t c[4][2];
+      for (int i = 0; i < 4; ++i) c[i][0] = c[i][1] = vdupq_n_f32(0.0f);
+      for (size_t k = 0; k < in; ++k) {
+        const float32x4_t w0 = vld1q_f32(wt + k * out_features + o), w1 = vld1q_f32(wt + k * out_features + o + 4);
+#pragma GCC unroll 4
+        for (int i = 0; i < 4; ++i) {
+          const float av = a[(r + i) * in + k];
+          c[i][0] = vaddq_f32(c[i][0], vmulq_n_f32(w0, av));
+          c[i][1] = vaddq_f32(c[i][1], vmulq_n_f32(w1, av));
+        }
+      }
+      for (int i = 0; i < 4; ++i) {
+        finish(c[i][0], r + i, o);
+        finish(c[i][1], r + i, o + 4);
+      }
+    }
+  }
+  // The rows left, and the outputs past the 8-blocks of the 4-row blocks: 4 outputs, then 1.
+  for (size_t rr = 0; rr < m; ++rr) {
+    const size_t o0 = rr < r ? o8 : 0;
+    for (size_t o = o0; o < o4; o += 4) {
+      float32x4_t t = vdupq_n_f32(0.0f);
+      for (size_t k = 0; k < in; ++k) t = vaddq_f32(t, vmulq_n_f32(vld1q_f32(wt + k * out_features + o), a[rr * in + k]));
+      finish(t, rr, o);
+    }
+    for (size_t o = o0 > o4 ? o0 : o4; o < out_features; ++o) {
+      float t = 0.0f;
+      for (size_t k = 0; k < in; ++k) t += a[rr * in + k] * wt[k * out_features + o];
+      finish_one(t, rr, o);
     }
   }
 }

@@ -346,7 +346,7 @@ void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_
 
 using D = Driver<Avx2>;
 const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused, nullptr, nullptr,
-                            attention_scores_s16, nullptr, map_s8_scalar, nullptr, nullptr, nullptr};
+                            attention_scores_s16, nullptr, map_s8_scalar, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
 

@@ -154,7 +154,7 @@ int32_t softmax_row_u8__neon(const int32_t* acc, size_t n, float row_scale, cons
 using D = Driver<Neon>;
 const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr,
                             attention_scores_s16_neon, softmax_row_u8__neon, map_s8_neon, quantize_neon,
-                            layer_norm_quantize_neon, quantize_attention_operands_neon};
+                            layer_norm_quantize_neon, quantize_attention_operands_neon, linear_f32_neon};
 
 }  // namespace
 

@@ -96,6 +96,10 @@ using QuantizeAttentionOperandsFn = void (*)(const float* qkv, size_t n, size_t 
                                              int16_t* q16, float* sq, int16_t* k16, float* ck, int8_t* v8t,
                                              float* sv, int32_t* colsum, uint32_t* vmax_bits, int8_t* vblock);
 
+// ops::linear_f32's contract (engine/ops.h) without the GELU: out (= or +=) a wt + bias.
+using LinearF32Fn = void (*)(const float* a, size_t m, size_t in, size_t out_features, const float* wt,
+                             const float* bias, bool accumulate, float* out, size_t ldo);
+
 struct KernelTable {
   Isa isa;
   const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni"
@@ -116,6 +120,7 @@ struct KernelTable {
   QuantizeFn quantize;
   LayerNormQuantizeFn layer_norm_quantize;
   QuantizeAttentionOperandsFn quantize_attention_operands;
+  LinearF32Fn linear_f32;
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
