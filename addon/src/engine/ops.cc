@@ -734,7 +734,7 @@ VIGIL_FLOAT_CLONES
 void normalize_channels(const float* f, size_t rows, size_t channels, const float* mean,
                         const float* stdev, float* u) {
   constexpr size_t kRep = 64;  // mean/stdev repeated over a block of whole rows (a vector loop)
-  if (channels <= kRep) {
+  if (channels != 0 && channels <= kRep) {
     const size_t per = kRep / channels * channels;  // elements per block: whole rows
     float m[kRep], s[kRep];
     for (size_t i = 0; i < per; ++i) {

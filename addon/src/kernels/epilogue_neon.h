@@ -87,13 +87,19 @@ inline __attribute__((always_inline)) void gelu_vecs(float32x4_t* x) {
   }
 }
 
-// round_half_away_inline(clamp127_inline(v * inv)) of 4 lanes, as int32: truncation (fcvtzs)
-// of c + copysign(0.5 - 2^-25, c).
-inline __attribute__((always_inline)) int32x4_t requant_vec(float32x4_t v, float inv) {
-  const float32x4_t c = select_lt(select_gt(vmulq_f32(v, vdupq_n_f32(inv)), -127.0f), 127.0f);
+// clamp(round_half_away(y), -lim, lim) of 4 lanes as int32, NaN -> -lim: truncation (fcvtzs)
+// of c + copysign(0.5 - 2^-25, c) (epilogue_impl.h half_away_bias; lim 127 or the attention's
+// Q/K limit).
+inline __attribute__((always_inline)) int32x4_t round_clamp_vec(float32x4_t y, float lim) {
+  const float32x4_t c = select_lt(select_gt(y, -lim), lim);
   const uint32x4_t h = vorrq_u32(vandq_u32(vreinterpretq_u32_f32(c), vdupq_n_u32(0x80000000u)),
                                  vdupq_n_u32(0x3effffffu));
   return vcvtq_s32_f32(vaddq_f32(c, vreinterpretq_f32_u32(h)));
+}
+
+// round_half_away_inline(clamp127_inline(v * inv)) of 4 lanes, as int32.
+inline __attribute__((always_inline)) int32x4_t requant_vec(float32x4_t v, float inv) {
+  return round_clamp_vec(vmulq_f32(v, vdupq_n_f32(inv)), 127.0f);
 }
 
 }  // namespace

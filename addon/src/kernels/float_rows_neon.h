@@ -14,24 +14,16 @@
 
 #include <arm_neon.h>
 
-#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/epilogue_impl.h"
 #include "kernels/epilogue_neon.h"
 #include "kernels/layer_norm_spec.h"
 
 namespace vigil::kernels {
 namespace {
-
-// The specification's scalar quantization of one value (quantize_block_portable): clamp with
-// NaN -> -127, then truncate v + copysign(0.5 - 2^-25, v). In VFP (IEEE), for the tails.
-inline int8_t quantize_one(float v) {
-  v = v > -127.0f ? v : -127.0f;
-  v = v < 127.0f ? v : 127.0f;
-  return static_cast<int8_t>(static_cast<int>(v + std::copysign(0x1.fffffep-2f, v)));
-}
 
 // 16 values of y quantized with requant_vec (y * inv, clamped, rounded half away) to q.
 inline __attribute__((always_inline)) void quantize16(float32x4_t y0, float32x4_t y1, float32x4_t y2,
@@ -48,7 +40,7 @@ void quantize_neon(const float* x, size_t n, float inv_scale, int8_t* q) {
     quantize16(vld1q_f32(x + i), vld1q_f32(x + i + 4), vld1q_f32(x + i + 8), vld1q_f32(x + i + 12), inv_scale,
                q + i);
   }
-  for (; i < n; ++i) q[i] = quantize_one(x[i] * inv_scale);
+  for (; i < n; ++i) q[i] = quantize_round_inline(x[i] * inv_scale);
 }
 
 // LayerNormQuantizeFn: ops::layer_norm_quantize's portable form (row_stats_portable, then each
@@ -104,23 +96,17 @@ void layer_norm_quantize_neon(const float* x, size_t rows, size_t d, const float
     for (size_t j = 0; j < d16; j += 16) quantize16(y(j), y(j + 4), y(j + 8), y(j + 12), inv_scale, qr + j);
     for (size_t j = d16; j < d; ++j) {
       const float nrm = (xr[j] - mean) * rstd;
-      qr[j] = quantize_one((nrm * w[j] + b[j]) * inv_scale);
+      qr[j] = quantize_round_inline((nrm * w[j] + b[j]) * inv_scale);
     }
   }
 }
 
-// clamp(round_half_away(y), -lim, lim) of 4 lanes as int32, NaN -> -lim: requant_vec's steps
-// without its scale (quantize_block_portable with lim 127 or kL).
-inline __attribute__((always_inline)) int32x4_t round_clamp_vec(float32x4_t y, float lim) {
-  const float32x4_t c = select_lt(select_gt(y, -lim), lim);
-  const uint32x4_t h = vorrq_u32(vandq_u32(vreinterpretq_u32_f32(c), vdupq_n_u32(0x80000000u)),
-                                 vdupq_n_u32(0x3effffffu));
-  return vcvtq_s32_f32(vaddq_f32(c, vreinterpretq_f32_u32(h)));
-}
+// The scalar form of round_clamp_vec (epilogue_neon.h) for Q and K's limit kL (quantize_round_inline
+// is the one for 127).
 inline int32_t round_clamp_one(float v, float lim) {
   v = v > -lim ? v : -lim;
   v = v < lim ? v : lim;
-  return static_cast<int32_t>(v + std::copysign(0x1.fffffep-2f, v));
+  return static_cast<int32_t>(v + half_away_bias(v));
 }
 
 // max |bits| of x[0..n) as a float (abs_max_bits in ops.cc: an integer max of the magnitude
@@ -231,7 +217,7 @@ void quantize_attention_operands_neon(const float* qkv, size_t n, size_t d, size
         vst1_s8(q + c, vmovn_s16(vcombine_s16(vmovn_s32(a), vmovn_s32(b))));
       }
       for (; c < vc; ++c) {
-        const int32_t qi = round_clamp_one(v[c] * inv[c], 127.0f);
+        const int32_t qi = quantize_round_inline(v[c] * inv[c]);
         q[c] = static_cast<int8_t>(qi);
         colsum[c] += qi;
       }

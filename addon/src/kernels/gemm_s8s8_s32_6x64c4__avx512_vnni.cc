@@ -129,6 +129,17 @@ __attribute__((always_inline)) inline __m512 to_float(__m512i x, int r, int v, _
   return f;
 }
 
+// The int8 output mode's value of one float vector, as int32 lanes: f * inv clamped to
+// [-127, 127] (max/min keep the spec's NaN -> -127), then half away from zero: truncate
+// q + copysign(0.5 - 2^-25, q) (epilogue_impl.h half_away_bias).
+__attribute__((always_inline)) inline __m512i requant(__m512 f, float inv) {
+  __m512 q = _mm512_mul_ps(f, _mm512_set1_ps(inv));
+  q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
+  const __m512 h = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
+      _mm512_castps_si512(q), _mm512_set1_epi32(0x3effffff), _mm512_set1_epi32(INT32_MIN), 0xec));  // (q & sign) | h
+  return _mm512_cvttps_epi32(_mm512_add_ps(q, h));
+}
+
 // Stores one finished float vector (after the activation) in the Epilogue's output mode.
 __attribute__((always_inline)) inline void store_vec(__m512 f, int r, int v, __mmask16 mask, const Tile& t) {
   const size_t o = static_cast<size_t>(r) * t.ldo + static_cast<size_t>(v) * 16;
@@ -138,13 +149,7 @@ __attribute__((always_inline)) inline void store_vec(__m512 f, int r, int v, __m
     _mm512_mask_storeu_ps(dst, mask, f);
     return;
   }
-  __m512 q = _mm512_mul_ps(f, _mm512_set1_ps(t.inv));
-  q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
-  // Half away from zero: truncate q + copysign(0.5 - 2^-25, q) (epilogue_impl.h half_away_bias).
-  const __m512 h = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-      _mm512_castps_si512(q), _mm512_set1_epi32(0x3effffff), _mm512_set1_epi32(INT32_MIN), 0xec));  // (q & sign) | h
-  const __m512i i = _mm512_cvttps_epi32(_mm512_add_ps(q, h));
-  _mm512_mask_cvtepi32_storeu_epi8(t.out_i8 + o, mask, i);
+  _mm512_mask_cvtepi32_storeu_epi8(t.out_i8 + o, mask, requant(f, t.inv));
 }
 
 // Finishes one accumulator vector without an activation: raw partial sums (not the last K
@@ -210,12 +215,7 @@ __attribute__((always_inline)) inline void finish_deferred(const Deferred& d, in
   if (d.bias != nullptr) f = _mm512_add_ps(f, _mm512_loadu_ps(d.bias + v * 16));
   const size_t o = r * d.ldo + v * 16;
   if constexpr (D == Defer::kI8) {
-    __m512 q = _mm512_mul_ps(f, _mm512_set1_ps(d.inv));
-    q = _mm512_min_ps(_mm512_max_ps(q, _mm512_set1_ps(-127.0f)), _mm512_set1_ps(127.0f));
-    const __m512 h = _mm512_castsi512_ps(_mm512_ternarylogic_epi32(
-        _mm512_castps_si512(q), _mm512_set1_epi32(0x3effffff), _mm512_set1_epi32(INT32_MIN), 0xec));
-    const __m512i i = _mm512_cvttps_epi32(_mm512_add_ps(q, h));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(d.out_i8 + o), _mm512_cvtepi32_epi8(i));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(d.out_i8 + o), _mm512_cvtepi32_epi8(requant(f, d.inv)));
   } else {
     if constexpr (D == Defer::kF32Acc) f = _mm512_add_ps(_mm512_loadu_ps(d.out_f32 + o), f);
     _mm512_storeu_ps(d.out_f32 + o, f);
