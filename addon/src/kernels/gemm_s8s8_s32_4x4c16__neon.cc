@@ -47,6 +47,68 @@ struct Neon {
 
   static void fix_row(int32_t*, size_t, size_t, const uint8_t*) {}
 
+#if defined(__arm__)
+  // armv7, the 2 x 4 tile: the whole K loop in assembly, 30 instructions per K group of 16
+  // (24 vmull/vmlal/vpadal, 4 loads with post-increment: both rows' 16 bytes and the panel's
+  // 64, subs, bne) against 38 from the intrinsics (GCC re-derived the four weight addresses
+  // from the panel base each group and zeroed the accumulators first); the first group
+  // initializes the accumulators by vpaddl. Every q register is used: q0, q1 the rows, q2-q5
+  // the 4 columns, q6, q7 the int16 products (rows alternate, two chains), q8-q11 row 0's
+  // accumulators, q12-q15 row 1's. Then the 4-lane partial sums are reduced (vpadd) and
+  // sums[r * 4 + j] = sum_k a[r][k] w[j][k] stored. kgroups >= 1. Integer sums: the same
+  // values as the intrinsics in any order (kernels_exact).
+  static inline __attribute__((always_inline)) void kloop_2x4_asm(const int8_t* abuf, size_t kgroups,
+                                                                  const uint8_t* w, int32_t* sums) {
+    const int8_t* a0 = abuf;
+    const int8_t* a1 = abuf + kKC;
+#define VIGIL_COLUMN(first, j, wlo, whi, acc0, acc1)         \
+    "vmull.s8 q6, d0, " wlo "\n\t"                            \
+    "vmull.s8 q7, d2, " wlo "\n\t"                            \
+    "vmlal.s8 q6, d1, " whi "\n\t"                            \
+    "vmlal.s8 q7, d3, " whi "\n\t"                            \
+    first " " acc0 ", q6\n\t"                                 \
+    first " " acc1 ", q7\n\t"
+#define VIGIL_GROUP(first)                                     \
+    "vld1.8 {d0-d1}, [%[a0]]!\n\t"                             \
+    "vld1.8 {d2-d3}, [%[a1]]!\n\t"                             \
+    "vld1.8 {d4-d7}, [%[w]]!\n\t"                              \
+    "vld1.8 {d8-d11}, [%[w]]!\n\t"                             \
+    VIGIL_COLUMN(first, 0, "d4", "d5", "q8", "q12")             \
+    VIGIL_COLUMN(first, 1, "d6", "d7", "q9", "q13")             \
+    VIGIL_COLUMN(first, 2, "d8", "d9", "q10", "q14")            \
+    VIGIL_COLUMN(first, 3, "d10", "d11", "q11", "q15")
+    asm volatile(
+        VIGIL_GROUP("vpaddl.s16")
+        "subs %[k], %[k], #1\n\t"
+        "beq 2f\n\t"
+        "1:\n\t"
+        VIGIL_GROUP("vpadal.s16")
+        "subs %[k], %[k], #1\n\t"
+        "bne 1b\n\t"
+        "2:\n\t"
+        "vpadd.i32 d16, d16, d17\n\t"
+        "vpadd.i32 d18, d18, d19\n\t"
+        "vpadd.i32 d20, d20, d21\n\t"
+        "vpadd.i32 d22, d22, d23\n\t"
+        "vpadd.i32 d24, d24, d25\n\t"
+        "vpadd.i32 d26, d26, d27\n\t"
+        "vpadd.i32 d28, d28, d29\n\t"
+        "vpadd.i32 d30, d30, d31\n\t"
+        "vpadd.i32 d0, d16, d18\n\t"
+        "vpadd.i32 d1, d20, d22\n\t"
+        "vpadd.i32 d2, d24, d26\n\t"
+        "vpadd.i32 d3, d28, d30\n\t"
+        "vst1.32 {d0-d3}, [%[sums]]\n\t"
+        : [a0] "+r"(a0), [a1] "+r"(a1), [w] "+r"(w), [k] "+r"(kgroups)
+        : [sums] "r"(sums)
+        : "cc", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d12",
+          "d13", "d14", "d15", "d16", "d17", "d18", "d19", "d20", "d21", "d22", "d23", "d24", "d25", "d26",
+          "d27", "d28", "d29", "d30", "d31");
+#undef VIGIL_GROUP
+#undef VIGIL_COLUMN
+  }
+#endif
+
   // acc[r * NC + j] (NC = 4 NRV columns): the K loop's partial sums of row r, column j, in 4
   // lanes (reduce4_s32 finishes them).
   template <int MR, int NC>
@@ -81,6 +143,20 @@ struct Neon {
   __attribute__((noipa)) static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
                     size_t ldc, bool accumulate) {
     constexpr int NC = NRV * 4;
+#if defined(__arm__)
+    if constexpr (MR == 2 && NRV == 1) {
+      if (kgroups > 0) {
+        alignas(16) int32_t sums[8];
+        kloop_2x4_asm(abuf, kgroups, w, sums);
+        for (int r = 0; r < 2; ++r) {
+          int32x4_t x = vld1q_s32(sums + r * 4);
+          if (accumulate) x = vaddq_s32(x, vld1q_s32(c + r * ldc));
+          vst1q_s32(c + r * ldc, x);
+        }
+        return;
+      }
+    }
+#endif
     // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
     int32x4_t acc[MR * NC];
     kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
@@ -92,6 +168,32 @@ struct Neon {
         int32x4_t x = reduce4_s32(acc[r * NC + v * 4], acc[r * NC + v * 4 + 1], acc[r * NC + v * 4 + 2], acc[r * NC + v * 4 + 3]);
         if (accumulate) x = vaddq_s32(x, vld1q_s32(dst));
         vst1q_s32(dst, x);
+      }
+    }
+  }
+
+  // The fused epilogue's last steps for MR rows x NRV panels of float values v (row r, panel q
+  // at v[r * NRV + q]): GELU if asked, then the float output (bias already added; accumulated
+  // into the destination if asked) or the int8 requantization, stored at row row0, column n0.
+  template <int MR, int NRV>
+  static inline __attribute__((always_inline)) void store_fused(float32x4_t (&v)[MR * NRV], size_t row0, size_t n0,
+                                                                const Epilogue& ep) {
+    if (ep.act == Activation::kGelu) gelu_vecs<MR * NRV>(v);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const size_t o = (row0 + static_cast<size_t>(r)) * ep.ldo + n0;
+#pragma GCC unroll 4
+      for (int q = 0; q < NRV; ++q) {
+        if (ep.out_f32 != nullptr) {
+          float* dst = ep.out_f32 + o + q * 4;
+          float32x4_t x = v[r * NRV + q];
+          if (ep.accumulate) x = vaddq_f32(vld1q_f32(dst), x);
+          vst1q_f32(dst, x);
+        } else {  // 4 columns -> 4 bytes
+          const int16x4_t h = vmovn_s32(requant_vec(v[r * NRV + q], ep.out_inv_scale));
+          const int32_t b = vget_lane_s32(vreinterpret_s32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
+          std::memcpy(ep.out_i8 + o + q * 4, &b, sizeof b);
+        }
       }
     }
   }
@@ -121,25 +223,47 @@ struct Neon {
         v[r * NRV + q] = t;
       }
     }
-    if (ep.act == Activation::kGelu) gelu_vecs<MR * NRV>(v);
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      const size_t o = (row0 + static_cast<size_t>(r)) * ep.ldo + n0;
-#pragma GCC unroll 4
-      for (int q = 0; q < NRV; ++q) {
-        if (ep.out_f32 != nullptr) {
-          float* dst = ep.out_f32 + o + q * 4;
-          float32x4_t x = v[r * NRV + q];
-          if (ep.accumulate) x = vaddq_f32(vld1q_f32(dst), x);
-          vst1q_f32(dst, x);
-        } else {  // 4 columns -> 4 bytes
-          const int16x4_t h = vmovn_s32(requant_vec(v[r * NRV + q], ep.out_inv_scale));
-          const int32_t b = vget_lane_s32(vreinterpret_s32_s8(vmovn_s16(vcombine_s16(h, h))), 0);
-          std::memcpy(ep.out_i8 + o + q * 4, &b, sizeof b);
-        }
+    store_fused<MR, NRV>(v, row0, n0, ep);
+  }
+
+#if defined(__arm__)
+  // armv7: the driver hands a 2-row block's whole panels to micro_fused_panels in one call
+  // (Driver::block_fused), so the call, the register saves and the epilogue's setup are paid
+  // once per row block instead of once per 2 x 4 tile (~85 instructions of a tile's ~255 at
+  // K = 64 were that and the epilogue).
+  static constexpr bool kFusedPanels = true;
+
+  // micro_fused<2, 1> for panels p < panels of w (pbytes apart; output columns from 0), the K
+  // loop by kloop_2x4_asm. kgroups >= 1.
+  __attribute__((noipa)) static void micro_fused_panels(const int8_t* abuf, size_t kgroups, const uint8_t* w,
+                                                        size_t pbytes, size_t panels, size_t row0, const Epilogue& ep) {
+    alignas(16) int32_t sums[8];
+    for (size_t p = 0; p < panels; ++p) {
+      kloop_2x4_asm(abuf, kgroups, w + p * pbytes, sums);
+      const size_t n0 = p * kPanel;
+      const float32x4_t sc = vld1q_f32(ep.scale + n0);
+      float32x4_t v[2] = {vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums)), sc),
+                          vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums + 4)), sc)};
+      if (ep.bias != nullptr) {
+        const float32x4_t bi = vld1q_f32(ep.bias + n0);
+        v[0] = vaddq_f32(v[0], bi);
+        v[1] = vaddq_f32(v[1], bi);
       }
+      if (ep.out_f32 != nullptr || ep.act == Activation::kGelu) {
+        store_fused<2, 1>(v, row0, n0, ep);
+        continue;
+      }
+      // int8 output: both rows narrowed together, 4 bytes stored per row.
+      const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(requant_vec(v[0], ep.out_inv_scale)),
+                                                vmovn_s32(requant_vec(v[1], ep.out_inv_scale))));
+      const uint32_t b0 = vget_lane_u32(vreinterpret_u32_s8(b), 0), b1 = vget_lane_u32(vreinterpret_u32_s8(b), 1);
+      std::memcpy(ep.out_i8 + row0 * ep.ldo + n0, &b0, sizeof b0);
+      std::memcpy(ep.out_i8 + (row0 + 1) * ep.ldo + n0, &b1, sizeof b1);
     }
   }
+#else
+  static constexpr bool kFusedPanels = false;
+#endif
 };
 
 #pragma GCC pop_options
