@@ -29,9 +29,79 @@ inline int32x4_t reduce4_s32(int32x4_t x0, int32x4_t x1, int32x4_t x2, int32x4_t
 // loaded once and multiplied into all R rows' accumulators (smlal / smlal2: int16 x int16 ->
 // int32, exact), the R x 4 partial vectors reduced 4 at a time (reduce4_s32); dh % 8 in scalar
 // code. Key block j0 (4 keys from j0), rows from r0.
+#if defined(__arm__)
+// armv7, 2 rows x 4 keys, d8 >= 8: the same sums in assembly, 24 instructions per 8-wide step
+// (4 key loads with a register post-increment, 2 query loads, 16 vmull/vmlal; the first step
+// initializes the accumulators by vmull) and the reduction (vpadd), against ~113 per block of
+// 8 scores from the intrinsics at dh 16 (GCC recomputed every address from the loop indices).
+// q0..q1 the rows' 8 values, q2..q5 the keys', q8..q11 row 0's accumulators, q12..q15 row 1's.
+// s0, s1: the rows' 4 scores.
+inline void scores_2x4_asm(const int16_t* q0, const int16_t* q1, const int16_t* k, size_t dh, size_t d8,
+                           int32_t* s0, int32_t* s1) {
+  const size_t kstride = dh * sizeof(int16_t);
+  size_t steps = d8 / 8;
+  const int16_t* kr = k;
+#define VIGIL_STEP(first, second)                                                                  \
+  "vld1.16 {d0-d1}, [%[q0]]!\n\t"                                                                 \
+  "vld1.16 {d2-d3}, [%[q1]]!\n\t"                                                                 \
+  "mov r12, %[k]\n\t"                                                                             \
+  "vld1.16 {d4-d5}, [r12], %[ks]\n\t"                                                             \
+  "vld1.16 {d6-d7}, [r12], %[ks]\n\t"                                                             \
+  "vld1.16 {d8-d9}, [r12], %[ks]\n\t"                                                             \
+  "vld1.16 {d10-d11}, [r12]\n\t"                                                                  \
+  "add %[k], %[k], #16\n\t"                                                                       \
+  first " q8, d0, d4\n\t" first " q9, d0, d6\n\t" first " q10, d0, d8\n\t" first " q11, d0, d10\n\t" \
+  first " q12, d2, d4\n\t" first " q13, d2, d6\n\t" first " q14, d2, d8\n\t" first " q15, d2, d10\n\t" \
+  second " q8, d1, d5\n\t" second " q9, d1, d7\n\t" second " q10, d1, d9\n\t" second " q11, d1, d11\n\t" \
+  second " q12, d3, d5\n\t" second " q13, d3, d7\n\t" second " q14, d3, d9\n\t" second " q15, d3, d11\n\t"
+  asm volatile(
+      VIGIL_STEP("vmull.s16", "vmlal.s16")
+      "subs %[steps], %[steps], #1\n\t"
+      "beq 2f\n\t"
+      "1:\n\t"
+      VIGIL_STEP("vmlal.s16", "vmlal.s16")
+      "subs %[steps], %[steps], #1\n\t"
+      "bne 1b\n\t"
+      "2:\n\t"
+      "vpadd.i32 d16, d16, d17\n\t"
+      "vpadd.i32 d18, d18, d19\n\t"
+      "vpadd.i32 d20, d20, d21\n\t"
+      "vpadd.i32 d22, d22, d23\n\t"
+      "vpadd.i32 d24, d24, d25\n\t"
+      "vpadd.i32 d26, d26, d27\n\t"
+      "vpadd.i32 d28, d28, d29\n\t"
+      "vpadd.i32 d30, d30, d31\n\t"
+      "vpadd.i32 d0, d16, d18\n\t"
+      "vpadd.i32 d1, d20, d22\n\t"
+      "vpadd.i32 d2, d24, d26\n\t"
+      "vpadd.i32 d3, d28, d30\n\t"
+      "vst1.32 {d0-d1}, [%[s0]]\n\t"
+      "vst1.32 {d2-d3}, [%[s1]]\n\t"
+      : [q0] "+r"(q0), [q1] "+r"(q1), [k] "+r"(kr), [steps] "+r"(steps)
+      : [ks] "r"(kstride), [s0] "r"(s0), [s1] "r"(s1)
+      : "cc", "memory", "r12", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d16",
+        "d17", "d18", "d19", "d20", "d21", "d22", "d23", "d24", "d25", "d26", "d27", "d28", "d29", "d30", "d31");
+#undef VIGIL_STEP
+}
+#endif
+
 template <int R>
 inline void scores_block_neon(const int16_t* q, const int16_t* k, size_t n, size_t dh, size_t d8, size_t r0,
                               size_t j0, int32_t* s) {
+#if defined(__arm__)
+  if (R == 2 && d8 >= 8) {
+    int32_t* s0 = s + r0 * n + j0;
+    scores_2x4_asm(q + r0 * dh, q + (r0 + 1) * dh, k + j0 * dh, dh, d8, s0, s0 + n);
+    if (d8 < dh) {
+      for (size_t r = 0; r < 2; ++r) {
+        for (size_t e = 0; e < 4; ++e) {
+          s[(r0 + r) * n + j0 + e] += dot_s16(q + (r0 + r) * dh + d8, k + (j0 + e) * dh + d8, dh - d8);
+        }
+      }
+    }
+    return;
+  }
+#endif
   int32x4_t acc[R][4];
 #pragma GCC unroll 4
   for (int r = 0; r < R; ++r) {
