@@ -109,32 +109,42 @@ struct Neon {
   }
 #endif
 
+  // One K group g into the accumulators; kFirst: the group's pairwise sums initialize them
+  // (sadalp onto zeros, without the zeros).
+  template <int MR, int NC, bool kFirst>
+  static inline __attribute__((always_inline)) void kgroup(int32x4_t (&acc)[MR * NC], const int8_t* abuf, size_t g,
+                                                           const uint8_t* w, size_t pbytes) {
+    int8x16_t av[MR];
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) av[r] = vld1q_s8(abuf + r * kKC + g * 16);
+#pragma GCC unroll 8
+    for (int j = 0; j < NC; ++j) {
+      const int8x16_t wv = vld1q_s8(reinterpret_cast<const int8_t*>(w + (j / 4) * pbytes + g * 64 + (j % 4) * 16));
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        int16x8_t p = vmull_s8(vget_low_s8(av[r]), vget_low_s8(wv));
+#if defined(__aarch64__)
+        p = vmlal_high_s8(p, av[r], wv);  // smlal2: no extraction of the high halves
+#else
+        p = vmlal_s8(p, vget_high_s8(av[r]), vget_high_s8(wv));
+#endif
+        acc[r * NC + j] = kFirst ? vpaddlq_s16(p) : vpadalq_s16(acc[r * NC + j], p);
+      }
+    }
+  }
+
   // acc[r * NC + j] (NC = 4 NRV columns): the K loop's partial sums of row r, column j, in 4
   // lanes (reduce4_s32 finishes them).
   template <int MR, int NC>
   static inline __attribute__((always_inline)) void kloop(int32x4_t (&acc)[MR * NC], const int8_t* abuf,
                                                           size_t kgroups, const uint8_t* w, size_t pbytes) {
+    if (kgroups == 0) {
 #pragma GCC unroll 32
-    for (int i = 0; i < MR * NC; ++i) acc[i] = vdupq_n_s32(0);
-    for (size_t g = 0; g < kgroups; ++g) {
-      int8x16_t av[MR];
-#pragma GCC unroll 8
-      for (int r = 0; r < MR; ++r) av[r] = vld1q_s8(abuf + r * kKC + g * 16);
-#pragma GCC unroll 8
-      for (int j = 0; j < NC; ++j) {
-        const int8x16_t wv = vld1q_s8(reinterpret_cast<const int8_t*>(w + (j / 4) * pbytes + g * 64 + (j % 4) * 16));
-#pragma GCC unroll 8
-        for (int r = 0; r < MR; ++r) {
-          int16x8_t p = vmull_s8(vget_low_s8(av[r]), vget_low_s8(wv));
-#if defined(__aarch64__)
-          p = vmlal_high_s8(p, av[r], wv);  // smlal2: no extraction of the high halves
-#else
-          p = vmlal_s8(p, vget_high_s8(av[r]), vget_high_s8(wv));
-#endif
-          acc[r * NC + j] = vpadalq_s16(acc[r * NC + j], p);
-        }
-      }
+      for (int i = 0; i < MR * NC; ++i) acc[i] = vdupq_n_s32(0);
+      return;
     }
+    kgroup<MR, NC, true>(acc, abuf, 0, w, pbytes);
+    for (size_t g = 1; g < kgroups; ++g) kgroup<MR, NC, false>(acc, abuf, g, w, pbytes);
   }
 
   // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
