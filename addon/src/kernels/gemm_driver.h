@@ -106,10 +106,10 @@ struct Driver {
     const size_t kgroups = round_up(k, T::kKGroup) / T::kKGroup;
     const size_t panels = round_up(n, T::kPanel) / T::kPanel;
     size_t p = 0;
-    if constexpr (T::kFusedPanels && MR == 2) {  // all whole panels in one call (armv7 neon)
+    if constexpr (T::kFusedPanels) {  // all whole panels in one call (neon)
       if (kgroups > 0) {
         p = n / T::kPanel;
-        T::micro_fused_panels(abuf, kgroups, panels_base, pbytes, p, row0, ep);
+        T::template micro_fused_panels<MR>(abuf, kgroups, panels_base, pbytes, p, row0, ep);
       }
     }
     for (; (p + NRV) * T::kPanel <= n; p += NRV) {

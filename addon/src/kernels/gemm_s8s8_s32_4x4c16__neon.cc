@@ -215,6 +215,13 @@ struct Neon {
   template <int MR, int NRV>
   __attribute__((noipa)) static void micro_fused(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes,
                                                  size_t row0, size_t n0, const Epilogue& ep) {
+    fused_tile<MR, NRV>(abuf, kgroups, w, pbytes, row0, n0, ep);
+  }
+
+  template <int MR, int NRV>
+  static inline __attribute__((always_inline)) void fused_tile(const int8_t* abuf, size_t kgroups, const uint8_t* w,
+                                                               size_t pbytes, size_t row0, size_t n0,
+                                                               const Epilogue& ep) {
     constexpr int NC = NRV * 4;
     int32x4_t acc[MR * NC];
     kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
@@ -236,44 +243,47 @@ struct Neon {
     store_fused<MR, NRV>(v, row0, n0, ep);
   }
 
-#if defined(__arm__)
-  // armv7: the driver hands a 2-row block's whole panels to micro_fused_panels in one call
+  // The driver hands a row block's whole panels to micro_fused_panels in one call
   // (Driver::block_fused), so the call, the register saves and the epilogue's setup are paid
-  // once per row block instead of once per 2 x 4 tile (~85 instructions of a tile's ~255 at
-  // K = 64 were that and the epilogue).
+  // once per row block instead of once per tile (on armv7 ~85 instructions of a 2 x 4 tile's
+  // ~255 at K = 64 were that and the epilogue).
   static constexpr bool kFusedPanels = true;
 
-  // micro_fused<2, 1> for panels p < panels of w (pbytes apart; output columns from 0), the K
-  // loop by kloop_2x4_asm. kgroups >= 1.
+  // micro_fused<MR, 1> for panels p < panels of w (pbytes apart; output columns from 0); on
+  // armv7 the 2-row K loop by kloop_2x4_asm. kgroups >= 1.
+  template <int MR>
   __attribute__((noipa)) static void micro_fused_panels(const int8_t* abuf, size_t kgroups, const uint8_t* w,
                                                         size_t pbytes, size_t panels, size_t row0, const Epilogue& ep) {
-    alignas(16) int32_t sums[8];
-    for (size_t p = 0; p < panels; ++p) {
-      kloop_2x4_asm(abuf, kgroups, w + p * pbytes, sums);
-      const size_t n0 = p * kPanel;
-      const float32x4_t sc = vld1q_f32(ep.scale + n0);
-      float32x4_t v[2] = {vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums)), sc),
-                          vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums + 4)), sc)};
-      if (ep.bias != nullptr) {
-        const float32x4_t bi = vld1q_f32(ep.bias + n0);
-        v[0] = vaddq_f32(v[0], bi);
-        v[1] = vaddq_f32(v[1], bi);
+#if defined(__arm__)
+    if constexpr (MR == 2) {
+      alignas(16) int32_t sums[8];
+      for (size_t p = 0; p < panels; ++p) {
+        kloop_2x4_asm(abuf, kgroups, w + p * pbytes, sums);
+        const size_t n0 = p * kPanel;
+        const float32x4_t sc = vld1q_f32(ep.scale + n0);
+        float32x4_t v[2] = {vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums)), sc),
+                            vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums + 4)), sc)};
+        if (ep.bias != nullptr) {
+          const float32x4_t bi = vld1q_f32(ep.bias + n0);
+          v[0] = vaddq_f32(v[0], bi);
+          v[1] = vaddq_f32(v[1], bi);
+        }
+        if (ep.out_f32 != nullptr || ep.act == Activation::kGelu) {
+          store_fused<2, 1>(v, row0, n0, ep);
+          continue;
+        }
+        // int8 output: both rows narrowed together, 4 bytes stored per row.
+        const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(requant_vec(v[0], ep.out_inv_scale)),
+                                                  vmovn_s32(requant_vec(v[1], ep.out_inv_scale))));
+        const uint32_t b0 = vget_lane_u32(vreinterpret_u32_s8(b), 0), b1 = vget_lane_u32(vreinterpret_u32_s8(b), 1);
+        std::memcpy(ep.out_i8 + row0 * ep.ldo + n0, &b0, sizeof b0);
+        std::memcpy(ep.out_i8 + (row0 + 1) * ep.ldo + n0, &b1, sizeof b1);
       }
-      if (ep.out_f32 != nullptr || ep.act == Activation::kGelu) {
-        store_fused<2, 1>(v, row0, n0, ep);
-        continue;
-      }
-      // int8 output: both rows narrowed together, 4 bytes stored per row.
-      const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(requant_vec(v[0], ep.out_inv_scale)),
-                                                vmovn_s32(requant_vec(v[1], ep.out_inv_scale))));
-      const uint32_t b0 = vget_lane_u32(vreinterpret_u32_s8(b), 0), b1 = vget_lane_u32(vreinterpret_u32_s8(b), 1);
-      std::memcpy(ep.out_i8 + row0 * ep.ldo + n0, &b0, sizeof b0);
-      std::memcpy(ep.out_i8 + (row0 + 1) * ep.ldo + n0, &b1, sizeof b1);
+      return;
     }
-  }
-#else
-  static constexpr bool kFusedPanels = false;
 #endif
+    for (size_t p = 0; p < panels; ++p) fused_tile<MR, 1>(abuf, kgroups, w + p * pbytes, pbytes, row0, p * kPanel, ep);
+  }
 };
 
 #pragma GCC pop_options
