@@ -61,22 +61,22 @@ struct Neon {
                                                                   const uint8_t* w, int32_t* sums) {
     const int8_t* a0 = abuf;
     const int8_t* a1 = abuf + kKC;
-#define VIGIL_COLUMN(first, j, wlo, whi, acc0, acc1)         \
-    "vmull.s8 q6, d0, " wlo "\n\t"                            \
-    "vmull.s8 q7, d2, " wlo "\n\t"                            \
-    "vmlal.s8 q6, d1, " whi "\n\t"                            \
-    "vmlal.s8 q7, d3, " whi "\n\t"                            \
-    first " " acc0 ", q6\n\t"                                 \
-    first " " acc1 ", q7\n\t"
-#define VIGIL_GROUP(first)                                     \
-    "vld1.8 {d0-d1}, [%[a0]]!\n\t"                             \
-    "vld1.8 {d2-d3}, [%[a1]]!\n\t"                             \
-    "vld1.8 {d4-d7}, [%[w]]!\n\t"                              \
-    "vld1.8 {d8-d11}, [%[w]]!\n\t"                             \
-    VIGIL_COLUMN(first, 0, "d4", "d5", "q8", "q12")             \
-    VIGIL_COLUMN(first, 1, "d6", "d7", "q9", "q13")             \
-    VIGIL_COLUMN(first, 2, "d8", "d9", "q10", "q14")            \
-    VIGIL_COLUMN(first, 3, "d10", "d11", "q11", "q15")
+#define VIGIL_COLUMN(first, wlo, whi, acc0, acc1) \
+  "vmull.s8 q6, d0, " wlo "\n\t"                  \
+  "vmull.s8 q7, d2, " wlo "\n\t"                  \
+  "vmlal.s8 q6, d1, " whi "\n\t"                  \
+  "vmlal.s8 q7, d3, " whi "\n\t"                  \
+  first " " acc0 ", q6\n\t"                       \
+  first " " acc1 ", q7\n\t"
+#define VIGIL_GROUP(first)                      \
+  "vld1.8 {d0-d1}, [%[a0]]!\n\t"                \
+  "vld1.8 {d2-d3}, [%[a1]]!\n\t"                \
+  "vld1.8 {d4-d7}, [%[w]]!\n\t"                 \
+  "vld1.8 {d8-d11}, [%[w]]!\n\t"                \
+  VIGIL_COLUMN(first, "d4", "d5", "q8", "q12")  \
+  VIGIL_COLUMN(first, "d6", "d7", "q9", "q13")  \
+  VIGIL_COLUMN(first, "d8", "d9", "q10", "q14") \
+  VIGIL_COLUMN(first, "d10", "d11", "q11", "q15")
     asm volatile(
         VIGIL_GROUP("vpaddl.s16")
         "subs %[k], %[k], #1\n\t"
