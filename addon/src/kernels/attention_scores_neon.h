@@ -30,6 +30,15 @@ inline int32x4_t reduce4_s32(int32x4_t x0, int32x4_t x1, int32x4_t x2, int32x4_t
 // int32, exact), the R x 4 partial vectors reduced 4 at a time (reduce4_s32); dh % 8 in scalar
 // code. Key block j0 (4 keys from j0), rows from r0.
 #if defined(__arm__)
+// armv7 assembly (here and in the neon GEMM): the 4-lane int32 partial sums of 2 rows x 4
+// columns in q8-q11 (row 0) and q12-q15 (row 1) reduced by vpadd to q0 (row 0's 4 sums) and
+// q1 (row 1's).
+#define VIGIL_ARMV7_REDUCE_2X4                                                                    \
+  "vpadd.i32 d16, d16, d17\n\t" "vpadd.i32 d18, d18, d19\n\t" "vpadd.i32 d20, d20, d21\n\t" \
+  "vpadd.i32 d22, d22, d23\n\t" "vpadd.i32 d24, d24, d25\n\t" "vpadd.i32 d26, d26, d27\n\t" \
+  "vpadd.i32 d28, d28, d29\n\t" "vpadd.i32 d30, d30, d31\n\t" "vpadd.i32 d0, d16, d18\n\t"  \
+  "vpadd.i32 d1, d20, d22\n\t" "vpadd.i32 d2, d24, d26\n\t" "vpadd.i32 d3, d28, d30\n\t"
+
 // armv7, 2 rows x 4 keys, d8 >= 8: the same sums in assembly, 24 instructions per 8-wide step
 // (4 key loads with a register post-increment, 2 query loads, 16 vmull/vmlal; the first step
 // initializes the accumulators by vmull) and the reduction (vpadd), against ~113 per block of
@@ -63,18 +72,7 @@ inline void scores_2x4_asm(const int16_t* q0, const int16_t* q1, const int16_t* 
       "subs %[steps], %[steps], #1\n\t"
       "bne 1b\n\t"
       "2:\n\t"
-      "vpadd.i32 d16, d16, d17\n\t"
-      "vpadd.i32 d18, d18, d19\n\t"
-      "vpadd.i32 d20, d20, d21\n\t"
-      "vpadd.i32 d22, d22, d23\n\t"
-      "vpadd.i32 d24, d24, d25\n\t"
-      "vpadd.i32 d26, d26, d27\n\t"
-      "vpadd.i32 d28, d28, d29\n\t"
-      "vpadd.i32 d30, d30, d31\n\t"
-      "vpadd.i32 d0, d16, d18\n\t"
-      "vpadd.i32 d1, d20, d22\n\t"
-      "vpadd.i32 d2, d24, d26\n\t"
-      "vpadd.i32 d3, d28, d30\n\t"
+      VIGIL_ARMV7_REDUCE_2X4
       "vst1.32 {d0-d1}, [%[s0]]\n\t"
       "vst1.32 {d2-d3}, [%[s1]]\n\t"
       : [q0] "+r"(q0), [q1] "+r"(q1), [k] "+r"(kr), [steps] "+r"(steps)

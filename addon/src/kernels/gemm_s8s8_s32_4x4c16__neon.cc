@@ -86,18 +86,7 @@ struct Neon {
         "subs %[k], %[k], #1\n\t"
         "bne 1b\n\t"
         "2:\n\t"
-        "vpadd.i32 d16, d16, d17\n\t"
-        "vpadd.i32 d18, d18, d19\n\t"
-        "vpadd.i32 d20, d20, d21\n\t"
-        "vpadd.i32 d22, d22, d23\n\t"
-        "vpadd.i32 d24, d24, d25\n\t"
-        "vpadd.i32 d26, d26, d27\n\t"
-        "vpadd.i32 d28, d28, d29\n\t"
-        "vpadd.i32 d30, d30, d31\n\t"
-        "vpadd.i32 d0, d16, d18\n\t"
-        "vpadd.i32 d1, d20, d22\n\t"
-        "vpadd.i32 d2, d24, d26\n\t"
-        "vpadd.i32 d3, d28, d30\n\t"
+        VIGIL_ARMV7_REDUCE_2X4
         "vst1.32 {d0-d3}, [%[sums]]\n\t"
         : [a0] "+r"(a0), [a1] "+r"(a1), [w] "+r"(w), [k] "+r"(kgroups)
         : [sums] "r"(sums)
