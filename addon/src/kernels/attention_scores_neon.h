@@ -25,10 +25,6 @@ inline int32x4_t reduce4_s32(int32x4_t x0, int32x4_t x1, int32x4_t x2, int32x4_t
 #endif
 }
 
-// R query rows x 4 keys of the int16 scores: for each 8-wide step of dh, the 4 keys' vectors
-// loaded once and multiplied into all R rows' accumulators (smlal / smlal2: int16 x int16 ->
-// int32, exact), the R x 4 partial vectors reduced 4 at a time (reduce4_s32); dh % 8 in scalar
-// code. Key block j0 (4 keys from j0), rows from r0.
 #if defined(__arm__)
 // armv7 assembly (here and in the neon GEMM): the 4-lane int32 partial sums of 2 rows x 4
 // columns in q8-q11 (row 0) and q12-q15 (row 1) reduced by vpadd to q0 (row 0's 4 sums) and
@@ -83,21 +79,27 @@ inline void scores_2x4_asm(const int16_t* q0, const int16_t* q1, const int16_t* 
 }
 #endif
 
+// R query rows x 4 keys of the int16 scores: for each 8-wide step of dh, the 4 keys' vectors
+// loaded once and multiplied into all R rows' accumulators (smlal / smlal2: int16 x int16 ->
+// int32, exact), the R x 4 partial vectors reduced 4 at a time (reduce4_s32); dh % 8 in scalar
+// code. Key block j0 (4 keys from j0), rows from r0.
 template <int R>
 inline void scores_block_neon(const int16_t* q, const int16_t* k, size_t n, size_t dh, size_t d8, size_t r0,
                               size_t j0, int32_t* s) {
 #if defined(__arm__)
-  if (R == 2 && d8 >= 8) {
-    int32_t* s0 = s + r0 * n + j0;
-    scores_2x4_asm(q + r0 * dh, q + (r0 + 1) * dh, k + j0 * dh, dh, d8, s0, s0 + n);
-    if (d8 < dh) {
-      for (size_t r = 0; r < 2; ++r) {
-        for (size_t e = 0; e < 4; ++e) {
-          s[(r0 + r) * n + j0 + e] += dot_s16(q + (r0 + r) * dh + d8, k + (j0 + e) * dh + d8, dh - d8);
+  if constexpr (R == 2) {
+    if (d8 >= 8) {
+      int32_t* s0 = s + r0 * n + j0;
+      scores_2x4_asm(q + r0 * dh, q + (r0 + 1) * dh, k + j0 * dh, dh, d8, s0, s0 + n);
+      if (d8 < dh) {  // the dh % 8 tail added in scalar code
+        for (size_t r = 0; r < 2; ++r) {
+          for (size_t e = 0; e < 4; ++e) {
+            s[(r0 + r) * n + j0 + e] += dot_s16(q + (r0 + r) * dh + d8, k + (j0 + e) * dh + d8, dh - d8);
+          }
         }
       }
+      return;
     }
-    return;
   }
 #endif
   int32x4_t acc[R][4];

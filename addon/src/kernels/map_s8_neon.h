@@ -2,8 +2,8 @@
 // table held in 16 q registers (tbl on the first 64 entries, tbx on the next three groups with
 // the index moved down by 64 each: an index outside a group leaves the lane as it was); armv7
 // has no 64-byte tbl (vtbl reaches 32 bytes, and the table would take every d register), so it
-// goes through the table's 32-byte groups in turn (below). Exact either way (a lookup). Anonymous namespace: a private copy per
-// kernel file.
+// goes through the table's 32-byte groups in turn (below). Exact either way (a lookup).
+// Anonymous namespace: a private copy per kernel file.
 #pragma once
 
 #include <arm_neon.h>
