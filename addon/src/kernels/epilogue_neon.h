@@ -91,13 +91,16 @@ inline __attribute__((always_inline)) void gelu_vecs(float32x4_t* x) {
 // of c + copysign(0.5 - 2^-25, c) (epilogue_impl.h half_away_bias; lim 127 or the attention's
 // Q/K limit), on armv7 as written.
 inline __attribute__((always_inline)) int32x4_t round_clamp_vec(float32x4_t y, float lim) {
-  const float32x4_t c = select_lt(select_gt(y, -lim), lim);
 #if defined(__aarch64__)
-  // fcvtas (round half away from zero) gives the same integer as the biased truncation for
-  // every float |c| <= 2047 (checked over all of them against lround, docs/kernels.md), in one
+  // The clamps as fmaxnm / fminnm: the selects' values for every y that arithmetic produces (a
+  // quiet NaN gives -lim, as the select does; +-0 and the limits themselves are kept). fcvtas
+  // (round half away from zero) gives the same integer as the biased truncation for every
+  // float |c| <= 2047 (checked over all of them against lround, docs/kernels.md), in one
   // instruction instead of four.
+  const float32x4_t c = vminnmq_f32(vmaxnmq_f32(y, vdupq_n_f32(-lim)), vdupq_n_f32(lim));
   return vcvtaq_s32_f32(c);
 #else
+  const float32x4_t c = select_lt(select_gt(y, -lim), lim);
   const uint32x4_t h = vorrq_u32(vandq_u32(vreinterpretq_u32_f32(c), vdupq_n_u32(0x80000000u)),
                                  vdupq_n_u32(0x3effffffu));
   return vcvtq_s32_f32(vaddq_f32(c, vreinterpretq_f32_u32(h)));

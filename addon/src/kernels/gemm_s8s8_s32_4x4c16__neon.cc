@@ -1,5 +1,6 @@
-// gemm_s8s8_s32_4x4c16__neon: smull/smlal pairs into int16, sadalp into int32; 4 rows x 4
-// columns on aarch64 (16 accumulators), 2 x 4 on armv7 (16 q registers); GEMV 1 x 8.
+// gemm_s8s8_s32_4x4c16__neon: smull/smlal pairs into int16, sadalp into int32; 6 rows x 4
+// columns on aarch64 (24 accumulators, the K loop in assembly; fewer rows by the intrinsics'
+// 4 x 4 form and below), 2 x 4 on armv7 (16 q registers, assembly); GEMV 1 x 8.
 // Layout: 4-column panels, 64 bytes per group of 16 K (c16), columns contiguous per group.
 // Exact: weights are in [-127, 127], so each int16 lane holds a[k]w[k] + a[k+8]w[k+8] with
 // |.| <= 2*128*127 = 32512 < 32767; sadalp widens to int32 before anything can overflow.
@@ -27,7 +28,7 @@ struct Neon {
   using WElem = int8_t;
   using AElem = int8_t;
 #if defined(__aarch64__)
-  static constexpr size_t kMR = 4;
+  static constexpr size_t kMR = 6;  // the 6 x 4 tile in assembly (kloop_6x4_asm)
 #else
   static constexpr size_t kMR = 2;
 #endif
@@ -98,6 +99,97 @@ struct Neon {
   }
 #endif
 
+#if defined(__aarch64__)
+  // aarch64, the 6 x 4 tile: the K loop in assembly on all 32 vector registers, v0-v5 the 6
+  // rows' 16 bytes (5 loads at offsets kKC r, row 0 by post-index), v6 one column's 16 bytes
+  // (4 post-index loads), v7 the int16 products, v8 + 4 r + j the accumulator of row r,
+  // column j: 72 smull/smlal2/sadalp + 10 loads + subs/b.ne = 84 instructions for 384 MACs
+  // (0.219 per MAC; the intrinsics' 4 x 4 tile took 60 for 256, 0.234, and GCC spills a 6 x 4
+  // one). The first group initializes the accumulators by saddlp; then each row's 4 sums are
+  // reduced by addp (3 per row) and sums[r * 4 + j] stored. kgroups >= 1. Integer sums: exact in
+  // any order (kernels_exact).
+  static inline __attribute__((always_inline)) void kloop_6x4_asm(const int8_t* abuf, size_t kgroups,
+                                                                  const uint8_t* w, int32_t* sums) {
+    const int8_t* a = abuf;
+#define VIGIL_ROWCOL(op, r, acc)                 \
+  "smull v7.8h, v" #r ".8b, v6.8b\n\t"          \
+  "smlal2 v7.8h, v" #r ".16b, v6.16b\n\t"       \
+  op " v" #acc ".4s, v7.8h\n\t"
+#define VIGIL_COL(op, a0, a1, a2, a3, a4, a5)     \
+  "ldr q6, [%[w]], #16\n\t"                     \
+  VIGIL_ROWCOL(op, 0, a0) VIGIL_ROWCOL(op, 1, a1) VIGIL_ROWCOL(op, 2, a2) \
+  VIGIL_ROWCOL(op, 3, a3) VIGIL_ROWCOL(op, 4, a4) VIGIL_ROWCOL(op, 5, a5)
+#define VIGIL_GROUP(op)                          \
+  "ldr q1, [%[a], #512]\n\t"                    \
+  "ldr q2, [%[a], #1024]\n\t"                   \
+  "ldr q3, [%[a], #1536]\n\t"                   \
+  "ldr q4, [%[a], #2048]\n\t"                   \
+  "ldr q5, [%[a], #2560]\n\t"                   \
+  "ldr q0, [%[a]], #16\n\t"                     \
+  VIGIL_COL(op, 8, 12, 16, 20, 24, 28)           \
+  VIGIL_COL(op, 9, 13, 17, 21, 25, 29)           \
+  VIGIL_COL(op, 10, 14, 18, 22, 26, 30)          \
+  VIGIL_COL(op, 11, 15, 19, 23, 27, 31)
+    static_assert(kKC == 512, "kloop_6x4_asm addresses the rows at kKC = 512 bytes apart");
+    asm volatile(
+        VIGIL_GROUP("saddlp")
+        "subs %[k], %[k], #1\n\t"
+        "b.eq 2f\n\t"
+        "1:\n\t"
+        VIGIL_GROUP("sadalp")
+        "subs %[k], %[k], #1\n\t"
+        "b.ne 1b\n\t"
+        "2:\n\t"
+        "addp v8.4s, v8.4s, v9.4s\n\t"
+        "addp v10.4s, v10.4s, v11.4s\n\t"
+        "addp v0.4s, v8.4s, v10.4s\n\t"
+        "addp v12.4s, v12.4s, v13.4s\n\t"
+        "addp v14.4s, v14.4s, v15.4s\n\t"
+        "addp v1.4s, v12.4s, v14.4s\n\t"
+        "addp v16.4s, v16.4s, v17.4s\n\t"
+        "addp v18.4s, v18.4s, v19.4s\n\t"
+        "addp v2.4s, v16.4s, v18.4s\n\t"
+        "addp v20.4s, v20.4s, v21.4s\n\t"
+        "addp v22.4s, v22.4s, v23.4s\n\t"
+        "addp v3.4s, v20.4s, v22.4s\n\t"
+        "addp v24.4s, v24.4s, v25.4s\n\t"
+        "addp v26.4s, v26.4s, v27.4s\n\t"
+        "addp v4.4s, v24.4s, v26.4s\n\t"
+        "addp v28.4s, v28.4s, v29.4s\n\t"
+        "addp v30.4s, v30.4s, v31.4s\n\t"
+        "addp v5.4s, v28.4s, v30.4s\n\t"
+        "st1 {v0.4s, v1.4s, v2.4s, v3.4s}, [%[sums]]\n\t"
+        "add x16, %[sums], #64\n\t"
+        "st1 {v4.4s, v5.4s}, [x16]\n\t"
+        : [a] "+r"(a), [w] "+r"(w), [k] "+r"(kgroups)
+        : [sums] "r"(sums)
+        : "cc", "memory", "x16", "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v8", "v9", "v10", "v11", "v12",
+          "v13", "v14", "v15", "v16", "v17", "v18", "v19", "v20", "v21", "v22", "v23", "v24", "v25", "v26", "v27",
+          "v28", "v29", "v30", "v31");
+#undef VIGIL_GROUP
+#undef VIGIL_COL
+#undef VIGIL_ROWCOL
+  }
+#endif
+
+  // The tile an assembly K loop serves (armv7 2 x 4, aarch64 6 x 4: one panel), 0 if none.
+#if defined(__arm__)
+  static constexpr int kAsmRows = 2;
+#elif defined(__aarch64__)
+  static constexpr int kAsmRows = 6;
+#else
+  static constexpr int kAsmRows = 0;
+#endif
+  // sums[r * 4 + j] of the kAsmRows x 4 tile by its assembly K loop (kgroups >= 1).
+  static inline __attribute__((always_inline)) void asm_tile(const int8_t* abuf, size_t kgroups, const uint8_t* w,
+                                                             int32_t* sums) {
+#if defined(__arm__)
+    kloop_2x4_asm(abuf, kgroups, w, sums);
+#elif defined(__aarch64__)
+    kloop_6x4_asm(abuf, kgroups, w, sums);
+#endif
+  }
+
   // One K group g into the accumulators; kFirst: the group's pairwise sums initialize them
   // (sadalp onto zeros, without the zeros).
   template <int MR, int NC, bool kFirst>
@@ -142,12 +234,11 @@ struct Neon {
   __attribute__((noipa)) static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
                     size_t ldc, bool accumulate) {
     constexpr int NC = NRV * 4;
-#if defined(__arm__)
-    if constexpr (MR == 2 && NRV == 1) {
+    if constexpr (MR == kAsmRows && NRV == 1) {
       if (kgroups > 0) {
-        alignas(16) int32_t sums[8];
-        kloop_2x4_asm(abuf, kgroups, w, sums);
-        for (int r = 0; r < 2; ++r) {
+        alignas(16) int32_t sums[MR * 4];
+        asm_tile(abuf, kgroups, w, sums);
+        for (int r = 0; r < MR; ++r) {
           int32x4_t x = vld1q_s32(sums + r * 4);
           if (accumulate) x = vaddq_s32(x, vld1q_s32(c + r * ldc));
           vst1q_s32(c + r * ldc, x);
@@ -155,7 +246,6 @@ struct Neon {
         return;
       }
     }
-#endif
     // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
     int32x4_t acc[MR * NC];
     kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
@@ -211,6 +301,9 @@ struct Neon {
   static inline __attribute__((always_inline)) void fused_tile(const int8_t* abuf, size_t kgroups, const uint8_t* w,
                                                                size_t pbytes, size_t row0, size_t n0,
                                                                const Epilogue& ep) {
+    if constexpr (MR == kAsmRows && NRV == 1) {
+      if (kgroups > 0) return asm_fused_tile(abuf, kgroups, w, row0, n0, ep);
+    }
     constexpr int NC = NRV * 4;
     int32x4_t acc[MR * NC];
     kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
@@ -232,46 +325,50 @@ struct Neon {
     store_fused<MR, NRV>(v, row0, n0, ep);
   }
 
+  // fused_tile<kAsmRows, 1> by the assembly K loop: the sums scaled (and biased) in float, then
+  // store_fused; with an int8 output and no GELU, two rows' bytes narrowed together.
+  static inline __attribute__((always_inline)) void asm_fused_tile(const int8_t* abuf, size_t kgroups,
+                                                                   const uint8_t* w, size_t row0, size_t n0,
+                                                                   const Epilogue& ep) {
+    constexpr int R = kAsmRows;
+    alignas(16) int32_t sums[R * 4];
+    asm_tile(abuf, kgroups, w, sums);
+    const float32x4_t sc = vld1q_f32(ep.scale + n0);
+    float32x4_t v[R];
+#pragma GCC unroll 6
+    for (int r = 0; r < R; ++r) v[r] = vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums + r * 4)), sc);
+    if (ep.bias != nullptr) {
+      const float32x4_t bi = vld1q_f32(ep.bias + n0);
+#pragma GCC unroll 6
+      for (int r = 0; r < R; ++r) v[r] = vaddq_f32(v[r], bi);
+    }
+    if (ep.out_f32 != nullptr || ep.act == Activation::kGelu) {
+      store_fused<R, 1>(v, row0, n0, ep);
+      return;
+    }
+#pragma GCC unroll 3
+    for (int r = 0; r < R; r += 2) {  // int8 output: rows r and r + 1 narrowed together
+      const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(requant_vec(v[r], ep.out_inv_scale)),
+                                                vmovn_s32(requant_vec(v[r + 1], ep.out_inv_scale))));
+      const uint32_t b0 = vget_lane_u32(vreinterpret_u32_s8(b), 0), b1 = vget_lane_u32(vreinterpret_u32_s8(b), 1);
+      std::memcpy(ep.out_i8 + (row0 + r) * ep.ldo + n0, &b0, sizeof b0);
+      std::memcpy(ep.out_i8 + (row0 + r + 1) * ep.ldo + n0, &b1, sizeof b1);
+    }
+  }
+
   // The driver hands a row block's whole panels to micro_fused_panels in one call
   // (Driver::block_fused), so the call, the register saves and the epilogue's setup are paid
   // once per row block instead of once per tile (on armv7 ~85 instructions of a 2 x 4 tile's
   // ~255 at K = 64 were that and the epilogue).
   static constexpr bool kFusedPanels = true;
 
-  // micro_fused<MR, 1> for panels p < panels of w (pbytes apart; output columns from 0); on
-  // armv7 the 2-row K loop by kloop_2x4_asm. kgroups >= 1.
+  // micro_fused<MR, 1> for panels p < panels of w (pbytes apart; output columns from 0): the
+  // assembly K loop for the kAsmRows-row block, the intrinsics' for the rest. kgroups >= 1.
   template <int MR>
   __attribute__((noipa)) static void micro_fused_panels(const int8_t* abuf, size_t kgroups, const uint8_t* w,
                                                         size_t pbytes, size_t panels, size_t row0, const Epilogue& ep) {
-#if defined(__arm__)
-    if constexpr (MR == 2) {
-      alignas(16) int32_t sums[8];
-      for (size_t p = 0; p < panels; ++p) {
-        kloop_2x4_asm(abuf, kgroups, w + p * pbytes, sums);
-        const size_t n0 = p * kPanel;
-        const float32x4_t sc = vld1q_f32(ep.scale + n0);
-        float32x4_t v[2] = {vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums)), sc),
-                            vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums + 4)), sc)};
-        if (ep.bias != nullptr) {
-          const float32x4_t bi = vld1q_f32(ep.bias + n0);
-          v[0] = vaddq_f32(v[0], bi);
-          v[1] = vaddq_f32(v[1], bi);
-        }
-        if (ep.out_f32 != nullptr || ep.act == Activation::kGelu) {
-          store_fused<2, 1>(v, row0, n0, ep);
-          continue;
-        }
-        // int8 output: both rows narrowed together, 4 bytes stored per row.
-        const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(requant_vec(v[0], ep.out_inv_scale)),
-                                                  vmovn_s32(requant_vec(v[1], ep.out_inv_scale))));
-        const uint32_t b0 = vget_lane_u32(vreinterpret_u32_s8(b), 0), b1 = vget_lane_u32(vreinterpret_u32_s8(b), 1);
-        std::memcpy(ep.out_i8 + row0 * ep.ldo + n0, &b0, sizeof b0);
-        std::memcpy(ep.out_i8 + (row0 + 1) * ep.ldo + n0, &b1, sizeof b1);
-      }
-      return;
-    }
-#endif
-    for (size_t p = 0; p < panels; ++p) fused_tile<MR, 1>(abuf, kgroups, w + p * pbytes, pbytes, row0, p * kPanel, ep);
+    const Epilogue e = ep;  // a local copy: kept in registers across the assembly's memory clobber
+    for (size_t p = 0; p < panels; ++p) fused_tile<MR, 1>(abuf, kgroups, w + p * pbytes, pbytes, row0, p * kPanel, e);
   }
 };
 
