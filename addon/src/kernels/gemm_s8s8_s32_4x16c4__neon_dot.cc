@@ -109,7 +109,7 @@ struct NeonDot {
   // f32: v or o + v; i8: clamp127_inline(v * inv) as compare + select (NaN -> -127), then
   // truncation of c + copysign(0.5 - 2^-25, c). kernels_exact pins it to scalar.
   static constexpr bool kFusedEpilogue = true;
-  static constexpr bool kFusedPanels = false;  // (the neon file's armv7 form has it)
+  static constexpr bool kFusedPanels = false;  // one call per tile (the neon file runs a row block's panels per call)
 
   // MR rows x NRV whole panels (16 NRV columns) at output row row0, column n0 (panel start),
   // the Epilogue ep (float modes only: out_f32 or out_i8).

@@ -228,46 +228,67 @@ struct Neon {
     for (size_t g = 1; g < kgroups; ++g) kgroup<MR, NC, false>(acc, abuf, g, w, pbytes);
   }
 
+  // x[r * NRV + q] = the int32 sums of row r, panel q (columns 4 q .. 4 q + 3): the assembly K
+  // loop for its kAsmRows x 4 tile, else the intrinsics' K loop and reduce4_s32.
+  template <int MR, int NRV>
+  static inline __attribute__((always_inline)) void tile_sums(const int8_t* abuf, size_t kgroups, const uint8_t* w,
+                                                              size_t pbytes, int32x4_t (&x)[MR * NRV]) {
+    if constexpr (MR == kAsmRows && NRV == 1) {
+      if (kgroups > 0) {
+        alignas(16) int32_t sums[MR * 4];
+        asm_tile(abuf, kgroups, w, sums);
+#pragma GCC unroll 6
+        for (int r = 0; r < MR; ++r) x[r] = vld1q_s32(sums + r * 4);
+        return;
+      }
+    }
+    constexpr int NC = NRV * 4;
+    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
+    int32x4_t acc[MR * NC];
+    kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
+#pragma GCC unroll 32
+    for (int i = 0; i < MR * NRV; ++i) {
+      const int r = i / NRV, q = i % NRV;
+      x[i] = reduce4_s32(acc[r * NC + q * 4], acc[r * NC + q * 4 + 1], acc[r * NC + q * 4 + 2], acc[r * NC + q * 4 + 3]);
+    }
+  }
+
   // noipa: inlined or const-propagated into the driver, GCC 12 spills the accumulators to the
   // stack on every K step (seen in the disassembly); as a real call it keeps them in registers.
   template <int MR, int NRV>
   __attribute__((noipa)) static void micro(const int8_t* abuf, size_t kgroups, const uint8_t* w, size_t pbytes, int32_t* c,
                     size_t ldc, bool accumulate) {
-    constexpr int NC = NRV * 4;
-    if constexpr (MR == kAsmRows && NRV == 1) {
-      if (kgroups > 0) {
-        alignas(16) int32_t sums[MR * 4];
-        asm_tile(abuf, kgroups, w, sums);
-        for (int r = 0; r < MR; ++r) {
-          int32x4_t x = vld1q_s32(sums + r * 4);
-          if (accumulate) x = vaddq_s32(x, vld1q_s32(c + r * ldc));
-          vst1q_s32(c + r * ldc, x);
-        }
-        return;
-      }
-    }
-    // One flat array: GCC keeps a 1-D array of vectors in registers, a 2-D one it spills.
-    int32x4_t acc[MR * NC];
-    kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
+    int32x4_t x[MR * NRV];
+    tile_sums<MR, NRV>(abuf, kgroups, w, pbytes, x);
 #pragma GCC unroll 32
-    for (int i = 0; i < MR * NRV; ++i) {  // flat: a nested loop here makes GCC spill acc
-      const int r = i / NRV, v = i % NRV;
-      {
-        int32_t* dst = c + r * ldc + v * 4;
-        int32x4_t x = reduce4_s32(acc[r * NC + v * 4], acc[r * NC + v * 4 + 1], acc[r * NC + v * 4 + 2], acc[r * NC + v * 4 + 3]);
-        if (accumulate) x = vaddq_s32(x, vld1q_s32(dst));
-        vst1q_s32(dst, x);
-      }
+    for (int i = 0; i < MR * NRV; ++i) {  // flat: a nested loop here makes GCC spill
+      int32_t* dst = c + (i / NRV) * ldc + (i % NRV) * 4;
+      if (accumulate) x[i] = vaddq_s32(x[i], vld1q_s32(dst));
+      vst1q_s32(dst, x[i]);
     }
   }
 
   // The fused epilogue's last steps for MR rows x NRV panels of float values v (row r, panel q
   // at v[r * NRV + q]): GELU if asked, then the float output (bias already added; accumulated
-  // into the destination if asked) or the int8 requantization, stored at row row0, column n0.
+  // into the destination if asked) or the int8 requantization (one panel, an even row count:
+  // two rows' bytes narrowed together), stored at row row0, column n0.
   template <int MR, int NRV>
   static inline __attribute__((always_inline)) void store_fused(float32x4_t (&v)[MR * NRV], size_t row0, size_t n0,
                                                                 const Epilogue& ep) {
     if (ep.act == Activation::kGelu) gelu_vecs<MR * NRV>(v);
+    if constexpr (NRV == 1 && MR % 2 == 0) {
+      if (ep.out_f32 == nullptr) {  // int8 output: rows r and r + 1 narrowed together
+#pragma GCC unroll 4
+        for (int r = 0; r < MR; r += 2) {
+          const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(requant_vec(v[r], ep.out_inv_scale)),
+                                                    vmovn_s32(requant_vec(v[r + 1], ep.out_inv_scale))));
+          const uint32_t b0 = vget_lane_u32(vreinterpret_u32_s8(b), 0), b1 = vget_lane_u32(vreinterpret_u32_s8(b), 1);
+          std::memcpy(ep.out_i8 + (row0 + r) * ep.ldo + n0, &b0, sizeof b0);
+          std::memcpy(ep.out_i8 + (row0 + r + 1) * ep.ldo + n0, &b1, sizeof b1);
+        }
+        return;
+      }
+    }
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const size_t o = (row0 + static_cast<size_t>(r)) * ep.ldo + n0;
@@ -301,12 +322,8 @@ struct Neon {
   static inline __attribute__((always_inline)) void fused_tile(const int8_t* abuf, size_t kgroups, const uint8_t* w,
                                                                size_t pbytes, size_t row0, size_t n0,
                                                                const Epilogue& ep) {
-    if constexpr (MR == kAsmRows && NRV == 1) {
-      if (kgroups > 0) return asm_fused_tile(abuf, kgroups, w, row0, n0, ep);
-    }
-    constexpr int NC = NRV * 4;
-    int32x4_t acc[MR * NC];
-    kloop<MR, NC>(acc, abuf, kgroups, w, pbytes);
+    int32x4_t x[MR * NRV];
+    tile_sums<MR, NRV>(abuf, kgroups, w, pbytes, x);
     float32x4_t v[MR * NRV];  // row r, panel q: columns n0 + 4 q + [0, 4)
 #pragma GCC unroll 8
     for (int q = 0; q < NRV; ++q) {
@@ -315,45 +332,12 @@ struct Neon {
       const float32x4_t bi = ep.bias != nullptr ? vld1q_f32(ep.bias + col) : vdupq_n_f32(0.0f);
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        const int32x4_t x = reduce4_s32(acc[r * NC + q * 4], acc[r * NC + q * 4 + 1], acc[r * NC + q * 4 + 2],
-                                        acc[r * NC + q * 4 + 3]);
-        float32x4_t t = vmulq_f32(vcvtq_f32_s32(x), sc);
+        float32x4_t t = vmulq_f32(vcvtq_f32_s32(x[r * NRV + q]), sc);
         if (ep.bias != nullptr) t = vaddq_f32(t, bi);
         v[r * NRV + q] = t;
       }
     }
     store_fused<MR, NRV>(v, row0, n0, ep);
-  }
-
-  // fused_tile<kAsmRows, 1> by the assembly K loop: the sums scaled (and biased) in float, then
-  // store_fused; with an int8 output and no GELU, two rows' bytes narrowed together.
-  static inline __attribute__((always_inline)) void asm_fused_tile(const int8_t* abuf, size_t kgroups,
-                                                                   const uint8_t* w, size_t row0, size_t n0,
-                                                                   const Epilogue& ep) {
-    constexpr int R = kAsmRows;
-    alignas(16) int32_t sums[R * 4];
-    asm_tile(abuf, kgroups, w, sums);
-    const float32x4_t sc = vld1q_f32(ep.scale + n0);
-    float32x4_t v[R];
-#pragma GCC unroll 6
-    for (int r = 0; r < R; ++r) v[r] = vmulq_f32(vcvtq_f32_s32(vld1q_s32(sums + r * 4)), sc);
-    if (ep.bias != nullptr) {
-      const float32x4_t bi = vld1q_f32(ep.bias + n0);
-#pragma GCC unroll 6
-      for (int r = 0; r < R; ++r) v[r] = vaddq_f32(v[r], bi);
-    }
-    if (ep.out_f32 != nullptr || ep.act == Activation::kGelu) {
-      store_fused<R, 1>(v, row0, n0, ep);
-      return;
-    }
-#pragma GCC unroll 3
-    for (int r = 0; r < R; r += 2) {  // int8 output: rows r and r + 1 narrowed together
-      const int8x8_t b = vmovn_s16(vcombine_s16(vmovn_s32(requant_vec(v[r], ep.out_inv_scale)),
-                                                vmovn_s32(requant_vec(v[r + 1], ep.out_inv_scale))));
-      const uint32_t b0 = vget_lane_u32(vreinterpret_u32_s8(b), 0), b1 = vget_lane_u32(vreinterpret_u32_s8(b), 1);
-      std::memcpy(ep.out_i8 + (row0 + r) * ep.ldo + n0, &b0, sizeof b0);
-      std::memcpy(ep.out_i8 + (row0 + r + 1) * ep.ldo + n0, &b1, sizeof b1);
-    }
   }
 
   // The driver hands a row block's whole panels to micro_fused_panels in one call
