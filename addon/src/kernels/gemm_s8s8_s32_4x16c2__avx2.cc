@@ -9,7 +9,7 @@
 #include <immintrin.h>
 
 #include "kernels/attention_int8_spec.h"
-#include "kernels/gemm_driver.h"
+#include "kernels/gemm_ymm_fused.h"
 
 #if !defined(__AVX2__)
 #error "this file must be compiled with -mavx2 (kernels.cmake)"
@@ -22,7 +22,11 @@ struct Avx2 {
   using WElem = int16_t;
   using AElem = int16_t;
   static constexpr size_t kPanel = 8, kKGroup = 2, kMR = 4, kNRV = 2, kNRVGemv = 8;
-  static constexpr size_t kNC = 192, kHeaderBytesPerCol = 0;
+  static constexpr size_t kNC = kYmmNC, kHeaderBytesPerCol = 0;
+  static constexpr bool kColumnCorrection = false;
+
+  // One K group of 2: int16 pairs, a[k] w[k] + a[k+1] w[k+1] per int32 lane (exact).
+  static __m256i dot(__m256i acc, __m256i a, __m256i w) { return _mm256_add_epi32(acc, _mm256_madd_epi16(a, w)); }
 
   static void pack_header(const int8_t*, size_t, size_t, uint8_t*, size_t) {}
 
@@ -37,275 +41,7 @@ struct Avx2 {
   }
 };
 
-// ---- Fused path (the same design as the avx512_vnni file): the whole Epilogue applied to each
-// accumulator vector in registers, the output stored once. Float steps element-wise in the
-// spec's order (kernels.h, epilogue_impl.h), -ffp-contract=off: bit-identical to scalar.
-struct Tile {
-  const float* scale;  // at n0
-  const float* bias;   // at n0 or nullptr
-  bool gelu;
-  float* out_f32;      // at (row0, n0) or nullptr
-  bool accumulate;
-  int8_t* out_i8;      // at (row0, n0) or nullptr
-  float inv;
-  int32_t* out_i32;    // at (row0, n0) or nullptr
-  size_t ldo;
-  int32_t* part;       // partial sums of earlier K chunks (row stride kNC) or nullptr
-  int32_t* part_out;   // non-null: store raw sums here (not the last K chunk), nothing else
-};
-
-// Lane mask of the first nv (0..8) lanes, for maskload/maskstore. Those are slow on AMD
-// (the masked store especially), so full vectors (nv == 8) use plain loads and stores.
-inline __m256 load_n(const float* p, __m256i mask, size_t nv) {
-  return nv == 8 ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, mask);
-}
-inline void store_n(float* p, __m256i mask, size_t nv, __m256 v) {
-  if (nv == 8) {
-    _mm256_storeu_ps(p, v);
-  } else {
-    _mm256_maskstore_ps(p, mask, v);
-  }
-}
-inline __m256i lane_mask(size_t nv) {
-  return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(nv)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-// GELU of NV float vectors, epilogue_impl.h's exact per-lane float sequence; the NV vectors
-// advance in lockstep (independent chains side by side: one vector at a time leaves the
-// polynomial/division chain latency-bound).
-template <int NV>
-__attribute__((always_inline)) inline void gelu_vecs(__m256* x) {
-  __m256 z[NV], z2[NV], p[NV], q[NV];
-#pragma GCC unroll 8
-  for (int i = 0; i < NV; ++i) {
-    z[i] = _mm256_mul_ps(x[i], _mm256_set1_ps(0.70710678118654752440f));
-    z[i] = _mm256_min_ps(_mm256_max_ps(z[i], _mm256_set1_ps(-4.0f)), _mm256_set1_ps(4.0f));
-    z2[i] = _mm256_mul_ps(z[i], z[i]);
-    p[i] = _mm256_set1_ps(-2.72614225801306e-10f);
-    q[i] = _mm256_set1_ps(-1.45660718464996e-05f);
-  }
-  static constexpr float kP[6] = {2.77068142495902e-08f,  -2.10102402082508e-06f, -5.69250639462346e-05f,
-                                  -7.34990630326855e-04f, -2.95459980854025e-03f, -1.60960333262415e-02f};
-  static constexpr float kQ[4] = {-2.13374055278905e-04f, -1.68282697438203e-03f, -7.37332916720468e-03f,
-                                  -1.42647390514189e-02f};
-#pragma GCC unroll 6
-  for (int s = 0; s < 6; ++s) {
-#pragma GCC unroll 8
-    for (int i = 0; i < NV; ++i) p[i] = _mm256_add_ps(_mm256_mul_ps(p[i], z2[i]), _mm256_set1_ps(kP[s]));
-    if (s < 4) {
-#pragma GCC unroll 8
-      for (int i = 0; i < NV; ++i) q[i] = _mm256_add_ps(_mm256_mul_ps(q[i], z2[i]), _mm256_set1_ps(kQ[s]));
-    }
-  }
-#pragma GCC unroll 8
-  for (int i = 0; i < NV; ++i) {
-    const __m256 e = _mm256_div_ps(_mm256_mul_ps(z[i], p[i]), q[i]);
-    const __m256 one_plus = _mm256_add_ps(_mm256_set1_ps(1.0f), e);
-    const __m256 half_x = _mm256_mul_ps(_mm256_set1_ps(0.5f), x[i]);
-    x[i] = _mm256_mul_ps(half_x, one_plus);
-  }
-}
-
-// int32 -> float of one accumulator vector (row r, columns [8 v, 8 v + 8), nv valid lanes):
-// earlier K chunks added, scale, bias.
-__attribute__((always_inline)) inline __m256 to_float(__m256i x, int r, int v, __m256i mask, size_t nv,
-                                                     const Tile& t) {
-  const size_t col = static_cast<size_t>(v) * 8;
-  if (t.part != nullptr) {
-    x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.part + r * Avx2::kNC + col)));
-  }
-  __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(x), load_n(t.scale + col, mask, nv));
-  if (t.bias != nullptr) f = _mm256_add_ps(f, load_n(t.bias + col, mask, nv));
-  return f;
-}
-
-// Stores one finished float vector in the Epilogue's output mode.
-__attribute__((always_inline)) inline void store_vec(__m256 f, int r, int v, __m256i mask, size_t nv, const Tile& t) {
-  const size_t o = static_cast<size_t>(r) * t.ldo + static_cast<size_t>(v) * 8;
-  if (t.out_f32 != nullptr) {
-    float* dst = t.out_f32 + o;
-    if (t.accumulate) f = _mm256_add_ps(load_n(dst, mask, nv), f);
-    store_n(dst, mask, nv, f);
-    return;
-  }
-  __m256 q = _mm256_mul_ps(f, _mm256_set1_ps(t.inv));
-  q = _mm256_min_ps(_mm256_max_ps(q, _mm256_set1_ps(-127.0f)), _mm256_set1_ps(127.0f));
-  // Half away from zero: truncate q + copysign(0.5 - 2^-25, q) (epilogue_impl.h half_away_bias).
-  const __m256 h = _mm256_or_ps(_mm256_and_ps(q, _mm256_set1_ps(-0.0f)), _mm256_set1_ps(0x1.fffffep-2f));
-  const __m256i i = _mm256_cvttps_epi32(_mm256_add_ps(q, h));
-  // 8 int32 in [-127, 127] -> 8 bytes (packs saturate, which never triggers here).
-  const __m256i w16 = _mm256_packs_epi32(i, i);        // lane0: i0..i3 x2, lane1: i4..i7 x2
-  const __m256i b8 = _mm256_packs_epi16(w16, w16);     // lane0 bytes i0..i3 ..., lane1 i4..i7 ...
-  const uint64_t bytes = static_cast<uint32_t>(_mm_cvtsi128_si32(_mm256_castsi256_si128(b8))) |
-                         static_cast<uint64_t>(static_cast<uint32_t>(_mm_cvtsi128_si32(_mm256_extracti128_si256(b8, 1))))
-                             << 32;
-  int8_t* dst = t.out_i8 + o;
-  if (nv == 8) {
-    std::memcpy(dst, &bytes, 8);
-  } else {
-    for (size_t j = 0; j < nv; ++j) dst[j] = static_cast<int8_t>(bytes >> (8 * j));
-  }
-}
-
-__attribute__((always_inline)) inline void finish_vec(__m256i x, int r, int v, __m256i mask, size_t nv, const Tile& t) {
-  const size_t col = static_cast<size_t>(v) * 8;
-  if (t.part_out != nullptr) {
-    __m256i* dst = reinterpret_cast<__m256i*>(t.part_out + r * Avx2::kNC + col);
-    if (t.part != nullptr) x = _mm256_add_epi32(x, _mm256_loadu_si256(dst));
-    _mm256_storeu_si256(dst, x);
-    return;
-  }
-  if (t.out_i32 != nullptr) {
-    if (t.part != nullptr) {
-      x = _mm256_add_epi32(x, _mm256_loadu_si256(reinterpret_cast<const __m256i*>(t.part + r * Avx2::kNC + col)));
-    }
-    store_n(reinterpret_cast<float*>(t.out_i32 + static_cast<size_t>(r) * t.ldo + col), mask, nv, _mm256_castsi256_ps(x));
-    return;
-  }
-  store_vec(to_float(x, r, v, mask, nv, t), r, v, mask, nv, t);
-}
-
-// noipa: inlined into the driver, GCC 12 spills the accumulators on every K step; as a real
-// call it keeps them in registers. One flat accumulator array (a 2-D one GCC spills).
-template <int MR, int NRV>
-__attribute__((noipa)) void micro_fused(const int16_t* abuf, size_t astride, size_t kgroups, const uint8_t* w,
-                                        size_t pbytes, size_t cols, const Tile& tile) {
-  const Tile t = tile;  // local: the output stores cannot alias it
-  __m256i acc[MR * NRV];
-#pragma GCC unroll 32
-  for (int i = 0; i < MR * NRV; ++i) acc[i] = _mm256_setzero_si256();
-  for (size_t g = 0; g < kgroups; ++g) {
-    __m256i wv[NRV];
-#pragma GCC unroll 8
-    for (int v = 0; v < NRV; ++v) wv[v] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + v * pbytes + g * 32));
-#pragma GCC unroll 8
-    for (int r = 0; r < MR; ++r) {
-      int32_t a2;
-      std::memcpy(&a2, abuf + r * astride + g * 2, 4);
-      const __m256i av = _mm256_set1_epi32(a2);
-#pragma GCC unroll 8
-      for (int v = 0; v < NRV; ++v) acc[r * NRV + v] = _mm256_add_epi32(acc[r * NRV + v], _mm256_madd_epi16(av, wv[v]));
-    }
-  }
-  size_t nvs[NRV];
-#pragma GCC unroll 8
-  for (int v = 0; v < NRV; ++v) {
-    const size_t c0 = static_cast<size_t>(v) * 8;
-    nvs[v] = cols > c0 ? (cols - c0 < 8 ? cols - c0 : 8) : 0;
-  }
-  if (t.gelu && t.part_out == nullptr) {
-    alignas(32) float buf[MR * NRV * 8];
-#pragma GCC unroll 32
-    for (int i = 0; i < MR * NRV; ++i) {
-      _mm256_store_ps(buf + i * 8, to_float(acc[i], i / NRV, i % NRV, lane_mask(nvs[i % NRV]), nvs[i % NRV], t));
-    }
-    constexpr int kG = (MR * NRV) % 4 == 0 ? 4 : 1;  // vectors per GELU step
-#pragma GCC unroll 1
-    for (int i = 0; i < MR * NRV; i += kG) {
-      __m256 x[kG];
-#pragma GCC unroll 4
-      for (int j = 0; j < kG; ++j) x[j] = _mm256_load_ps(buf + (i + j) * 8);
-      gelu_vecs<kG>(x);
-#pragma GCC unroll 4
-      for (int j = 0; j < kG; ++j) {
-        const int v = (i + j) % NRV;
-        store_vec(x[j], (i + j) / NRV, v, lane_mask(nvs[v]), nvs[v], t);
-      }
-    }
-    return;
-  }
-#pragma GCC unroll 32
-  for (int i = 0; i < MR * NRV; ++i) {
-    const int v = i % NRV;
-    finish_vec(acc[i], i / NRV, v, lane_mask(nvs[v]), nvs[v], t);
-  }
-}
-
-constexpr size_t kAChunk = 1024;  // K per prepared chunk (int16 elements per row)
-
-template <int MR, int NRV>
-void run_rows(size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, const uint8_t* packed,
-              const Epilogue& ep) {
-  using T = Avx2;
-  alignas(32) int16_t abuf[MR * kAChunk];
-  alignas(32) int32_t part[MR * T::kNC];
-  const size_t pbytes = Driver<T>::panel_bytes(k);
-  const uint8_t* panels_base = packed + Driver<T>::header_bytes(n);
-  const bool chunked = k > kAChunk;
-  if (!chunked) T::prep_a(a, lda, MR, k, round_up(k, 2), abuf, kAChunk);
-  const size_t nblock = chunked ? T::kNC : n;
-  constexpr size_t kTile = NRV * 8;
-  for (size_t n0 = 0; n0 < n; n0 += nblock) {
-    const size_t nc = min_sz(nblock, n - n0);
-    Tile t;
-    for (size_t k0 = 0; k0 < k || k0 == 0; k0 += kAChunk) {
-      const size_t kc = min_sz(kAChunk, k - k0);
-      const bool last = k0 + kAChunk >= k;
-      if (chunked) T::prep_a(a + k0, lda, MR, kc, round_up(kc, 2), abuf, kAChunk);
-      const size_t kgroups = round_up(kc, 2) / 2;
-      const uint8_t* wk = panels_base + (n0 / 8) * pbytes + k0 / 2 * 32;
-      for (size_t c0 = 0; c0 < nc; c0 += kTile) {
-        const size_t cols = min_sz(kTile, nc - c0);
-        const size_t col = n0 + c0;
-        t.scale = ep.scale != nullptr ? ep.scale + col : nullptr;
-        t.bias = ep.bias != nullptr ? ep.bias + col : nullptr;
-        t.gelu = ep.act == Activation::kGelu;
-        const size_t o = row0 * ep.ldo + col;
-        t.out_f32 = ep.out_f32 != nullptr ? ep.out_f32 + o : nullptr;
-        t.accumulate = ep.accumulate;
-        t.out_i8 = ep.out_i8 != nullptr ? ep.out_i8 + o : nullptr;
-        t.inv = ep.out_inv_scale;
-        t.out_i32 = ep.out_i32 != nullptr ? ep.out_i32 + o : nullptr;
-        t.ldo = ep.ldo;
-        t.part = k0 != 0 ? part + c0 : nullptr;
-        t.part_out = last ? nullptr : part + c0;
-        const uint8_t* wp = wk + (c0 / 8) * pbytes;
-        if (cols > (NRV - 1) * 8) {
-          micro_fused<MR, NRV>(abuf, kAChunk, kgroups, wp, pbytes, cols, t);
-        } else if constexpr (NRV > 1) {
-          for (size_t p = 0; p * 8 < cols; ++p) {  // narrower tail: one panel at a time
-            Tile tp = t;
-            const size_t pc = p * 8;
-            if (tp.scale) tp.scale += pc;
-            if (tp.bias) tp.bias += pc;
-            if (tp.out_f32) tp.out_f32 += pc;
-            if (tp.out_i8) tp.out_i8 += pc;
-            if (tp.out_i32) tp.out_i32 += pc;
-            if (tp.part) tp.part += pc;
-            if (tp.part_out) tp.part_out += pc;
-            micro_fused<MR, 1>(abuf, kAChunk, kgroups, wp + p * pbytes, pbytes, min_sz(8, cols - pc), tp);
-          }
-        }
-      }
-      if (k == 0) break;
-    }
-  }
-}
-
-template <int MR>
-void rows_dispatch(size_t mr, size_t n, size_t k, const int8_t* a, size_t lda, size_t row0, const uint8_t* packed,
-                   const Epilogue& ep) {
-  if constexpr (MR > 1) {
-    if (mr < static_cast<size_t>(MR)) return rows_dispatch<MR - 1>(mr, n, k, a, lda, row0, packed, ep);
-  }
-  run_rows<MR, Avx2::kNRV>(n, k, a, lda, row0, packed, ep);
-}
-
-void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const void* packed, const Epilogue& ep) {
-  assert(epilogue_valid(ep, n));
-  assert(m == 0 || lda >= k);
-  assert(packed != nullptr || n == 0);
-  if (m == 0 || n == 0) return;
-  const uint8_t* p = static_cast<const uint8_t*>(packed);
-  if (m == 1) {
-    run_rows<1, Avx2::kNRVGemv>(n, k, a, lda, 0, p, ep);
-    return;
-  }
-  for (size_t m0 = 0; m0 < m; m0 += Avx2::kMR) {
-    const size_t mr = min_sz(Avx2::kMR, m - m0);
-    rows_dispatch<Avx2::kMR>(mr, n, k, a + m0 * lda, lda, m0, p, ep);
-  }
-}
+using D = Driver<Avx2>;
 
 // The int8 attention's int16 scores (KernelTable::attention_scores): 8 keys at a time, each
 // key's dot product over dh in 16-lane vpmaddwd chunks (exact int16 x int16 -> int32 pairs),
@@ -344,8 +80,7 @@ void attention_scores_s16(const int16_t* q, size_t rows, const int16_t* k, size_
   }
 }
 
-using D = Driver<Avx2>;
-const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused, nullptr, nullptr,
+const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused<Avx2>, nullptr, nullptr,
                             attention_scores_s16, nullptr, map_s8_scalar, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
