@@ -102,6 +102,31 @@ __attribute__((target("avx512f,avx512bw,avx512vnni"))) double peak_vnni_macs_per
   return static_cast<double>(iters) * 12 * 64 / s;  // 64 MACs per zmm vpdpbusd
 }
 
+// The avx_vnni table's instruction, vpdpbusd ymm, in the encoding that table runs here
+// (kernels.h table_avx_vnni: VEX on AVX-VNNI CPUs, else EVEX).
+#define VIGIL_PEAK_YMM_VNNI(name, target_isa, dpbusd)                                                      \
+  __attribute__((target(target_isa))) double name() {                                                     \
+    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0, a6 = a0, a7 = a0;   \
+    const __m256i x = _mm256_set1_epi32(0x01020304), y = _mm256_set1_epi32(0x05060708);                    \
+    const uint64_t iters = 2'000'000;                                                                      \
+    const auto t0 = Clock::now();                                                                          \
+    for (uint64_t i = 0; i < iters; ++i) {                                                                 \
+      a0 = dpbusd(a0, x, y); a1 = dpbusd(a1, x, y); a2 = dpbusd(a2, x, y); a3 = dpbusd(a3, x, y);          \
+      a4 = dpbusd(a4, x, y); a5 = dpbusd(a5, x, y); a6 = dpbusd(a6, x, y); a7 = dpbusd(a7, x, y);          \
+      __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6), "+x"(a7)); \
+    }                                                                                                      \
+    const double s = seconds_since(t0);                                                                    \
+    int32_t sink[8];                                                                                       \
+    const __m256i t = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)), \
+                                       _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(a6, a7))); \
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(sink), t);                                              \
+    if (sink[0] == 42) std::printf(" ");                                                                   \
+    return static_cast<double>(iters) * 8 * 32 / s; /* 32 MACs per ymm vpdpbusd */                         \
+  }
+VIGIL_PEAK_YMM_VNNI(peak_avx_vnni_vex_macs_per_s, "avx2,avxvnni", _mm256_dpbusd_avx_epi32)
+VIGIL_PEAK_YMM_VNNI(peak_avx_vnni_evex_macs_per_s, "avx2,avx512vl,avx512vnni", _mm256_dpbusd_epi32)
+#undef VIGIL_PEAK_YMM_VNNI
+
 __attribute__((target("avx2"))) double peak_avx2_macs_per_s() {
   // 6 chains, each with its own multiplicand so the compiler cannot share one vpmaddwd.
   __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
@@ -134,6 +159,15 @@ double peak_mac_per_cycle(const KernelTable* t, double hz, std::string* how) {
     double best = 0;
     for (int i = 0; i < 3; ++i) best = std::max(best, peak_vnni_macs_per_s());
     *how = "measured vpdpbusd zmm loop";
+    return best / hz;
+  }
+  if (t->isa == Isa::kAvxVnni) {
+    const bool vex = t == table_avx_vnni_vex();
+    double best = 0;
+    for (int i = 0; i < 3; ++i) {
+      best = std::max(best, vex ? peak_avx_vnni_vex_macs_per_s() : peak_avx_vnni_evex_macs_per_s());
+    }
+    *how = vex ? "measured vpdpbusd ymm loop (VEX)" : "measured vpdpbusd ymm loop (EVEX build)";
     return best / hz;
   }
   if (t->isa == Isa::kAvx2) {

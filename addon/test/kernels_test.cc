@@ -470,7 +470,7 @@ int test_dispatch() {
   err.clear();
   CHECK(select_kernels("avx9000", &err) == nullptr, "unknown name must be rejected");
   CHECK(err.find("unknown kernel ISA 'avx9000'") != std::string::npos, "error for unknown: '%s'", err.c_str());
-  const char* const all[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni"};
+  const char* const all[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni", "avx_vnni"};
   for (const char* name : all) {
     bool is_compiled = false, is_avail = false;
     for (const KernelTable* t : compiled) is_compiled |= std::strcmp(t->name, name) == 0;
@@ -490,12 +490,26 @@ int test_dispatch() {
     }
   }
   // Tables carry consistent names and ISAs.
-  const KernelTable* by_fn[] = {table_scalar(), table_neon(), table_neon_dot(), table_avx2(), table_avx512_vnni()};
-  for (int i = 0; i < 5; ++i) {
+  const KernelTable* by_fn[] = {table_scalar(), table_neon(), table_neon_dot(), table_avx2(), table_avx512_vnni(),
+                                table_avx_vnni()};
+  for (int i = 0; i < 6; ++i) {
     if (by_fn[i] != nullptr) {
       CHECK(std::strcmp(by_fn[i]->name, all[i]) == 0, "table %d is named %s", i, by_fn[i]->name);
       CHECK(static_cast<int>(by_fn[i]->isa) == i, "table %s has isa %d", all[i], static_cast<int>(by_fn[i]->isa));
     }
+  }
+  // avx_vnni: both encodings of one source, the same name and ISA; the one served is the VEX
+  // build where the CPU has AVX-VNNI, else the EVEX build where it has AVX-512 VNNI + VL.
+  for (const KernelTable* t : {table_avx_vnni_vex(), table_avx_vnni_evex()}) {
+    if (t != nullptr) {
+      CHECK(std::strcmp(t->name, "avx_vnni") == 0 && t->isa == Isa::kAvxVnni, "an avx_vnni build is named %s", t->name);
+    }
+  }
+  if (table_avx_vnni() != nullptr && cpu_supports(Isa::kAvxVnni, nullptr)) {
+    const CpuFeatures& f = cpu_features();
+    const KernelTable* want = f.avx_vnni && table_avx_vnni_vex() != nullptr ? table_avx_vnni_vex() : table_avx_vnni_evex();
+    CHECK(table_avx_vnni() == want, "avx_vnni serves the %s build", want == table_avx_vnni_vex() ? "VEX" : "EVEX");
+    std::printf("kernels dispatch: avx_vnni runs its %s build here\n", want == table_avx_vnni_vex() ? "VEX" : "EVEX");
   }
   std::printf("kernels dispatch: cpu %s; default %s\n", describe_cpu_features().c_str(), best->name);
   const char* expect_best = std::getenv("VIGIL_EXPECT_BEST");

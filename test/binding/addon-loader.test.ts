@@ -75,7 +75,7 @@ describe('addon loader', () => {
   });
 
   it('a forced kernel path the CPU lacks is ADDON_UNSUPPORTED_CPU', async () => {
-    const missing = (['neon', 'neon_dot', 'avx2', 'avx512_vnni'] as const).find(
+    const missing = (['neon', 'neon_dot', 'avx2', 'avx512_vnni', 'avx_vnni'] as const).find(
       (isa) => !addon.engineInfo().available.includes(isa),
     );
     // A copy: the real path's successful load is cached for the life of the process.

@@ -47,7 +47,7 @@ describe('Model construction', () => {
 
   it('a forced kernel path the CPU lacks is an error, never a fallback', () => {
     const info = addon.engineInfo();
-    const missing = (['scalar', 'neon', 'neon_dot', 'avx2', 'avx512_vnni'] as const).find(
+    const missing = (['scalar', 'neon', 'neon_dot', 'avx2', 'avx512_vnni', 'avx_vnni'] as const).find(
       (isa) => !info.available.includes(isa),
     );
     expect(missing).toBeDefined();

@@ -31,6 +31,12 @@ const KernelTable* table_avx2() { return nullptr; }
 #ifndef VIGIL_KERNELS_HAVE_AVX512_VNNI
 const KernelTable* table_avx512_vnni() { return nullptr; }
 #endif
+#ifndef VIGIL_KERNELS_HAVE_AVX_VNNI
+const KernelTable* table_avx_vnni_vex() { return nullptr; }
+#endif
+#ifndef VIGIL_KERNELS_HAVE_AVX_VNNI_EVEX
+const KernelTable* table_avx_vnni_evex() { return nullptr; }
+#endif
 
 namespace {
 
@@ -93,7 +99,7 @@ CpuFeatures detect() {
   return f;
 }
 
-const char* const kKnown[] = {"avx512_vnni", "avx2", "neon_dot", "neon", "scalar"};
+const char* const kKnown[] = {"avx512_vnni", "avx_vnni", "avx2", "neon_dot", "neon", "scalar"};
 
 const KernelTable* table_by_name(const char* name, bool* known) {
   *known = true;
@@ -102,8 +108,14 @@ const KernelTable* table_by_name(const char* name, bool* known) {
   if (std::strcmp(name, "neon_dot") == 0) return table_neon_dot();
   if (std::strcmp(name, "avx2") == 0) return table_avx2();
   if (std::strcmp(name, "avx512_vnni") == 0) return table_avx512_vnni();
+  if (std::strcmp(name, "avx_vnni") == 0) return table_avx_vnni();
   *known = false;
   return nullptr;
+}
+
+// The EVEX build of the avx_vnni table runs on this CPU.
+bool avx_vnni_evex_runs(const CpuFeatures& f) {
+  return table_avx_vnni_evex() != nullptr && f.avx512_vnni && f.avx512vl && f.os_avx512;
 }
 
 }  // namespace
@@ -111,6 +123,14 @@ const KernelTable* table_by_name(const char* name, bool* known) {
 const CpuFeatures& cpu_features() {
   static const CpuFeatures features = detect();
   return features;
+}
+
+const KernelTable* table_avx_vnni() {
+  const CpuFeatures& f = cpu_features();
+  const KernelTable* vex = table_avx_vnni_vex();
+  if (vex != nullptr && f.avx_vnni) return vex;
+  if (avx_vnni_evex_runs(f)) return table_avx_vnni_evex();
+  return vex != nullptr ? vex : table_avx_vnni_evex();
 }
 
 bool cpu_supports(Isa isa, std::string* missing) {
@@ -132,6 +152,13 @@ bool cpu_supports(Isa isa, std::string* missing) {
       return need(f.avx512f, "avx512f") && need(f.avx512bw, "avx512bw") &&
              need(f.avx512vl, "avx512vl") && need(f.avx512_vnni, "avx512_vnni") &&
              need(f.os_avx512, "OS support for AVX-512 state (XGETBV)");
+    case Isa::kAvxVnni:
+      // AVX-VNNI for the VEX build; else AVX-512 VNNI + VL run the EVEX build.
+      if (f.avx_vnni && table_avx_vnni_vex() != nullptr) {
+        return need(f.avx2, "avx2") && need(f.os_avx, "OS support for AVX state (XGETBV)");
+      }
+      return need(f.avx2, "avx2") &&
+             need(avx_vnni_evex_runs(f), "avx_vnni (or avx512_vnni + avx512vl for its EVEX-encoded build)");
   }
   if (missing != nullptr) *missing = "unknown ISA";
   return false;
@@ -165,7 +192,7 @@ const KernelTable* select_kernels(const char* name, std::string* error) {
   if (!known) {
     if (error != nullptr) {
       *error = std::string("unknown kernel ISA '") + name +
-               "' (known: avx512_vnni, avx2, neon_dot, neon, scalar)";
+               "' (known: avx512_vnni, avx_vnni, avx2, neon_dot, neon, scalar)";
     }
     return nullptr;
   }

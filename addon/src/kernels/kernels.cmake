@@ -56,6 +56,10 @@ endfunction()
 string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _vk_proc)
 if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
   vigil_kernels_isa(avx2 gemm_s8s8_s32_4x16c2__avx2.cc -mavx2)
+  # 256-bit VNNI, one source in two encodings (the file's header comment): VEX for AVX-VNNI
+  # CPUs, EVEX for AVX-512 VNNI ones (where the tests and benchmarks run it).
+  vigil_kernels_isa(avx_vnni gemm_s8s8_s32_4x16c4__avx_vnni.cc -mavx2 -mavxvnni)
+  vigil_kernels_isa(avx_vnni_evex gemm_s8s8_s32_4x16c4__avx_vnni_evex.cc -mavx2 -mavx512vl -mavx512vnni)
   vigil_kernels_isa(avx512_vnni gemm_s8s8_s32_6x64c4__avx512_vnni.cc
                     -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
   if(avx512_vnni IN_LIST VIGIL_KERNELS_COMPILED)  # the same table's fused int8 attention

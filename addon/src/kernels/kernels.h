@@ -12,7 +12,7 @@
 
 namespace vigil::kernels {
 
-enum class Isa : int { kScalar = 0, kNeon = 1, kNeonDot = 2, kAvx2 = 3, kAvx512Vnni = 4 };
+enum class Isa : int { kScalar = 0, kNeon = 1, kNeonDot = 2, kAvx2 = 3, kAvx512Vnni = 4, kAvxVnni = 5 };
 
 enum class Activation : int { kNone = 0, kGelu = 1 };
 
@@ -102,7 +102,7 @@ using LinearF32Fn = void (*)(const float* a, size_t m, size_t in, size_t out_fea
 
 struct KernelTable {
   Isa isa;
-  const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni"
+  const char* name;  // "scalar", "neon", "neon_dot", "avx2", "avx512_vnni", "avx_vnni"
   PackedSizeFn packed_size;
   PackFn pack;
   GemmFn gemm;
@@ -129,6 +129,12 @@ const KernelTable* table_neon();
 const KernelTable* table_neon_dot();
 const KernelTable* table_avx2();
 const KernelTable* table_avx512_vnni();
+// 256-bit VNNI (gemm_s8s8_s32_4x16c4__avx_vnni.cc), one source in two encodings: the VEX build
+// (AVX-VNNI CPUs) and the EVEX build (AVX-512 VNNI + VL CPUs). table_avx_vnni() is the one this
+// CPU runs (the VEX build where it has AVX-VNNI), or either when neither runs here.
+const KernelTable* table_avx_vnni();
+const KernelTable* table_avx_vnni_vex();
+const KernelTable* table_avx_vnni_evex();
 
 // The shared scalar epilogue for one element (used by the scalar kernel and available to
 // SIMD kernels that finish rows in scalar code).
