@@ -33,7 +33,11 @@ set(VIGIL_KERNELS_COMPILED scalar)
 # if the compiler accepts the flags and the ISA is not filtered out by VIGIL_KERNELS_ISAS.
 function(vigil_kernels_isa name source)
   set(flags ${ARGN})
-  if(VIGIL_KERNELS_ISAS AND NOT name IN_LIST VIGIL_KERNELS_ISAS)
+  set(filter_name ${name})
+  if(name STREQUAL "avx_vnni_evex")  # the EVEX build of avx_vnni follows avx_vnni
+    set(filter_name avx_vnni)
+  endif()
+  if(VIGIL_KERNELS_ISAS AND NOT filter_name IN_LIST VIGIL_KERNELS_ISAS)
     return()
   endif()
   if(flags)
