@@ -26,15 +26,25 @@
 #endif
 #define VIGIL_DPBUSD_YMM _mm256_dpbusd_epi32
 #define VIGIL_AVX_VNNI_TABLE table_avx_vnni_evex
+#define VIGIL_ATTENTION_FN attention_u8s8__avx_vnni_evex
+#define VIGIL_ATTENTION_SCRATCH_FN attention_u8s8_scratch__avx_vnni_evex
 #else
 #if !defined(__AVX2__) || !defined(__AVXVNNI__)
 #error "this file must be compiled with -mavx2 -mavxvnni (kernels.cmake)"
 #endif
 #define VIGIL_DPBUSD_YMM _mm256_dpbusd_avx_epi32
 #define VIGIL_AVX_VNNI_TABLE table_avx_vnni_vex
+#define VIGIL_ATTENTION_FN attention_u8s8__avx_vnni
+#define VIGIL_ATTENTION_SCRATCH_FN attention_u8s8_scratch__avx_vnni
 #endif
 
 namespace vigil::kernels {
+
+// attention_u8s8__avx_vnni.cc (built in the same encoding): the fused int8 attention of this
+// table.
+size_t VIGIL_ATTENTION_SCRATCH_FN(size_t n, size_t dh);
+void VIGIL_ATTENTION_FN(const AttentionHead& head);
+
 namespace {
 
 struct AvxVnni {
@@ -74,8 +84,8 @@ struct AvxVnni {
 
 using D = Driver<AvxVnni>;
 
-const KernelTable kTable = {Isa::kAvxVnni, "avx_vnni", D::packed_size, D::pack, gemm_fused<AvxVnni>, nullptr,
-                            nullptr, attention_scores_s16, nullptr, map_s8_avx2, nullptr, nullptr, nullptr,
+const KernelTable kTable = {Isa::kAvxVnni, "avx_vnni", D::packed_size, D::pack, gemm_fused<AvxVnni>,
+                            VIGIL_ATTENTION_SCRATCH_FN, VIGIL_ATTENTION_FN, attention_scores_s16, nullptr, map_s8_avx2, nullptr, nullptr, nullptr,
                             nullptr};
 
 }  // namespace

@@ -64,6 +64,16 @@ if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
   # CPUs, EVEX for AVX-512 VNNI ones (where the tests and benchmarks run it).
   vigil_kernels_isa(avx_vnni gemm_s8s8_s32_4x16c4__avx_vnni.cc -mavx2 -mavxvnni)
   vigil_kernels_isa(avx_vnni_evex gemm_s8s8_s32_4x16c4__avx_vnni_evex.cc -mavx2 -mavx512vl -mavx512vnni)
+  if(avx_vnni IN_LIST VIGIL_KERNELS_COMPILED)  # the same table's fused int8 attention
+    set_source_files_properties(${_vk_dir}/attention_u8s8__avx_vnni.cc PROPERTIES
+                                COMPILE_OPTIONS "-mavx2;-mavxvnni")
+    target_sources(vigil_kernels PRIVATE ${_vk_dir}/attention_u8s8__avx_vnni.cc)
+  endif()
+  if(avx_vnni_evex IN_LIST VIGIL_KERNELS_COMPILED)
+    set_source_files_properties(${_vk_dir}/attention_u8s8__avx_vnni_evex.cc PROPERTIES
+                                COMPILE_OPTIONS "-mavx2;-mavx512vl;-mavx512vnni")
+    target_sources(vigil_kernels PRIVATE ${_vk_dir}/attention_u8s8__avx_vnni_evex.cc)
+  endif()
   vigil_kernels_isa(avx512_vnni gemm_s8s8_s32_6x64c4__avx512_vnni.cc
                     -mavx512f -mavx512bw -mavx512vl -mavx512vnni)
   if(avx512_vnni IN_LIST VIGIL_KERNELS_COMPILED)  # the same table's fused int8 attention
