@@ -17,6 +17,11 @@
 #endif
 
 namespace vigil::kernels {
+
+// attention_s16__avx2.cc: the fused int8 attention of this table.
+size_t attention_s16_scratch__avx2(size_t n, size_t dh);
+void attention_s16__avx2(const AttentionHead& head);
+
 namespace {
 
 struct Avx2 {
@@ -44,7 +49,8 @@ struct Avx2 {
 
 using D = Driver<Avx2>;
 
-const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused<Avx2>, nullptr, nullptr,
+const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused<Avx2>,
+                            attention_s16_scratch__avx2, attention_s16__avx2,
                             attention_scores_s16, nullptr, map_s8_avx2, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace

@@ -60,6 +60,10 @@ endfunction()
 string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _vk_proc)
 if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
   vigil_kernels_isa(avx2 gemm_s8s8_s32_4x16c2__avx2.cc -mavx2)
+  if(avx2 IN_LIST VIGIL_KERNELS_COMPILED)  # the same table's fused int8 attention
+    set_source_files_properties(${_vk_dir}/attention_s16__avx2.cc PROPERTIES COMPILE_OPTIONS "-mavx2")
+    target_sources(vigil_kernels PRIVATE ${_vk_dir}/attention_s16__avx2.cc)
+  endif()
   # 256-bit VNNI, one source in two encodings (the file's header comment): VEX for AVX-VNNI
   # CPUs, EVEX for AVX-512 VNNI ones (where the tests and benchmarks run it).
   vigil_kernels_isa(avx_vnni gemm_s8s8_s32_4x16c4__avx_vnni.cc -mavx2 -mavxvnni)
