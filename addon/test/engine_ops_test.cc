@@ -332,7 +332,7 @@ TEST(attention_i8_close_to_double_and_identical_on_every_kernel) {
   // int8 attention (attention_int8.h) against the double reference: dynamic int8 Q/K/V and u8
   // probabilities. Error bound relative to max |v| of the head, from measurement with margin
   // (printed). n crosses the 48-row query blocks; dh not a multiple of 4/16. The tables with a
-  // fused attention kernel (avx512_vnni, neon_dot) must give the bits of the composed path (all tables agree):
+  // fused attention kernel (avx512_vnni, avx_vnni, avx2, neon_dot) must give the bits of the composed path (all tables agree):
   // the cases also cross its 4-row blocks (n % 4), 64-key score passes (n > 64, n % 16),
   // 32-column P V passes (dh 48, 64), the padded copies (odd dh, n % 4), both Q/K
   // precisions (int16 below 128 tokens, int8-valued from 128: the kernel's vpdpbusd path) and, at scale

@@ -10,7 +10,7 @@
 //   o[t] = ((float)O[t] * scale_v[t]) * (1 / sum_m u[m])  (renormalized by the quantized sum).
 // Integer products are exact in every kernel table and the float steps are element-wise, so
 // every ISA gives the same bits (engine_forward_test checks it). A kernel table with a fused
-// attention (KernelTable::attention; avx512_vnni, neon_dot) runs each head's products, softmax and
+// attention (KernelTable::attention; avx512_vnni, avx_vnni, avx2, neon_dot) runs each head's products, softmax and
 // scaling in one kernel instead of gemm + ops::softmax_row_u8: the same bits (engine_ops_test).
 #pragma once
 
