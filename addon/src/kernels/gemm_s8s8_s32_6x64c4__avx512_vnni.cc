@@ -12,6 +12,7 @@
 
 #include "kernels/dispatch.h"
 #include "kernels/gemm_driver.h"
+#include "kernels/map_s8_avx2.h"
 
 // GCC 12 reports "'__Y' may be used uninitialized" inside its own avx512fintrin.h for the masked
 // intrinsics (their pass-through operand is _mm512_undefined_ps()/_si512(), undefined on
@@ -438,7 +439,7 @@ void gemm_fused(size_t m, size_t n, size_t k, const int8_t* a, size_t lda, const
 
 // MapS8Fn: with AVX-512 VBMI (Ice Lake, Zen 4 and later) 64 bytes per step, the 256-byte table
 // in 4 zmm registers: vpermi2b on the index's low 7 bits for each half, the half picked by bit 7.
-// Cascade Lake has VNNI without VBMI: the plain loop there.
+// Cascade Lake has VNNI without VBMI: the 256-bit tables' vpshufb lookup there (map_s8_avx2.h).
 __attribute__((target("avx512vbmi"))) void map_s8__avx512vbmi(int8_t* x, size_t n, const int8_t* table) {
   const __m512i t0 = _mm512_loadu_si512(table), t1 = _mm512_loadu_si512(table + 64);
   const __m512i t2 = _mm512_loadu_si512(table + 128), t3 = _mm512_loadu_si512(table + 192);
@@ -458,7 +459,7 @@ void map_s8__avx512(int8_t* x, size_t n, const int8_t* table) {
   if (cpu_features().avx512_vbmi) {
     map_s8__avx512vbmi(x, n, table);
   } else {
-    map_s8_scalar(x, n, table);
+    map_s8_avx2(x, n, table);
   }
 }
 
