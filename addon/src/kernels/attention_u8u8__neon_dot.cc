@@ -6,7 +6,7 @@
 // trip, an int32 output tile and a separate scaling pass.
 //
 // Exactness (the bits of the composed path; engine_ops_test compares every table):
-// - scores: exact int32 (attention_scores_s16_neon).
+// - scores: exact int32 (attention_scores_kt_neon on K transposed once per head).
 // - softmax: softmax_u8_neon.h (shared with the neon table's composed attention).
 // - P V: udot of u (u8) with v ^ 0x80 = v + 128 (u8) gives sum u v + 128 sum u; the second
 //   term is subtracted exactly (128 * the row's u sum). Then out = ((float)O * sv[t]) * inv,
@@ -34,9 +34,9 @@ constexpr size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 
 // Scratch of one head: s32 [kRows][n] (the scores), y [n] (one row's scaled scores), ub
 // [kRows][n16] (u, 0 past n), vp [n16 / 4][dhp] dwords (bytes v8t[t][4g..4g+3] ^ 0x80 at
-// [g][t]; 0x80 past n and dh).
+// [g][t]; 0x80 past n and dh), kt [dh][n16] (K transposed, int16, 0 past n).
 struct Layout {
-  size_t n16, dhp, s32, y, ub, vp, total;
+  size_t n16, dhp, s32, y, ub, vp, kt, total;
 };
 
 Layout layout(size_t n, size_t dh) {
@@ -53,6 +53,7 @@ Layout layout(size_t n, size_t dh) {
   l.y = take(n * 4);
   l.ub = take(kRows * l.n16);
   l.vp = take(l.n16 / 4 * l.dhp * 4);
+  l.kt = take(dh * l.n16 * 2);
   l.total = off;
   return l;
 }
@@ -155,7 +156,8 @@ template <int R>
 void row_block(const AttentionHead& h, const Layout& l, uint8_t* s, size_t i0) {
   int32_t* s32 = reinterpret_cast<int32_t*>(s + l.s32);
   uint8_t* ub = s + l.ub;
-  attention_scores_s16_neon(h.q16 + i0 * h.dh, R, h.k16, h.n, h.dh, s32);
+  attention_scores_kt_neon(h.q16 + i0 * h.dh, R, reinterpret_cast<const int16_t*>(s + l.kt), l.n16, h.n, h.dh,
+                           s32);
   int32_t sum[R];
   float inv[R];
   for (int r = 0; r < R; ++r) {
@@ -173,6 +175,7 @@ void attention_u8u8__neon_dot(const AttentionHead& h) {
   const Layout l = layout(h.n, h.dh);
   uint8_t* s = static_cast<uint8_t*>(h.scratch);
   prepare_v(h, l, s + l.vp);
+  transpose_k_s16(h.k16, h.n, h.dh, reinterpret_cast<int16_t*>(s + l.kt), l.n16);
   size_t i0 = 0;
   for (; i0 + kRows <= h.n; i0 += kRows) row_block<kRows>(h, l, s, i0);
   switch (h.n - i0) {
