@@ -10,8 +10,13 @@ namespace {
 constexpr size_t align64(size_t x) { return (x + 63) / 64 * 64; }
 
 struct Layout {
-  size_t q16, k16, v8t, sq, ck, sv, colsum, vmax, vblock, pv, s32, p8, o32, tmp, fused, total;
+  size_t q16, k16, v8t, sq, ck, sv, colsum, vmax, vblock, pv, s32, p8, o32, tmp, kt, fused, total;
 };
+
+constexpr size_t round16(size_t x) { return (x + 15) / 16 * 16; }
+bool keys_prepared(const kernels::KernelTable& kt) {
+  return kt.attention_keys != nullptr && kt.attention_scores_kt != nullptr;
+}
 
 // hc: heads handled by one call (all of them single-threaded, one per pool task).
 Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh, size_t hc) {
@@ -42,6 +47,7 @@ Layout layout(const kernels::KernelTable& kt, size_t n, size_t dh, size_t hc) {
   l.p8 = take(rows * n);
   l.o32 = take(rows * dh * sizeof(int32_t));
   l.tmp = take(n * sizeof(float));
+  l.kt = take(keys_prepared(kt) ? dh * round16(n) * sizeof(int16_t) : 0);
   l.total = off;
   return l;
 }
@@ -110,9 +116,13 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
     const float* svh = sv + hh * dh;
     const int32_t* csh = colsum + hh * dh;
     kt.pack(v8t + hh * dh * n, dh, n, pv);   // W = V8^T [dh][n]: O = P V8
+    int16_t* keys = reinterpret_cast<int16_t*>(scratch + l.kt);
+    if (keys_prepared(kt)) kt.attention_keys(kh, n, dh, keys, round16(n));
     for (size_t i0 = 0; i0 < n; i0 += kAttentionI8Rows) {
       const size_t rows = n - i0 < kAttentionI8Rows ? n - i0 : kAttentionI8Rows;
-      if (kt.attention_scores != nullptr) {
+      if (keys_prepared(kt)) {
+        kt.attention_scores_kt(qh + i0 * dh, rows, keys, round16(n), n, dh, s32);
+      } else if (kt.attention_scores != nullptr) {
         kt.attention_scores(qh + i0 * dh, rows, kh, n, dh, s32);
       } else {
         ops::attention_scores_s16(qh + i0 * dh, rows, kh, n, dh, s32);

@@ -339,7 +339,8 @@ void softmax_rows(const Layout& l, size_t n, const float* y, const __m256* mx, u
     const __m256i keys = lane_mask(j0, n);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
-      const __m256 t = _mm256_max_ps(_mm256_sub_ps(_mm256_load_ps(y + r * l.np + j0), m[r]), _mm256_set1_ps(su8::kMinY));
+      const __m256 t =
+          _mm256_max_ps(_mm256_sub_ps(_mm256_load_ps(y + r * l.np + j0), m[r]), _mm256_set1_ps(su8::kMinY));
       const __m256 nr = _mm256_round_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       const __m256 f = _mm256_sub_ps(t, nr);
       __m256 p = _mm256_set1_ps(su8::kP[0]);

@@ -51,7 +51,8 @@ using D = Driver<Avx2>;
 
 const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused<Avx2>,
                             attention_s16_scratch__avx2, attention_s16__avx2,
-                            attention_scores_s16, nullptr, map_s8_avx2, nullptr, nullptr, nullptr, nullptr};
+                            attention_scores_s16, nullptr, map_s8_avx2, nullptr, nullptr, nullptr, nullptr,
+                            nullptr, nullptr};
 
 }  // namespace
 

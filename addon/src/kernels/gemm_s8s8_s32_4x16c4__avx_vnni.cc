@@ -85,8 +85,8 @@ struct AvxVnni {
 using D = Driver<AvxVnni>;
 
 const KernelTable kTable = {Isa::kAvxVnni, "avx_vnni", D::packed_size, D::pack, gemm_fused<AvxVnni>,
-                            VIGIL_ATTENTION_SCRATCH_FN, VIGIL_ATTENTION_FN, attention_scores_s16, nullptr, map_s8_avx2, nullptr, nullptr, nullptr,
-                            nullptr};
+                            VIGIL_ATTENTION_SCRATCH_FN, VIGIL_ATTENTION_FN, attention_scores_s16, nullptr,
+                            map_s8_avx2, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace
 

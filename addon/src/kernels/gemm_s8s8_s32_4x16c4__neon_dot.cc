@@ -171,7 +171,7 @@ using D = Driver<NeonDot>;
 const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm,
                             attention_u8u8_scratch__neon_dot, attention_u8u8__neon_dot, attention_scores_s16_neon,
                             nullptr, map_s8_neon, quantize_neon, layer_norm_quantize_neon,
-                            quantize_attention_operands_neon, linear_f32_neon};
+                            quantize_attention_operands_neon, linear_f32_neon, nullptr, nullptr};
 
 }  // namespace
 

@@ -74,6 +74,13 @@ using AttentionFn = void (*)(const AttentionHead& head);
 using AttentionScoresFn = void (*)(const int16_t* q, size_t rows, const int16_t* k, size_t n,
                                    size_t dh, int32_t* s);
 
+// Optional for the composed attention, both or neither: keys(k, n, dh, kt, ldt) writes K [n][dh]
+// once per head in the table's own layout (kt: dh * ldt int16, ldt = n rounded up to 16), then
+// scores_kt gives attention_scores' s [rows][n] from it (the same integers).
+using AttentionKeysFn = void (*)(const int16_t* k, size_t n, size_t dh, int16_t* kt, size_t ldt);
+using AttentionScoresKtFn = void (*)(const int16_t* q, size_t rows, const int16_t* kt, size_t ldt, size_t n,
+                                     size_t dh, int32_t* s);
+
 // x[i] = table[x[i] + 128] for i < n, in place: a 256-entry int8 table lookup (the int8 FFN's
 // GELU, docs/kernels.md "Table lookup"). Any order, exact.
 using MapS8Fn = void (*)(int8_t* x, size_t n, const int8_t* table);
@@ -121,6 +128,10 @@ struct KernelTable {
   LayerNormQuantizeFn layer_norm_quantize;
   QuantizeAttentionOperandsFn quantize_attention_operands;
   LinearF32Fn linear_f32;
+  // Optional (nullptr: attention_scores on K as it is): the composed attention's scores from K
+  // prepared once per head (aarch64 neon: transposed, 4 rows x 16 keys by smlal by element).
+  AttentionKeysFn attention_keys;
+  AttentionScoresKtFn attention_scores_kt;
 };
 
 // Per-ISA tables; a table is nullptr when its ISA is not compiled into this binary.
