@@ -11,9 +11,26 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 
 namespace vigil::kernels {
 namespace {  // internal linkage: each ISA file keeps its own copy (nothing to merge)
+
+// The fused attention kernels' plain helpers (attention_u8s8__avx512_vnni.cc, attention_ymm.h).
+inline int32_t load_i32(const void* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// rows rows of row_bytes each, copied to rows of padded_bytes (the rest zero).
+inline const uint8_t* pad_rows(const void* src, size_t rows, size_t row_bytes, size_t padded_bytes, uint8_t* dst) {
+  for (size_t r = 0; r < rows; ++r) {
+    std::memcpy(dst + r * padded_bytes, static_cast<const uint8_t*>(src) + r * row_bytes, row_bytes);
+    std::memset(dst + r * padded_bytes + row_bytes, 0, padded_bytes - row_bytes);
+  }
+  return dst;
+}
 
 // sum_{t < len} a[t] b[t] of int16 values, in int32 (the scalar form of every score).
 inline int32_t dot_s16(const int16_t* a, const int16_t* b, size_t len) {

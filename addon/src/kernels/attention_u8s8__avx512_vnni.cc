@@ -81,25 +81,10 @@ Layout layout(size_t n, size_t dh) {
   return l;
 }
 
-int32_t load_i32(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 // Lanes of the 16-key block starting at key j0 that are keys (< n); none from n on.
 __mmask16 key_mask(size_t j0, size_t n) {
   if (j0 >= n) return 0;
   return n - j0 >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << (n - j0)) - 1u);
-}
-
-// rows rows of row_bytes each, copied to rows of padded_bytes (the rest zero).
-const uint8_t* pad_rows(const void* src, size_t rows, size_t row_bytes, size_t padded_bytes, uint8_t* dst) {
-  for (size_t r = 0; r < rows; ++r) {
-    std::memcpy(dst + r * padded_bytes, static_cast<const uint8_t*>(src) + r * row_bytes, row_bytes);
-    std::memset(dst + r * padded_bytes + row_bytes, 0, padded_bytes - row_bytes);
-  }
-  return dst;
 }
 
 // dst[g][i] (row stride ld dwords) = dword g of row i of src (rows of `groups` dwords) for

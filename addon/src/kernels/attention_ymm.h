@@ -112,25 +112,10 @@ Layout layout(size_t n, size_t dh) {
   return l;
 }
 
-int32_t load_i32(const void* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
 // All-ones in the lanes of the 8-lane block starting at j0 that are below n.
 __m256i lane_mask(size_t j0, size_t n) {
   const int left = j0 >= n ? 0 : (n - j0 >= 8 ? 8 : static_cast<int>(n - j0));
   return _mm256_cmpgt_epi32(_mm256_set1_epi32(left), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-// rows rows of row_bytes each, copied to rows of padded_bytes (the rest zero).
-const uint8_t* pad_rows(const void* src, size_t rows, size_t row_bytes, size_t padded_bytes, uint8_t* dst) {
-  for (size_t r = 0; r < rows; ++r) {
-    std::memcpy(dst + r * padded_bytes, static_cast<const uint8_t*>(src) + r * row_bytes, row_bytes);
-    std::memset(dst + r * padded_bytes + row_bytes, 0, padded_bytes - row_bytes);
-  }
-  return dst;
 }
 
 // dst[g][i] (row stride ld dwords) = dword g of row i of src (rows of `groups` dwords) for

@@ -17,22 +17,15 @@
 #include <immintrin.h>
 
 #include "kernels/attention_scores_avx2.h"
-#include "kernels/map_s8_avx2.h"
+#include "kernels/avx_vnni_encoding.h"
 #include "kernels/gemm_ymm_fused.h"
+#include "kernels/map_s8_avx2.h"
 
 #if defined(VIGIL_AVX_VNNI_EVEX)
-#if !defined(__AVX2__) || !defined(__AVX512VNNI__) || !defined(__AVX512VL__)
-#error "the EVEX build of this file needs -mavx2 -mavx512vnni -mavx512vl (kernels.cmake)"
-#endif
-#define VIGIL_DPBUSD_YMM _mm256_dpbusd_epi32
 #define VIGIL_AVX_VNNI_TABLE table_avx_vnni_evex
 #define VIGIL_ATTENTION_FN attention_u8s8__avx_vnni_evex
 #define VIGIL_ATTENTION_SCRATCH_FN attention_u8s8_scratch__avx_vnni_evex
 #else
-#if !defined(__AVX2__) || !defined(__AVXVNNI__)
-#error "this file must be compiled with -mavx2 -mavxvnni (kernels.cmake)"
-#endif
-#define VIGIL_DPBUSD_YMM _mm256_dpbusd_avx_epi32
 #define VIGIL_AVX_VNNI_TABLE table_avx_vnni_vex
 #define VIGIL_ATTENTION_FN attention_u8s8__avx_vnni
 #define VIGIL_ATTENTION_SCRATCH_FN attention_u8s8_scratch__avx_vnni
