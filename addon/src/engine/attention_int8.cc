@@ -122,8 +122,6 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
       const size_t rows = n - i0 < kAttentionI8Rows ? n - i0 : kAttentionI8Rows;
       if (keys_prepared(kt)) {
         kt.attention_scores_kt(qh + i0 * dh, rows, keys, round16(n), n, dh, s32);
-      } else if (kt.attention_scores != nullptr) {
-        kt.attention_scores(qh + i0 * dh, rows, kh, n, dh, s32);
       } else {
         ops::attention_scores_s16(qh + i0 * dh, rows, kh, n, dh, s32);
       }

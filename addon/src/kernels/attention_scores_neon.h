@@ -1,5 +1,8 @@
 // Header-only NEON code shared by the neon and neon_dot kernel files (anonymous namespace: a
-// private copy per file, compiled with that file's flags; nothing merges with baseline code).
+// private copy per file, compiled with that file's flags; nothing merges with baseline code):
+// the int8 attention's int16 scores from K transposed once per head (the neon table's
+// attention_keys / attention_scores_kt, the neon_dot fused kernel's scores), and two reductions
+// of the neon GEMM.
 #pragma once
 
 #include <arm_neon.h>
@@ -27,7 +30,7 @@ inline int32x4_t reduce4_s32(int32x4_t x0, int32x4_t x1, int32x4_t x2, int32x4_t
 }
 
 #if defined(__arm__)
-// armv7 assembly (here and in the neon GEMM): the 4-lane int32 partial sums of 2 rows x 4
+// armv7 assembly (the neon GEMM's 2 x 4 tile): the 4-lane int32 partial sums of 2 rows x 4
 // columns in q8-q11 (row 0) and q12-q15 (row 1) reduced by vpadd to q0 (row 0's 4 sums) and
 // q1 (row 1's).
 #define VIGIL_ARMV7_REDUCE_2X4                                                                    \
@@ -35,142 +38,12 @@ inline int32x4_t reduce4_s32(int32x4_t x0, int32x4_t x1, int32x4_t x2, int32x4_t
   "vpadd.i32 d22, d22, d23\n\t" "vpadd.i32 d24, d24, d25\n\t" "vpadd.i32 d26, d26, d27\n\t" \
   "vpadd.i32 d28, d28, d29\n\t" "vpadd.i32 d30, d30, d31\n\t" "vpadd.i32 d0, d16, d18\n\t"  \
   "vpadd.i32 d1, d20, d22\n\t" "vpadd.i32 d2, d24, d26\n\t" "vpadd.i32 d3, d28, d30\n\t"
-
-// armv7, 2 rows x 4 keys, d8 >= 8: the same sums in assembly, 24 instructions per 8-wide step
-// (4 key loads with a register post-increment, 2 query loads, 16 vmull/vmlal; the first step
-// initializes the accumulators by vmull) and the reduction (vpadd), against ~113 per block of
-// 8 scores from the intrinsics at dh 16 (GCC recomputed every address from the loop indices).
-// q0..q1 the rows' 8 values, q2..q5 the keys', q8..q11 row 0's accumulators, q12..q15 row 1's.
-// s0, s1: the rows' 4 scores.
-inline void scores_2x4_asm(const int16_t* q0, const int16_t* q1, const int16_t* k, size_t dh, size_t d8,
-                           int32_t* s0, int32_t* s1) {
-  const size_t kstride = dh * sizeof(int16_t);
-  size_t steps = d8 / 8;
-  const int16_t* kr = k;
-#define VIGIL_STEP(first, second)                                                                  \
-  "vld1.16 {d0-d1}, [%[q0]]!\n\t"                                                                 \
-  "vld1.16 {d2-d3}, [%[q1]]!\n\t"                                                                 \
-  "mov r12, %[k]\n\t"                                                                             \
-  "vld1.16 {d4-d5}, [r12], %[ks]\n\t"                                                             \
-  "vld1.16 {d6-d7}, [r12], %[ks]\n\t"                                                             \
-  "vld1.16 {d8-d9}, [r12], %[ks]\n\t"                                                             \
-  "vld1.16 {d10-d11}, [r12]\n\t"                                                                  \
-  "add %[k], %[k], #16\n\t"                                                                       \
-  first " q8, d0, d4\n\t" first " q9, d0, d6\n\t" first " q10, d0, d8\n\t" first " q11, d0, d10\n\t" \
-  first " q12, d2, d4\n\t" first " q13, d2, d6\n\t" first " q14, d2, d8\n\t" first " q15, d2, d10\n\t" \
-  second " q8, d1, d5\n\t" second " q9, d1, d7\n\t" second " q10, d1, d9\n\t" second " q11, d1, d11\n\t" \
-  second " q12, d3, d5\n\t" second " q13, d3, d7\n\t" second " q14, d3, d9\n\t" second " q15, d3, d11\n\t"
-  asm volatile(
-      VIGIL_STEP("vmull.s16", "vmlal.s16")
-      "subs %[steps], %[steps], #1\n\t"
-      "beq 2f\n\t"
-      "1:\n\t"
-      VIGIL_STEP("vmlal.s16", "vmlal.s16")
-      "subs %[steps], %[steps], #1\n\t"
-      "bne 1b\n\t"
-      "2:\n\t"
-      VIGIL_ARMV7_REDUCE_2X4
-      "vst1.32 {d0-d1}, [%[s0]]\n\t"
-      "vst1.32 {d2-d3}, [%[s1]]\n\t"
-      : [q0] "+r"(q0), [q1] "+r"(q1), [k] "+r"(kr), [steps] "+r"(steps)
-      : [ks] "r"(kstride), [s0] "r"(s0), [s1] "r"(s1)
-      : "cc", "memory", "r12", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d8", "d9", "d10", "d11", "d16",
-        "d17", "d18", "d19", "d20", "d21", "d22", "d23", "d24", "d25", "d26", "d27", "d28", "d29", "d30", "d31");
-#undef VIGIL_STEP
-}
 #endif
 
-// R query rows x 4 keys of the int16 scores: for each 8-wide step of dh, the 4 keys' vectors
-// loaded once and multiplied into all R rows' accumulators (smlal / smlal2: int16 x int16 ->
-// int32, exact), the R x 4 partial vectors reduced 4 at a time (reduce4_s32); dh % 8 in scalar
-// code. Key block j0 (4 keys from j0), rows from r0.
-template <int R>
-inline void scores_block_neon(const int16_t* q, const int16_t* k, size_t n, size_t dh, size_t d8, size_t r0,
-                              size_t j0, int32_t* s) {
-#if defined(__arm__)
-  if constexpr (R == 2) {
-    if (d8 >= 8) {
-      int32_t* s0 = s + r0 * n + j0;
-      scores_2x4_asm(q + r0 * dh, q + (r0 + 1) * dh, k + j0 * dh, dh, d8, s0, s0 + n);
-      if (d8 < dh) {  // the dh % 8 tail added in scalar code
-        for (size_t r = 0; r < 2; ++r) {
-          for (size_t e = 0; e < 4; ++e) {
-            s[(r0 + r) * n + j0 + e] += dot_s16(q + (r0 + r) * dh + d8, k + (j0 + e) * dh + d8, dh - d8);
-          }
-        }
-      }
-      return;
-    }
-  }
-#endif
-  int32x4_t acc[R][4];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; ++e) acc[r][e] = vdupq_n_s32(0);
-  }
-  for (size_t t = 0; t < d8; t += 8) {
-    int16x8_t kv[4];
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; ++e) kv[e] = vld1q_s16(k + (j0 + e) * dh + t);
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const int16x8_t qv = vld1q_s16(q + (r0 + r) * dh + t);
-#pragma GCC unroll 4
-      for (int e = 0; e < 4; ++e) {
-        acc[r][e] = vmlal_s16(acc[r][e], vget_low_s16(qv), vget_low_s16(kv[e]));
-#if defined(__aarch64__)
-        acc[r][e] = vmlal_high_s16(acc[r][e], qv, kv[e]);  // smlal2: no extraction of the halves
-#else
-        acc[r][e] = vmlal_s16(acc[r][e], vget_high_s16(qv), vget_high_s16(kv[e]));
-#endif
-      }
-    }
-  }
-  // Fully unrolled (GCC otherwise indexes acc[r] in a loop and spills all of it to the stack).
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
-    int32x4_t sum = reduce4_s32(acc[r][0], acc[r][1], acc[r][2], acc[r][3]);
-    if (d8 < dh) {
-      const int16_t* qr = q + (r0 + r) * dh;
-      int32_t tail[4];
-      for (int e = 0; e < 4; ++e) tail[e] = dot_s16(qr + d8, k + (j0 + e) * dh + d8, dh - d8);
-      sum = vaddq_s32(sum, vld1q_s32(tail));
-    }
-    vst1q_s32(s + (r0 + r) * n + j0, sum);
-  }
-}
-
-// The int8 attention's int16 scores (KernelTable::attention_scores) for the neon and neon_dot
-// tables: blocks of kRows query rows x 4 keys (scores_block_neon; 4 rows on aarch64's 32
-// vector registers, 2 on armv7's 16), the last rows one at a time, n % 4 keys in scalar code.
-// The engine's plain loop took ~27 instructions per score on neon_dot (GCC reduced each dot
-// product on its own; counted under qemu), one row at a time ~14 at dh 16, 4 rows ~10 (tiny, under qemu).
-inline void attention_scores_s16_neon(const int16_t* q, size_t rows, const int16_t* k, size_t n, size_t dh,
-                                      int32_t* s) {
-#if defined(__aarch64__)
-  constexpr size_t kRows = 4;
-#else
-  constexpr size_t kRows = 2;
-#endif
-  const size_t d8 = dh / 8 * 8;
-  const size_t n4 = n / 4 * 4;
-  size_t r0 = 0;
-  for (; r0 + kRows <= rows; r0 += kRows) {
-    for (size_t j0 = 0; j0 < n4; j0 += 4) scores_block_neon<kRows>(q, k, n, dh, d8, r0, j0, s);
-  }
-  for (; r0 < rows; ++r0) {
-    for (size_t j0 = 0; j0 < n4; j0 += 4) scores_block_neon<1>(q, k, n, dh, d8, r0, j0, s);
-  }
-  for (size_t r = 0; r < rows; ++r) {
-    for (size_t j = n4; j < n; ++j) s[r * n + j] = dot_s16(q + r * dh, k + j * dh, dh);
-  }
-}
-
-#if defined(__aarch64__)
 // kt [dh][ldt] = k [n][dh] transposed (kt[t][j] = k[j][t]; ldt >= n rounded up to 16, zero for
-// n <= j < ldt): 8 x 8 int16 blocks by trn1/trn2 at 16, 32 and 64 bits, the edges element by
-// element. Once per head, for attention_scores_kt_neon.
+// n <= j < ldt): 8 x 8 int16 blocks by transposes at 16, 32 and 64 bits (trn1/trn2 on aarch64,
+// vtrn and half swaps on armv7), the edges element by element. Once per head, for
+// attention_scores_kt_neon.
 inline void transpose_k_s16(const int16_t* k, size_t n, size_t dh, int16_t* kt, size_t ldt) {
   const size_t n8 = n / 8 * 8, d8 = dh / 8 * 8;
   for (size_t j0 = 0; j0 < n8; j0 += 8) {
@@ -181,22 +54,38 @@ inline void transpose_k_s16(const int16_t* k, size_t n, size_t dh, int16_t* kt, 
       int16x8_t t[8];
 #pragma GCC unroll 4
       for (int i = 0; i < 8; i += 2) {
+#if defined(__aarch64__)
         t[i] = vtrn1q_s16(r[i], r[i + 1]);
         t[i + 1] = vtrn2q_s16(r[i], r[i + 1]);
+#else
+        const int16x8x2_t p = vtrnq_s16(r[i], r[i + 1]);
+        t[i] = p.val[0];
+        t[i + 1] = p.val[1];
+#endif
       }
       int32x4_t u[8];
 #pragma GCC unroll 2
       for (int i = 0; i < 8; i += 4) {  // u[i + c]: column c (low half) and c + 4 of rows i..i+3
+#if defined(__aarch64__)
         u[i] = vtrn1q_s32(vreinterpretq_s32_s16(t[i]), vreinterpretq_s32_s16(t[i + 2]));
         u[i + 2] = vtrn2q_s32(vreinterpretq_s32_s16(t[i]), vreinterpretq_s32_s16(t[i + 2]));
         u[i + 1] = vtrn1q_s32(vreinterpretq_s32_s16(t[i + 1]), vreinterpretq_s32_s16(t[i + 3]));
         u[i + 3] = vtrn2q_s32(vreinterpretq_s32_s16(t[i + 1]), vreinterpretq_s32_s16(t[i + 3]));
+#else
+        const int32x4x2_t a = vtrnq_s32(vreinterpretq_s32_s16(t[i]), vreinterpretq_s32_s16(t[i + 2]));
+        const int32x4x2_t b = vtrnq_s32(vreinterpretq_s32_s16(t[i + 1]), vreinterpretq_s32_s16(t[i + 3]));
+        u[i] = a.val[0];
+        u[i + 2] = a.val[1];
+        u[i + 1] = b.val[0];
+        u[i + 3] = b.val[1];
+#endif
       }
 #pragma GCC unroll 4
-      for (int c = 0; c < 4; ++c) {
-        const int64x2_t lo = vreinterpretq_s64_s32(u[c]), hi = vreinterpretq_s64_s32(u[4 + c]);
-        vst1q_s16(kt + (t0 + c) * ldt + j0, vreinterpretq_s16_s64(vtrn1q_s64(lo, hi)));
-        vst1q_s16(kt + (t0 + c + 4) * ldt + j0, vreinterpretq_s16_s64(vtrn2q_s64(lo, hi)));
+      for (int c = 0; c < 4; ++c) {  // columns c and c + 4: the low and the high halves
+        const int32x4_t lo = vcombine_s32(vget_low_s32(u[c]), vget_low_s32(u[4 + c]));
+        const int32x4_t hi = vcombine_s32(vget_high_s32(u[c]), vget_high_s32(u[4 + c]));
+        vst1q_s16(kt + (t0 + c) * ldt + j0, vreinterpretq_s16_s32(lo));
+        vst1q_s16(kt + (t0 + c + 4) * ldt + j0, vreinterpretq_s16_s32(hi));
       }
     }
   }
@@ -206,6 +95,9 @@ inline void transpose_k_s16(const int16_t* k, size_t n, size_t dh, int16_t* kt, 
     for (size_t j = n; j < ldt; ++j) row[j] = 0;
   }
 }
+
+#if defined(__aarch64__)
+constexpr int kScoresKtRows = 4;  // rows per block (scores_kt_4x16_asm)
 
 // scores_kt_block<4> for the whole 8-element steps of dh (steps >= 1) in assembly: GCC kept
 // copies of the 16 accumulators (a register move per product, 213 instructions per step of 8
@@ -257,77 +149,93 @@ inline void scores_kt_4x16_asm(const int16_t* q, size_t dh, const int16_t* kc, s
 #undef VIGIL_KT_U
 }
 
-// R query rows x 16 keys from j0 of the int16 scores from kt (transpose_k_s16): per element t
-// of dh, the 16 keys' values (2 loads) times each row's q[t] by lane (smlal / smlal2 by element:
-// 16 instructions for 64 products, no reduction at the end). out: R rows of 16 (row stride ldo).
+#else
+constexpr int kScoresKtRows = 2;  // rows per block (scores_kt_2x16_asm)
+
+// armv7: scores_kt_block<2> for the whole 8-element steps of dh (steps >= 1) in assembly, on 16
+// q registers: q8-q11 row 0's 16 sums, q12-q15 row 1's, d0-d1 / d2-d3 the rows' 8 values of q
+// (the by-scalar operand must be in d0-d7), d4-d7 the 16 keys' values of one t (one vld1 of 32
+// bytes, post-incremented by a kt row). 76 instructions per step of 8 for 256 products.
+inline void scores_kt_2x16_asm(const int16_t* q, size_t dh, const int16_t* kc, size_t ldt, size_t steps,
+                               int32_t* out, size_t ldo) {
+  const int16_t* q0 = q;
+  const int16_t* q1 = q + dh;
+  const size_t kstride = ldt * sizeof(int16_t);
+  int32_t* o0 = out;
+  int32_t* o1 = out + ldo;
+#define VIGIL_KT_U(d0, d2, u)                                                                      \
+  "vld1.16 {d4-d7}, [%[k]], %[ks]\n\t"                                                            \
+  "vmlal.s16 q8, d4, " d0 "[" #u "]\n\t" "vmlal.s16 q9, d5, " d0 "[" #u "]\n\t"                   \
+  "vmlal.s16 q10, d6, " d0 "[" #u "]\n\t" "vmlal.s16 q11, d7, " d0 "[" #u "]\n\t"                 \
+  "vmlal.s16 q12, d4, " d2 "[" #u "]\n\t" "vmlal.s16 q13, d5, " d2 "[" #u "]\n\t"                 \
+  "vmlal.s16 q14, d6, " d2 "[" #u "]\n\t" "vmlal.s16 q15, d7, " d2 "[" #u "]\n\t"
+  asm volatile(
+      "vmov.i32 q8, #0\n\t" "vmov.i32 q9, #0\n\t" "vmov.i32 q10, #0\n\t" "vmov.i32 q11, #0\n\t"
+      "vmov.i32 q12, #0\n\t" "vmov.i32 q13, #0\n\t" "vmov.i32 q14, #0\n\t" "vmov.i32 q15, #0\n\t"
+      "1:\n\t"
+      "vld1.16 {d0-d1}, [%[q0]]!\n\t"
+      "vld1.16 {d2-d3}, [%[q1]]!\n\t"
+      VIGIL_KT_U("d0", "d2", 0) VIGIL_KT_U("d0", "d2", 1) VIGIL_KT_U("d0", "d2", 2) VIGIL_KT_U("d0", "d2", 3)
+      VIGIL_KT_U("d1", "d3", 0) VIGIL_KT_U("d1", "d3", 1) VIGIL_KT_U("d1", "d3", 2) VIGIL_KT_U("d1", "d3", 3)
+      "subs %[steps], %[steps], #1\n\t"
+      "bne 1b\n\t"
+      "vst1.32 {d16-d19}, [%[o0]]!\n\t"
+      "vst1.32 {d20-d23}, [%[o0]]\n\t"
+      "vst1.32 {d24-d27}, [%[o1]]!\n\t"
+      "vst1.32 {d28-d31}, [%[o1]]\n\t"
+      : [q0] "+r"(q0), [q1] "+r"(q1), [k] "+r"(kc), [steps] "+r"(steps), [o0] "+r"(o0), [o1] "+r"(o1)
+      : [ks] "r"(kstride)
+      : "cc", "memory", "d0", "d1", "d2", "d3", "d4", "d5", "d6", "d7", "d16", "d17", "d18", "d19", "d20", "d21",
+        "d22", "d23", "d24", "d25", "d26", "d27", "d28", "d29", "d30", "d31");
+#undef VIGIL_KT_U
+}
+#endif
+
+// R query rows x 16 keys from j0 of the int16 scores from kt (transpose_k_s16) into out (R rows
+// of 16, row stride ldo): blocks of kScoresKtRows rows with dh >= 8 in assembly (each t of dh:
+// one load of the 16 keys' values, multiply-adds by element, no reduction at the end); other
+// row counts and dh < 8 by intrinsics on one q value at a time; dh % 8 added afterwards.
 template <int R>
 inline void scores_kt_block(const int16_t* q, size_t dh, const int16_t* kt, size_t ldt, size_t r0, size_t j0,
                             int32_t* out, size_t ldo) {
-  if constexpr (R == 4) {
-    if (dh >= 8) {
-      const size_t d8 = dh / 8 * 8;
+  const size_t d8 = dh / 8 * 8;
+  size_t t = 0;
+  if constexpr (R == kScoresKtRows) {
+    if (d8 > 0) {
+#if defined(__aarch64__)
       scores_kt_4x16_asm(q + r0 * dh, dh, kt + j0, ldt, d8 / 8, out, ldo);
-      for (size_t t = d8; t < dh; ++t) {  // dh % 8, added to the stored sums
-        for (int r = 0; r < 4; ++r) {
-          const int32_t qs = q[(r0 + r) * dh + t];
-          for (int e = 0; e < 16; ++e) out[r * ldo + e] += qs * kt[t * ldt + j0 + e];
-        }
-      }
-      return;
+#else
+      scores_kt_2x16_asm(q + r0 * dh, dh, kt + j0, ldt, d8 / 8, out, ldo);
+#endif
+      t = d8;
     }
   }
-  int32x4_t acc[R][4];
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; ++e) acc[r][e] = vdupq_n_s32(0);
+  if (t == 0) {
+    for (int r = 0; r < R; ++r) {
+      for (int e = 0; e < 16; ++e) out[r * ldo + e] = 0;
+    }
   }
-  const int16_t* kc = kt + j0;
-  size_t t = 0;
-  for (; t + 8 <= dh; t += 8) {
-    int16x8_t qv[R];
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) qv[r] = vld1q_s16(q + (r0 + r) * dh + t);
-#define VIGIL_KT_STEP(u)                                                                        \
-  {                                                                                             \
-    const int16x8_t k0 = vld1q_s16(kc + (t + (u)) * ldt), k1 = vld1q_s16(kc + (t + (u)) * ldt + 8); \
-    for (int r = 0; r < R; ++r) {                                                               \
-      acc[r][0] = vmlal_laneq_s16(acc[r][0], vget_low_s16(k0), qv[r], u);                       \
-      acc[r][1] = vmlal_high_laneq_s16(acc[r][1], k0, qv[r], u);                                \
-      acc[r][2] = vmlal_laneq_s16(acc[r][2], vget_low_s16(k1), qv[r], u);                       \
-      acc[r][3] = vmlal_high_laneq_s16(acc[r][3], k1, qv[r], u);                                \
-    }                                                                                           \
-  }
-    VIGIL_KT_STEP(0) VIGIL_KT_STEP(1) VIGIL_KT_STEP(2) VIGIL_KT_STEP(3)
-    VIGIL_KT_STEP(4) VIGIL_KT_STEP(5) VIGIL_KT_STEP(6) VIGIL_KT_STEP(7)
-#undef VIGIL_KT_STEP
-  }
-  for (; t < dh; ++t) {  // dh % 8
-    const int16x8_t k0 = vld1q_s16(kc + t * ldt), k1 = vld1q_s16(kc + t * ldt + 8);
+  for (; t < dh; ++t) {
+    const int16x8_t k0 = vld1q_s16(kt + t * ldt + j0), k1 = vld1q_s16(kt + t * ldt + j0 + 8);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const int16_t qs = q[(r0 + r) * dh + t];
-      acc[r][0] = vmlal_n_s16(acc[r][0], vget_low_s16(k0), qs);
-      acc[r][1] = vmlal_high_n_s16(acc[r][1], k0, qs);
-      acc[r][2] = vmlal_n_s16(acc[r][2], vget_low_s16(k1), qs);
-      acc[r][3] = vmlal_high_n_s16(acc[r][3], k1, qs);
+      int32_t* o = out + r * ldo;
+      vst1q_s32(o, vmlal_n_s16(vld1q_s32(o), vget_low_s16(k0), qs));
+      vst1q_s32(o + 4, vmlal_n_s16(vld1q_s32(o + 4), vget_high_s16(k0), qs));
+      vst1q_s32(o + 8, vmlal_n_s16(vld1q_s32(o + 8), vget_low_s16(k1), qs));
+      vst1q_s32(o + 12, vmlal_n_s16(vld1q_s32(o + 12), vget_high_s16(k1), qs));
     }
-  }
-#pragma GCC unroll 4
-  for (int r = 0; r < R; ++r) {
-#pragma GCC unroll 4
-    for (int e = 0; e < 4; ++e) vst1q_s32(out + r * ldo + 4 * e, acc[r][e]);
   }
 }
 
 // The int16 scores s [rows][n] of rows query rows against the keys of kt (transpose_k_s16, row
-// stride ldt): blocks of 4 rows x 16 keys, the last rows one at a time; a block reaching past n
-// goes through a small buffer (kt is zero there).
+// stride ldt): blocks of kScoresKtRows rows x 16 keys, the last rows one at a time; a block
+// reaching past n goes through a small buffer (kt is zero there).
 inline void attention_scores_kt_neon(const int16_t* q, size_t rows, const int16_t* kt, size_t ldt, size_t n,
                                      size_t dh, int32_t* s) {
   const size_t n16 = n / 16 * 16;
-  int32_t edge[4 * 16];
-  size_t r0 = 0;
+  int32_t edge[kScoresKtRows * 16];
   auto run = [&](auto rows_c, size_t r) {
     constexpr int R = decltype(rows_c)::value;
     for (size_t j0 = 0; j0 < n16; j0 += 16) scores_kt_block<R>(q, dh, kt, ldt, r, j0, s + r * n + j0, n);
@@ -338,10 +246,10 @@ inline void attention_scores_kt_neon(const int16_t* q, size_t rows, const int16_
       }
     }
   };
-  for (; r0 + 4 <= rows; r0 += 4) run(std::integral_constant<int, 4>{}, r0);
+  size_t r0 = 0;
+  for (; r0 + kScoresKtRows <= rows; r0 += kScoresKtRows) run(std::integral_constant<int, kScoresKtRows>{}, r0);
   for (; r0 < rows; ++r0) run(std::integral_constant<int, 1>{}, r0);
 }
-#endif
 
 }  // namespace
 }  // namespace vigil::kernels

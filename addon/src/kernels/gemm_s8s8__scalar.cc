@@ -41,7 +41,7 @@ void gemm_s8s8__scalar(size_t m, size_t n, size_t k, const int8_t* a, size_t lda
 }
 
 const KernelTable kTableScalar = {Isa::kScalar, "scalar", packed_size__scalar, pack__scalar,
-                                  gemm_s8s8__scalar, nullptr, nullptr, nullptr, nullptr,
+                                  gemm_s8s8__scalar, nullptr, nullptr, nullptr,
                                   map_s8_scalar, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace

@@ -8,9 +8,8 @@
 // registers and the output stored once (the avx512_vnni file's design).
 #include <immintrin.h>
 
-#include "kernels/attention_scores_avx2.h"
-#include "kernels/map_s8_avx2.h"
 #include "kernels/gemm_ymm_fused.h"
+#include "kernels/map_s8_avx2.h"
 
 #if !defined(__AVX2__)
 #error "this file must be compiled with -mavx2 (kernels.cmake)"
@@ -51,7 +50,7 @@ using D = Driver<Avx2>;
 
 const KernelTable kTable = {Isa::kAvx2, "avx2", D::packed_size, D::pack, gemm_fused<Avx2>,
                             attention_s16_scratch__avx2, attention_s16__avx2,
-                            attention_scores_s16, nullptr, map_s8_avx2, nullptr, nullptr, nullptr, nullptr,
+                            nullptr, map_s8_avx2, nullptr, nullptr, nullptr, nullptr,
                             nullptr, nullptr};
 
 }  // namespace

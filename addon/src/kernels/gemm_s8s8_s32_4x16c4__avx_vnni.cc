@@ -16,7 +16,6 @@
 // "avx_vnni"). The two encodings of vpdpbusd ymm compute the same thing.
 #include <immintrin.h>
 
-#include "kernels/attention_scores_avx2.h"
 #include "kernels/avx_vnni_encoding.h"
 #include "kernels/gemm_ymm_fused.h"
 #include "kernels/map_s8_avx2.h"
@@ -78,7 +77,7 @@ struct AvxVnni {
 using D = Driver<AvxVnni>;
 
 const KernelTable kTable = {Isa::kAvxVnni, "avx_vnni", D::packed_size, D::pack, gemm_fused<AvxVnni>,
-                            VIGIL_ATTENTION_SCRATCH_FN, VIGIL_ATTENTION_FN, attention_scores_s16, nullptr,
+                            VIGIL_ATTENTION_SCRATCH_FN, VIGIL_ATTENTION_FN, nullptr,
                             map_s8_avx2, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace

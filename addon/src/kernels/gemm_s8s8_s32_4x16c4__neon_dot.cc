@@ -5,7 +5,6 @@
 // Compiled with -march=armv8.2-a+dotprod on THIS file only; reached only via runtime dispatch.
 #include <arm_neon.h>
 
-#include "kernels/attention_scores_neon.h"
 #include "kernels/epilogue_neon.h"
 #include "kernels/gemm_driver.h"
 #include "kernels/float_rows_neon.h"
@@ -169,7 +168,7 @@ struct NeonDot {
 using D = Driver<NeonDot>;
 // sdot has no int16 form: the int8 attention's int16 scores are plain NEON (smlal).
 const KernelTable kTable = {Isa::kNeonDot, "neon_dot", D::packed_size, D::pack, D::gemm,
-                            attention_u8u8_scratch__neon_dot, attention_u8u8__neon_dot, attention_scores_s16_neon,
+                            attention_u8u8_scratch__neon_dot, attention_u8u8__neon_dot,
                             nullptr, map_s8_neon, quantize_neon, layer_norm_quantize_neon,
                             quantize_attention_operands_neon, linear_f32_neon, nullptr, nullptr};
 

@@ -367,14 +367,9 @@ int32_t softmax_row_u8__neon(const int32_t* acc, size_t n, float row_scale, cons
 
 using D = Driver<Neon>;
 const KernelTable kTable = {Isa::kNeon, "neon", D::packed_size, D::pack, D::gemm, nullptr, nullptr,
-                            attention_scores_s16_neon, softmax_row_u8__neon, map_s8_neon, quantize_neon,
+                            softmax_row_u8__neon, map_s8_neon, quantize_neon,
                             layer_norm_quantize_neon, quantize_attention_operands_neon, linear_f32_neon,
-#if defined(__aarch64__)
-                            transpose_k_s16, attention_scores_kt_neon
-#else
-                            nullptr, nullptr  // armv7: its 2 x 4 assembly scores on K as it is
-#endif
-};
+                            transpose_k_s16, attention_scores_kt_neon};
 
 }  // namespace
 

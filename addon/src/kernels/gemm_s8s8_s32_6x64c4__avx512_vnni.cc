@@ -465,7 +465,7 @@ void map_s8__avx512(int8_t* x, size_t n, const int8_t* table) {
 
 using D = Driver<Avx512Vnni>;
 const KernelTable kTable = {Isa::kAvx512Vnni, "avx512_vnni", D::packed_size, D::pack, gemm_fused,
-                            attention_u8s8_scratch__avx512_vnni, attention_u8s8__avx512_vnni, nullptr, nullptr,
+                            attention_u8s8_scratch__avx512_vnni, attention_u8s8__avx512_vnni, nullptr,
                             map_s8__avx512, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr};
 
 }  // namespace

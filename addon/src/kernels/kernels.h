@@ -69,14 +69,11 @@ struct AttentionHead {
 };
 using AttentionScratchFn = size_t (*)(size_t n, size_t dh);
 using AttentionFn = void (*)(const AttentionHead& head);
-// s[r * n + j] = sum_t q[r * dh + t] k[j * dh + t], r < rows, j < n: the int8 attention's scores
-// from its int16 Q and K rows (dh <= 512, |values| <= 2047: exact in int32).
-using AttentionScoresFn = void (*)(const int16_t* q, size_t rows, const int16_t* k, size_t n,
-                                   size_t dh, int32_t* s);
-
 // Optional for the composed attention, both or neither: keys(k, n, dh, kt, ldt) writes K [n][dh]
 // once per head in the table's own layout (kt: dh * ldt int16, ldt = n rounded up to 16), then
-// scores_kt gives attention_scores' s [rows][n] from it (the same integers).
+// scores_kt gives s[r * n + j] = sum_t q[r * dh + t] k[j * dh + t], r < rows, j < n, from it
+// (the int8 attention's scores from its int16 Q and K rows; dh <= 512, |values| <= 2047: exact
+// in int32).
 using AttentionKeysFn = void (*)(const int16_t* k, size_t n, size_t dh, int16_t* kt, size_t ldt);
 using AttentionScoresKtFn = void (*)(const int16_t* q, size_t rows, const int16_t* kt, size_t ldt, size_t n,
                                      size_t dh, int32_t* s);
@@ -114,10 +111,9 @@ struct KernelTable {
   PackFn pack;
   GemmFn gemm;
   // Optional fused int8 attention (nullptr: the engine composes its scores, its softmax and
-  // gemm), and optional int16 scores for that composition (nullptr: the engine's plain loop).
+  // gemm).
   AttentionScratchFn attention_scratch;
   AttentionFn attention;
-  AttentionScoresFn attention_scores;
   // Optional u8 softmax row for that composition, the bits of ops::softmax_row_u8 (nullptr: the
   // engine's own).
   SoftmaxRowU8Fn softmax_row_u8;
@@ -128,8 +124,9 @@ struct KernelTable {
   LayerNormQuantizeFn layer_norm_quantize;
   QuantizeAttentionOperandsFn quantize_attention_operands;
   LinearF32Fn linear_f32;
-  // Optional (nullptr: attention_scores on K as it is): the composed attention's scores from K
-  // prepared once per head (aarch64 neon: transposed, 4 rows x 16 keys by smlal by element).
+  // Optional (nullptr: the engine's plain loop, ops::attention_scores_s16): the composed
+  // attention's scores from K prepared once per head (neon: transposed, then multiply-adds by
+  // element).
   AttentionKeysFn attention_keys;
   AttentionScoresKtFn attention_scores_kt;
 };
