@@ -38,6 +38,13 @@ export function register(program: Command): void {
           `available: ${info.available.join(', ')}`,
           `compiled:  ${info.compiled.join(', ')}`,
           `cpu:       ${features.length > 0 ? features.join(' ') : '(no SIMD features detected)'}`,
+          // avx_vnni is one source in two encodings (docs/kernels.md): on an AVX-512 CPU without
+          // AVX-VNNI the EVEX build runs under that name.
+          ...(info.available.includes('avx_vnni') && !info.cpuFeatures.avx_vnni
+            ? [
+                'note:      avx_vnni runs its EVEX-encoded build here (the CPU has AVX-512 VNNI, not AVX-VNNI)',
+              ]
+            : []),
         ].join('\n') + '\n',
       );
     });
