@@ -54,15 +54,36 @@ inline __m256i dot_pairs(__m256i acc, __m256i a, __m256i b) {
 #endif
 }
 
-// acc + the 4 u8 x s8 products of a and b per int32 lane (vpdpbusd; VNNI builds only).
+// acc + the 4 u8 x s8 products of a and b per int32 lane (vpdpbusd). VNNI builds only: without
+// VNNI, quad_scores() is false and P V runs on pairs, so nothing calls it.
 inline __m256i dot_quads(__m256i acc, __m256i a, __m256i b) {
 #if defined(VIGIL_YMM_VNNI)
   return VIGIL_DPBUSD_YMM(acc, a, b);
 #else
+  (void)acc;
   (void)a;
   (void)b;
-  return acc;
+  __builtin_unreachable();
 #endif
+}
+
+// The register tile of the scores and of P V: acc[r][b] += A row r's 4 bytes of each group g
+// (a_rows + r * a_stride + 4 g, broadcast) times the B vectors of that group (w + g * w_group
+// + 32 b): int16 pairs (kPairs) or u8 x s8 quads.
+template <bool kPairs, int R, int NB>
+__attribute__((always_inline)) inline void mac_tile(__m256i (&acc)[R][NB], const uint8_t* a_rows, size_t a_stride,
+                                                    const uint8_t* w, size_t w_group, size_t groups) {
+  for (size_t g = 0; g < groups; ++g) {
+    __m256i bv[NB];
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) bv[b] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + g * w_group + 32 * b));
+#pragma GCC unroll 4
+    for (int r = 0; r < R; ++r) {
+      const __m256i a = _mm256_set1_epi32(load_i32(a_rows + r * a_stride + g * 4));
+#pragma GCC unroll 4
+      for (int b = 0; b < NB; ++b) acc[r][b] = kPairs ? dot_pairs(acc[r][b], a, bv[b]) : dot_quads(acc[r][b], a, bv[b]);
+    }
+  }
 }
 
 constexpr int kRows = 4;       // query rows per block
@@ -253,21 +274,7 @@ void scores(const AttentionHead& h, const Layout& l, const uint8_t* s, const int
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) acc[r][b] = c;
   }
-  for (size_t g = 0; g < groups; ++g) {
-    __m256i k[NB];
-#pragma GCC unroll 4
-    for (int b = 0; b < NB; ++b) {
-      k[b] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(kp + (g * l.np + (b0 + b) * 8) * 4));
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m256i a = _mm256_set1_epi32(load_i32(a_rows + r * a_stride + g * 4));
-#pragma GCC unroll 4
-      for (int b = 0; b < NB; ++b) {
-        acc[r][b] = kQ16 ? dot_pairs(acc[r][b], a, k[b]) : dot_quads(acc[r][b], a, k[b]);
-      }
-    }
-  }
+  mac_tile<kQ16>(acc, a_rows, a_stride, kp + b0 * 8 * 4, l.np * 4, groups);
   const __m256 neg_inf = _mm256_set1_ps(-__builtin_huge_valf());
 #pragma GCC unroll 4
   for (int b = 0; b < NB; ++b) {
@@ -369,19 +376,7 @@ void pv(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, si
   // Key groups: quads of u8 (VNNI) or pairs of int16, 4 bytes of a probability row either way.
   const size_t groups = kVnni ? l.n4 : l.n2;
   const size_t ub_row = l.np * (kVnni ? 1 : 2);
-  for (size_t g = 0; g < groups; ++g) {
-    __m256i v[TB];
-#pragma GCC unroll 2
-    for (int c = 0; c < TB; ++c) {
-      v[c] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(vp + (g * l.dhp + (c0 + c) * 8) * 4));
-    }
-#pragma GCC unroll 4
-    for (int r = 0; r < R; ++r) {
-      const __m256i a = _mm256_set1_epi32(load_i32(ub + r * ub_row + g * 4));
-#pragma GCC unroll 2
-      for (int c = 0; c < TB; ++c) acc[r][c] = kVnni ? dot_quads(acc[r][c], a, v[c]) : dot_pairs(acc[r][c], a, v[c]);
-    }
-  }
+  mac_tile<!kVnni>(acc, ub, ub_row, vp + c0 * 8 * 4, l.dhp * 4, groups);
 #pragma GCC unroll 2
   for (int c = 0; c < TB; ++c) {
     const size_t t0 = (c0 + c) * 8;

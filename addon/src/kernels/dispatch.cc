@@ -113,9 +113,12 @@ const KernelTable* table_by_name(const char* name, bool* known) {
   return nullptr;
 }
 
-// The EVEX build of the avx_vnni table runs on this CPU.
+// The avx_vnni table's builds that run on this CPU: VEX with AVX-VNNI, EVEX with AVX-512 VNNI + VL.
+bool avx_vnni_vex_runs(const CpuFeatures& f) {
+  return table_avx_vnni_vex() != nullptr && f.avx_vnni && f.avx2 && f.os_avx;
+}
 bool avx_vnni_evex_runs(const CpuFeatures& f) {
-  return table_avx_vnni_evex() != nullptr && f.avx512_vnni && f.avx512vl && f.os_avx512;
+  return table_avx_vnni_evex() != nullptr && f.avx2 && f.avx512_vnni && f.avx512vl && f.os_avx512;
 }
 
 }  // namespace
@@ -127,10 +130,9 @@ const CpuFeatures& cpu_features() {
 
 const KernelTable* table_avx_vnni() {
   const CpuFeatures& f = cpu_features();
-  const KernelTable* vex = table_avx_vnni_vex();
-  if (vex != nullptr && f.avx_vnni) return vex;
+  if (avx_vnni_vex_runs(f)) return table_avx_vnni_vex();
   if (avx_vnni_evex_runs(f)) return table_avx_vnni_evex();
-  return vex != nullptr ? vex : table_avx_vnni_evex();
+  return table_avx_vnni_vex() != nullptr ? table_avx_vnni_vex() : table_avx_vnni_evex();
 }
 
 bool cpu_supports(Isa isa, std::string* missing) {
@@ -153,12 +155,8 @@ bool cpu_supports(Isa isa, std::string* missing) {
              need(f.avx512vl, "avx512vl") && need(f.avx512_vnni, "avx512_vnni") &&
              need(f.os_avx512, "OS support for AVX-512 state (XGETBV)");
     case Isa::kAvxVnni:
-      // AVX-VNNI for the VEX build; else AVX-512 VNNI + VL run the EVEX build.
-      if (f.avx_vnni && table_avx_vnni_vex() != nullptr) {
-        return need(f.avx2, "avx2") && need(f.os_avx, "OS support for AVX state (XGETBV)");
-      }
-      return need(f.avx2, "avx2") &&
-             need(avx_vnni_evex_runs(f), "avx_vnni (or avx512_vnni + avx512vl for its EVEX-encoded build)");
+      return need(avx_vnni_vex_runs(f) || avx_vnni_evex_runs(f),
+                  "avx_vnni (or avx512_vnni + avx512vl for its EVEX-encoded build)");
   }
   if (missing != nullptr) *missing = "unknown ISA";
   return false;

@@ -34,6 +34,19 @@ namespace {
 constexpr size_t round_up(size_t x, size_t m) { return (x + m - 1) / m * m; }
 constexpr size_t min_sz(size_t a, size_t b) { return a < b ? a : b; }
 
+// The packed header of the u8 x s8 (VNNI) files: factor * sum_k w[c][k] as int32 per column c
+// < np (N rounded up to the panel; 0 past n).
+inline void pack_column_sums(const int8_t* w, size_t n, size_t k, uint8_t* base, size_t np, int32_t factor) {
+  for (size_t c = 0; c < np; ++c) {
+    int32_t s = 0;
+    if (c < n) {
+      for (size_t j = 0; j < k; ++j) s += w[c * k + j];
+    }
+    const int32_t v = factor * s;
+    std::memcpy(base + c * 4, &v, 4);
+  }
+}
+
 template <class T>
 struct Driver {
   static size_t panel_bytes(size_t k) {

@@ -27,7 +27,7 @@ struct Avx2 {
   using WElem = int16_t;
   using AElem = int16_t;
   static constexpr size_t kPanel = 8, kKGroup = 2, kMR = 4, kNRV = 2, kNRVGemv = 8;
-  static constexpr size_t kNC = kYmmNC, kHeaderBytesPerCol = 0;
+  static constexpr size_t kHeaderBytesPerCol = 0;
   static constexpr bool kColumnCorrection = false;
 
   // One K group of 2: int16 pairs, a[k] w[k] + a[k+1] w[k+1] per int32 lane (exact).

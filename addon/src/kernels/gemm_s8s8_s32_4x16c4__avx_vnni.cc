@@ -43,19 +43,12 @@ struct AvxVnni {
   using WElem = int8_t;
   using AElem = uint8_t;
   static constexpr size_t kPanel = 8, kKGroup = 4, kMR = 6, kNRV = 2, kNRVGemv = 8;
-  static constexpr size_t kNC = kYmmNC, kHeaderBytesPerCol = 4;
+  static constexpr size_t kHeaderBytesPerCol = 4;
   static constexpr bool kColumnCorrection = true;
 
   // Header: per column (N rounded up to the panel), -128 sum_k w[c][k] as int32.
   static void pack_header(const int8_t* w, size_t n, size_t k, uint8_t* base, size_t np) {
-    for (size_t c = 0; c < np; ++c) {
-      int32_t s = 0;
-      if (c < n) {
-        for (size_t j = 0; j < k; ++j) s += w[c * k + j];
-      }
-      const int32_t v = -128 * s;
-      std::memcpy(base + c * 4, &v, 4);
-    }
+    pack_column_sums(w, n, k, base, np, -128);
   }
 
   // a + 128 as u8 (a ^ 0x80); the padding to whole K groups is a = 0 (0x80) against zero

@@ -41,14 +41,7 @@ struct Avx512Vnni {
   static constexpr size_t kNC = 256, kHeaderBytesPerCol = 4;
 
   static void pack_header(const int8_t* w, size_t n, size_t k, uint8_t* base, size_t np) {
-    for (size_t c = 0; c < np; ++c) {
-      int32_t s = 0;
-      if (c < n) {
-        for (size_t j = 0; j < k; ++j) s += w[c * k + j];
-      }
-      const int32_t v = s * 128;
-      std::memcpy(base + c * 4, &v, 4);
-    }
+    pack_column_sums(w, n, k, base, np, 128);
   }
 
   static void prep_a(const int8_t* a, size_t lda, size_t rows, size_t kc, size_t kcpad, uint8_t* buf,

@@ -31,7 +31,7 @@ struct Tile {
   float inv;
   int32_t* out_i32;    // at (row0, n0) or nullptr
   size_t ldo;
-  int32_t* part;       // partial sums of earlier K chunks (row stride kNC) or nullptr
+  int32_t* part;       // partial sums of earlier K chunks (row stride kYmmNC) or nullptr
   int32_t* part_out;   // non-null: store raw sums here (not the last K chunk), nothing else
 };
 
