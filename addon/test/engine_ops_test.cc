@@ -104,6 +104,49 @@ TEST(normalize_channels_and_mean_rows_match_plain_loops_bit_for_bit) {
   }
 }
 
+TEST(reconstruction_errors_match_plain_loops_bit_for_bit) {
+  // The reconstruction head's errors (cloned; the x86-64-v4 form transposes 8 tokens x 8
+  // elements in registers) against the plain double loops of their definition (ops.h), in
+  // both float forms: token counts that leave a partial block of 8, patch widths that are
+  // not multiples of 8, channel counts 1..65.
+  for (ops::FloatForms forms : {ops::FloatForms::kZmm, ops::FloatForms::kPortable}) {
+    ops::force_float_forms(forms);
+    for (size_t channels : {size_t{1}, size_t{3}, size_t{4}, size_t{9}, size_t{65}}) {
+      for (size_t patch : {size_t{1}, size_t{5}, size_t{8}}) {
+        for (size_t n : {size_t{1}, size_t{7}, size_t{8}, size_t{17}, size_t{64}}) {
+          const size_t pw = patch * channels;
+          auto r = randv(n * pw, n + pw, 3.0f), u = randv(n * pw, n * 7 + pw, 3.0f);
+          std::vector<float> pe(n, -1.0f), ce(channels, -1.0f);
+          ops::reconstruction_errors(r.data(), u.data(), n, patch, channels, pe.data(), ce.data());
+          for (size_t t = 0; t < n; ++t) {
+            double acc = 0;
+            for (size_t j = 0; j < pw; ++j) {
+              const double e = static_cast<double>(r[t * pw + j]) - u[t * pw + j];
+              acc += e * e;
+            }
+            const float want = static_cast<float>(acc / static_cast<double>(pw));
+            EXPECT(std::memcmp(&pe[t], &want, 4) == 0) << "patch_error n " << n << " patch " << patch << " channels "
+                                                       << channels << " token " << t;
+          }
+          for (size_t c = 0; c < channels; ++c) {
+            double acc = 0;
+            for (size_t t = 0; t < n; ++t) {
+              for (size_t s = 0; s < patch; ++s) {
+                const double e = static_cast<double>(r[t * pw + s * channels + c]) - u[t * pw + s * channels + c];
+                acc += e * e;
+              }
+            }
+            const float want = static_cast<float>(acc / (static_cast<double>(n) * patch));
+            EXPECT(std::memcmp(&ce[c], &want, 4) == 0) << "channel_error n " << n << " patch " << patch << " channels "
+                                                       << channels << " channel " << c;
+          }
+        }
+      }
+    }
+  }
+  ops::force_float_forms(ops::FloatForms::kCpu);
+}
+
 TEST(all_finite_finds_every_non_finite_value) {
   // The input check's fast pass: every length 0..70 and 1000, one bad value at every position
   // (NaN of both signs and another payload, +-Inf), and the largest finite / subnormal values

@@ -224,40 +224,7 @@ void ModelImpl::forward(const float* x, const OutputBuffers& out) {
     LinearCall c;
     c.in = z; c.m = n; c.out = buf.recon; c.ldo = pw;
     run_linear(*this, recon, c);
-    for (size_t c2 = 0; c2 < cf; ++c2) out.channel_error[c2] = 0.0f;
-    // channel_error accumulates in double per channel; the arena's ffn buffer is free here
-    // but too small in general, so sums go through a fixed stack block of channels at a time.
-    constexpr size_t kBlock = 64;
-    for (size_t c0 = 0; c0 < cf; c0 += kBlock) {
-      const size_t cb = cf - c0 < kBlock ? cf - c0 : kBlock;
-      double acc[kBlock] = {};
-      for (size_t t = 0; t < n; ++t) {
-        const float* r = buf.recon + t * pw;
-        const float* p = u + t * pw;
-        for (size_t s = 0; s < hp.patch_length; ++s) {
-          for (size_t c2 = 0; c2 < cb; ++c2) {
-            const double e = static_cast<double>(r[s * cf + c0 + c2]) - p[s * cf + c0 + c2];
-            acc[c2] += e * e;
-          }
-        }
-      }
-      const double denom = static_cast<double>(n) * hp.patch_length;
-      for (size_t c2 = 0; c2 < cb; ++c2) out.channel_error[c0 + c2] = static_cast<float>(acc[c2] / denom);
-    }
-    // patch_error: each token's sum over j in order, in double; 8 tokens side by side (one
-    // token at a time was a latency-bound chain of pw dependent adds, ~4% of a tiny forward).
-    constexpr size_t kTokens = 8;
-    for (size_t t0 = 0; t0 < n; t0 += kTokens) {
-      const size_t tb = n - t0 < kTokens ? n - t0 : kTokens;
-      double acc[kTokens] = {};
-      for (size_t j = 0; j < pw; ++j) {
-        for (size_t i = 0; i < tb; ++i) {
-          const double e = static_cast<double>(buf.recon[(t0 + i) * pw + j]) - u[(t0 + i) * pw + j];
-          acc[i] += e * e;
-        }
-      }
-      for (size_t i = 0; i < tb; ++i) out.patch_error[t0 + i] = static_cast<float>(acc[i] / static_cast<double>(pw));
-    }
+    ops::reconstruction_errors(buf.recon, u, n, hp.patch_length, cf, out.patch_error, out.channel_error);
   }
   if (calibrating) ++calibration_windows;
 }

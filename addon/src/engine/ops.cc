@@ -782,6 +782,139 @@ void mean_rows(const float* z, size_t rows, size_t cols, float* out) {
   }
 }
 
+namespace {
+
+using D8 = double __attribute__((vector_size(64)));
+using F8 = float __attribute__((vector_size(32)));
+
+// 8 floats from p (the first `count`, the rest 0) widened to double.
+VIGIL_ALWAYS_INLINE inline D8 load8_as_double(const float* p, size_t count) {
+  F8 f = {};
+  if (count == 8) {
+    std::memcpy(&f, p, sizeof f);
+  } else {
+    for (size_t i = 0; i < count; ++i) f[i] = p[i];
+  }
+  return __builtin_convertvector(f, D8);
+}
+
+// channel_error of reconstruction_errors for a compile-time channel count CF (its
+// accumulators stay in registers; with a run-time count they went through the stack, a store
+// and a load in every add's chain): steps = n * patch_length elements per channel, element
+// (step, c) at step * CF + c.
+template <size_t CF>
+VIGIL_ALWAYS_INLINE inline void channel_errors_fixed(const float* recon, const float* u, size_t steps,
+                                                     float* channel_error) {
+  double acc[CF] = {};
+  for (size_t ts = 0; ts < steps; ++ts) {
+    for (size_t c = 0; c < CF; ++c) {
+      const double e = static_cast<double>(recon[ts * CF + c]) - u[ts * CF + c];
+      acc[c] += e * e;
+    }
+  }
+  for (size_t c = 0; c < CF; ++c) channel_error[c] = static_cast<float>(acc[c] / static_cast<double>(steps));
+}
+
+// channel_error: one accumulator per channel, over t then s in order (the order is the
+// definition; its chain of n * patch_length dependent adds is this loop's floor at any width).
+VIGIL_ALWAYS_INLINE inline void channel_errors(const float* recon, const float* u, size_t steps, size_t cf,
+                                               float* channel_error) {
+  switch (cf) {
+    case 1: return channel_errors_fixed<1>(recon, u, steps, channel_error);
+    case 2: return channel_errors_fixed<2>(recon, u, steps, channel_error);
+    case 3: return channel_errors_fixed<3>(recon, u, steps, channel_error);
+    case 4: return channel_errors_fixed<4>(recon, u, steps, channel_error);
+    case 6: return channel_errors_fixed<6>(recon, u, steps, channel_error);
+    case 8: return channel_errors_fixed<8>(recon, u, steps, channel_error);
+    default: break;
+  }
+  constexpr size_t kBlock = 64;  // a fixed stack block of channels at a time
+  for (size_t c0 = 0; c0 < cf; c0 += kBlock) {
+    const size_t cb = cf - c0 < kBlock ? cf - c0 : kBlock;
+    double acc[kBlock] = {};
+    for (size_t ts = 0; ts < steps; ++ts) {
+      for (size_t c = 0; c < cb; ++c) {
+        const double e = static_cast<double>(recon[ts * cf + c0 + c]) - u[ts * cf + c0 + c];
+        acc[c] += e * e;
+      }
+    }
+    for (size_t c = 0; c < cb; ++c) channel_error[c0 + c] = static_cast<float>(acc[c] / static_cast<double>(steps));
+  }
+}
+
+// patch_error: each token's sum over j in order, 8 tokens side by side (one token at a time is
+// a latency-bound chain of pw dependent adds).
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void patch_errors_form(const float* recon, const float* u, size_t n, size_t pw,
+                                                  float* patch_error) {
+  constexpr size_t kTokens = 8;
+  for (size_t t0 = 0; t0 < n; t0 += kTokens) {
+    const size_t tb = n - t0 < kTokens ? n - t0 : kTokens;
+    if constexpr (kZmm) {
+      // 8 tokens x 8 elements per step: the squares of each token's 8 elements (a vector per
+      // token), transposed in registers to a vector per element (lanes = tokens), added in j
+      // order. Tokens past tb and elements past pw are 0 (adding +0 to a sum of squares
+      // changes no bit).
+      D8 acc = {};
+      for (size_t j0 = 0; j0 < pw; j0 += 8) {
+        const size_t jb = pw - j0 < 8 ? pw - j0 : 8;
+        D8 a[8];
+        for (size_t i = 0; i < 8; ++i) {
+          if (i < tb) {
+            const D8 e = load8_as_double(recon + (t0 + i) * pw + j0, jb) - load8_as_double(u + (t0 + i) * pw + j0, jb);
+            a[i] = e * e;
+          } else {
+            a[i] = D8{};
+          }
+        }
+        D8 b[8], c[8];
+        for (size_t i = 0; i < 8; i += 2) {  // b[i]: even elements of tokens i, i + 1; b[i + 1]: odd
+          b[i] = __builtin_shufflevector(a[i], a[i + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+          b[i + 1] = __builtin_shufflevector(a[i], a[i + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+        }
+        for (size_t i = 0; i < 8; i += 4) {  // c[i + k]: elements k and k + 4 of tokens i .. i + 3
+          c[i] = __builtin_shufflevector(b[i], b[i + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+          c[i + 1] = __builtin_shufflevector(b[i + 1], b[i + 3], 0, 1, 8, 9, 4, 5, 12, 13);
+          c[i + 2] = __builtin_shufflevector(b[i], b[i + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+          c[i + 3] = __builtin_shufflevector(b[i + 1], b[i + 3], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+        D8 col[8];  // col[j]: element j0 + j of the 8 tokens
+        for (size_t k = 0; k < 4; ++k) {
+          col[k] = __builtin_shufflevector(c[k], c[4 + k], 0, 1, 2, 3, 8, 9, 10, 11);
+          col[k + 4] = __builtin_shufflevector(c[k], c[4 + k], 4, 5, 6, 7, 12, 13, 14, 15);
+        }
+        for (size_t j = 0; j < jb; ++j) acc += col[j];
+      }
+      for (size_t i = 0; i < tb; ++i) patch_error[t0 + i] = static_cast<float>(acc[i] / static_cast<double>(pw));
+    } else {
+      double acc[kTokens] = {};
+      for (size_t j = 0; j < pw; ++j) {
+        for (size_t i = 0; i < tb; ++i) {
+          const double e = static_cast<double>(recon[(t0 + i) * pw + j]) - u[(t0 + i) * pw + j];
+          acc[i] += e * e;
+        }
+      }
+      for (size_t i = 0; i < tb; ++i) patch_error[t0 + i] = static_cast<float>(acc[i] / static_cast<double>(pw));
+    }
+  }
+}
+
+template <bool kZmm>
+VIGIL_ALWAYS_INLINE inline void reconstruction_errors_form(const float* recon, const float* u,
+    size_t n, size_t patch_length, size_t cf, float* patch_error, float* channel_error) {
+  channel_errors(recon, u, n * patch_length, cf, channel_error);
+  patch_errors_form<kZmm>(recon, u, n, patch_length * cf, patch_error);
+}
+
+}  // namespace
+
+VIGIL_FLOAT_CLONES
+void reconstruction_errors(const float* recon, const float* u, size_t n, size_t patch_length,
+                           size_t channels, float* patch_error, float* channel_error) {
+  VIGIL_ZMM_OR_PORTABLE(reconstruction_errors_form, recon, u, n, patch_length, channels, patch_error,
+                        channel_error)
+}
+
 VIGIL_FLOAT_CLONES
 void softmax(float* x, size_t n) {
   // Max and sum in 8 fixed lanes (the same order at every vector width), combined in a fixed

@@ -140,4 +140,13 @@ bool all_finite(const float* x, size_t n);
 // order, in double (the mean pool of the classification head and the pooled embedding).
 void mean_rows(const float* z, size_t rows, size_t cols, float* out);
 
+// The reconstruction head's errors against the normalized patches u (both [n][patch_length *
+// channels], time-major within a patch: element s * channels + c), in double, e = (double)r -
+// (double)u, summed as e * e in element order:
+//   patch_error[t] = (float)(sum_{j < pw} e[t][j]^2 / pw), the sum over j in order;
+//   channel_error[c] = (float)(sum_{t < n, s < patch_length} e[t][s][c]^2 / (n patch_length)),
+//   the sum over t, then s, in order.
+void reconstruction_errors(const float* recon, const float* u, size_t n, size_t patch_length,
+                           size_t channels, float* patch_error, float* channel_error);
+
 }  // namespace vigil::ops
