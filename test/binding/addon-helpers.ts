@@ -1,11 +1,11 @@
 // Shared setup for the binding tests: the real built addon (through the probing loader) and
 // tiny models written to a temp dir.
 import '../helpers/quiet-logs.js';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { defaultAddonPath, loadAddon, type AddonModule } from '../../agent/inference/addon-loader.js';
 import { buildTinyGguf, type TinyGgufSpec } from '../fixtures/engine/tiny-gguf.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 export async function realAddon(): Promise<AddonModule> {
   const file = defaultAddonPath();
@@ -17,7 +17,8 @@ export async function realAddon(): Promise<AddonModule> {
 
 let dir: string | undefined;
 export function writeModel(name: string, spec: TinyGgufSpec): string {
-  dir ??= mkdtempSync(path.join(tmpdir(), 'vigil-binding-'));
+  // A new dir once the last one was removed (each file's temp dirs go after its tests).
+  if (dir === undefined || !existsSync(dir)) dir = tempDir('vigil-binding-');
   const file = path.join(dir, name);
   writeFileSync(file, buildTinyGguf(spec));
   return file;

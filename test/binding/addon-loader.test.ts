@@ -1,8 +1,7 @@
 // The probing loader against the real addon and against binaries that fail in the ways a
 // device meets: missing, not a shared object, dying on SIGILL, a forced kernel path the CPU
 // lacks. Also engineInfo() and `vigil engine info --json`.
-import { copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -15,9 +14,10 @@ import {
 } from '../../agent/inference/addon-loader.js';
 import { register } from '../../agent/cli/commands/engine.js';
 import { realAddon, thrown } from './addon-helpers.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 let addon: AddonModule;
-const dir = mkdtempSync(path.join(tmpdir(), 'vigil-loader-'));
+const dir = tempDir('vigil-loader-');
 const savedIsa = process.env.VIGIL_ISA;
 
 beforeAll(async () => {

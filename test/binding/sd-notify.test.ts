@@ -1,7 +1,7 @@
 // sdNotify against real AF_UNIX datagram sockets (Node cannot create them: a small
 // /usr/bin/python3 receiver binds one, path and abstract forms).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +21,7 @@ s.settimeout(10)
 for _ in range(int(sys.argv[2])):
     print('got:' + s.recv(4096).decode().replace('\\n', '|'), flush=True)
 `;
+import { tempDir } from '../helpers/temp-dir.js';
 
 interface Receiver {
   proc: ChildProcessWithoutNullStreams;
@@ -84,7 +85,7 @@ describe('sdNotify', () => {
   });
 
   it('sends to a path socket', async () => {
-    const sock = path.join(mkdtempSync(path.join(tmpdir(), 'vigil-notify-')), 'notify.sock');
+    const sock = path.join(tempDir('vigil-notify-'), 'notify.sock');
     const r = await startReceiver(sock, 2);
     process.env.NOTIFY_SOCKET = sock;
     expect(addon.sdNotify('READY=1')).toBe(true);

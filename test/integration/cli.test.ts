@@ -1,9 +1,9 @@
 // The `vigil` command as a user meets it: the compiled CLI (dist/), help, exit codes, config check.
 import { describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from '../helpers/temp-dir.js';
 
 function vigil(...args: string[]) {
   const r = spawnSync(process.execPath, ['dist/agent/cli/main.js', ...args], {
@@ -46,7 +46,7 @@ describe('vigil CLI', () => {
   });
 
   it('names the field of a config with a wrong type and exits 1', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-cli-'));
+    const dir = tempDir('vigil-cli-');
     const file = path.join(dir, 'bad.yaml');
     writeFileSync(file, 'deviceId: gw-1\nmqtt:\n  keepaliveSec: soon\n');
     const r = vigil('config', 'check', file);

@@ -1,14 +1,14 @@
 // `vigil run` as systemd runs it: a real process (the compiled CLI) against a real mosquitto.
 // SIGTERM mid-stream: exit 0 within a few seconds, `stopping` then `offline` on the retained status.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
 import { collect } from '../helpers/mqtt-collector.js';
 import { startMosquitto } from '../helpers/mosquitto.js';
 import { writeTinyBundle } from '../helpers/tiny-bundle.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const cleanups: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
@@ -24,7 +24,7 @@ describe('vigil run (process)', () => {
     const broker = await startMosquitto();
     cleanups.push(() => broker.stop());
     const bundle = writeTinyBundle();
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-run-'));
+    const dir = tempDir('vigil-run-');
     const configFile = path.join(dir, 'config.yaml');
     writeFileSync(
       configFile,

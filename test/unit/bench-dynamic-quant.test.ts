@@ -1,7 +1,6 @@
 // The ORT int8 peer of `vigil bench`: the quantize_dynamic twin must yield a graph ORT accepts,
 // with every constant-weight MatMul quantized, and outputs close to the fp32 graph's.
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { modelProtoType } from '../../agent/model/onnx-proto.js';
 import { readOnnx } from '../../agent/model/onnx-reader.js';
 import { tstDims } from '../../agent/model/tst-hyperparameters.js';
 import { linearLayers } from '../../agent/model/tst-tensors.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const h = benchHyperparameters('tiny');
 const fp32 = buildSyntheticOnnx(h, { seed: 7 });
@@ -97,7 +97,7 @@ describe('quantizeDynamicOnnx', () => {
   }
 
   it('is the graph ORT fuses: one DynamicQuantizeMatMul per linear, as quantize_dynamic output gets', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'vigil-dq-')), 'optimized.onnx');
+    const file = path.join(tempDir('vigil-dq-'), 'optimized.onnx');
     const s = await ort.InferenceSession.create(quantizeDynamicOnnx(fp32).bytes, {
       intraOpNumThreads: 1,
       interOpNumThreads: 1,

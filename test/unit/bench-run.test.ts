@@ -2,8 +2,7 @@
 // arithmetic (ratios are the quotients of the medians it reports), never its timings. Needs the
 // built addon (skipped without it); the flag checks need nothing.
 import '../helpers/quiet-logs.js';
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import * as ort from 'onnxruntime-node';
@@ -19,6 +18,7 @@ import { GEMM_HOWTO, runBench, runGemmBench, type BenchReport } from '../../agen
 import { register } from '../../agent/cli/commands/bench.js';
 import { UsageError } from '../../agent/cli/fail.js';
 import { defaultAddonPath, loadAddon } from '../../agent/inference/addon-loader.js';
+import { tempDir } from '../helpers/temp-dir.js';
 
 function cli(...args: string[]): Promise<unknown> {
   const program = new Command('vigil').exitOverride();
@@ -139,7 +139,7 @@ const SPECTRAL_HP: TstHyperparameters = {
 describe.skipIf(!existsSync(addonPath))('runBench on a bundle directory', () => {
   it('times the engine on raw windows and ORT on features, with the TS front end apart', async () => {
     const addon = await loadAddon({ addonPath });
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-bench-bundle-'));
+    const dir = tempDir('vigil-bench-bundle-');
     const onnx = buildSyntheticOnnx(SPECTRAL_HP, { seed: 2 });
     const raw = randomWindows(4, 256 * 2, 8);
     writeFileSync(path.join(dir, 'model.onnx'), onnx);
@@ -231,7 +231,7 @@ function emptyReport(): BenchReport {
 
 describe('GEMM kernel table', () => {
   it('says how to build and run vigil_bench_gemm when it is not built', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'vigil-bench-root-'));
+    const root = tempDir('vigil-bench-root-');
     const g = await runGemmBench(root);
     expect(g).toEqual({
       binary: path.join(root, 'build', 'native', 'vigil_bench_gemm'),
@@ -244,7 +244,7 @@ describe('GEMM kernel table', () => {
   });
 
   it('reads the benchmark JSON into the table', async () => {
-    const root = mkdtempSync(path.join(tmpdir(), 'vigil-bench-root-'));
+    const root = tempDir('vigil-bench-root-');
     const bin = path.join(root, 'build', 'native');
     mkdirSync(bin, { recursive: true });
     const json =
