@@ -4,6 +4,7 @@
 // Prints one JSON line: { libraryRssBytes, modelRssBytes } where libraryRssBytes is what loading
 // the runtime itself added (addon / onnxruntime-node) and modelRssBytes what creating the model
 // or session and running it once added on top.
+import '../inference/ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';

@@ -1,6 +1,7 @@
 // `vigil bench`: the native int8 engine against onnxruntime-node (fp32 and int8 dynamic quant)
 // in one process, interleaved, on the engine brief's three model sizes and on the shipped
 // bundles. Every figure goes into one JSON object (BenchReport); format-report.ts prints it.
+import '../inference/ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // The `vigil` command: wiring only. Each command group registers itself from
 // agent/cli/commands/<group>.ts; exit codes: 0 ok, 1 runtime failure, 2 usage error.
+import '../inference/ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import { Command, CommanderError } from 'commander';
 import { UsageError } from './fail.js';
 import { VERSION } from '../version.js';

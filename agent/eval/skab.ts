@@ -6,6 +6,7 @@
 // rows of all files form one binary classification: F1, FAR = FP/(FP+TN), MAR = FN/(FN+TP).
 // Labels are read only to count the confusion; the scoring path never sees them. The site
 // transform's level reference adapts to drift exactly as in the agent (SiteAdapter).
+import '../inference/ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';

@@ -5,6 +5,7 @@
 // its whole duration: its cost is measured (blockedUs) rather than hidden.
 // The ONNX graph takes the front end's output: x float32 [batch, T', C']; for frontend =
 // "spectral" the features are computed here in TypeScript (agent/inference/frontend.ts) first.
+import './ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import * as ort from 'onnxruntime-node';
 import type { Manifest } from '../model/manifest-types.js';
 import type { Backend, BackendCounters, InferenceOutputs } from './backend.js';

@@ -2,6 +2,7 @@
 // that model's onnxruntime session and front end, so the agent's event loop never waits on ORT.
 // Started by onnx-worker-backend.ts; speaks onnx-worker-protocol.ts. onnxruntime-node is loaded
 // here only: on a platform without it (32-bit ARM) open fails with BACKEND_UNAVAILABLE.
+import './ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import { parentPort } from 'node:worker_threads';
 import type { HostToWorker, WorkerToHost } from './onnx-worker-protocol.js';
 import { OnnxSession, type OrtModule, type PackedOutputs } from './onnx-session.js';

@@ -2,6 +2,7 @@
 // the native addon (fp32 calibration mode and int8), the TypeScript reference (same contract,
 // used when the addon is unavailable and in unit tests), and onnxruntime on the fp32 ONNX.
 // All take the raw window (windowLength x channels, time-major).
+import '../inference/ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import { applyFrontend } from '../inference/frontend.js';
 import { ModelError } from './model-error.js';
 import { loadNativeAddon } from './native-addon.js';

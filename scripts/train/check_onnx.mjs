@@ -4,7 +4,10 @@
 // diff > 1e-4). The reference is <model.onnx>.ref.* unless --ref names another prefix (the training
 // script writes DATA/model.onnx.ref.*).
 import { readFileSync } from 'node:fs';
-import ort from 'onnxruntime-node';
+
+// onnxruntime-node's telemetry off before it loads (agent/inference/ort-telemetry.ts says why).
+process.env.ORT_DISABLE_TELEMETRY ??= '1';
+const { default: ort } = await import('onnxruntime-node');
 
 const TOL = 1e-4;
 let failed = false;

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { tempDir } from '../helpers/temp-dir.js';
 
 const unit = readFileSync('systemd/vigil.service', 'utf8');
 const hasAnalyze = spawnSync('sh', ['-c', 'command -v systemd-analyze'], { stdio: 'ignore' }).status === 0;
@@ -12,11 +12,12 @@ describe('systemd unit', () => {
     expect(unit).toMatch(/^Type=notify$/m);
     expect(unit).toMatch(/^WatchdogSec=\d+$/m);
     expect(unit).toMatch(/^Restart=always$/m);
+    expect(unit).toMatch(/^Environment=ORT_DISABLE_TELEMETRY=1$/m); // onnxruntime-node's telemetry off
     expect(unit).not.toMatch(/^MemoryDenyWriteExecute=/m);
   });
 
   it.skipIf(!hasAnalyze)('passes systemd-analyze verify', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-unit-'));
+    const dir = tempDir('vigil-unit-');
     copyFileSync('systemd/vigil.service', path.join(dir, 'vigil.service'));
     const r = spawnSync('systemd-analyze', ['verify', path.join(dir, 'vigil.service')], { encoding: 'utf8' });
     // verify warns about the missing /opt/vigil install; anything else is a defect of the unit
@@ -27,7 +28,7 @@ describe('systemd unit', () => {
   });
 
   it.skipIf(!hasAnalyze)('scores an exposure of at most 2.0 in systemd-analyze security', () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'vigil-unit-'));
+    const dir = tempDir('vigil-unit-');
     copyFileSync('systemd/vigil.service', path.join(dir, 'vigil.service'));
     const out = execFileSync(
       'systemd-analyze',

@@ -1,6 +1,7 @@
 // `vigil bench [--json] [--sizes tiny,mid,large] [--runs N]`: the native int8 engine against
 // onnxruntime-node (fp32 and int8 dynamic quant) in one process, interleaved; see
 // docs/benchmarks.md. The table goes to stdout (or one JSON object with --json), progress to stderr.
+import '../../inference/ort-telemetry.js'; // before onnxruntime-node: its telemetry off (ort-telemetry.ts)
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { defaultAddonPath, loadAddon } from '../../inference/addon-loader.js';
