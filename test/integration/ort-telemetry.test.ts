@@ -20,7 +20,7 @@ describe('onnxruntime telemetry', () => {
   it('is off in the agent: a session leaves no device id, event store or debug log behind', () => {
     const home = tempDir('vigil-ort-home-');
     const tmp = tempDir('vigil-ort-tmp-');
-    const env = { ...process.env, HOME: home, TMPDIR: tmp, XDG_CACHE_HOME: undefined };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, TMPDIR: tmp };
     delete env.ORT_DISABLE_TELEMETRY;
     delete env.XDG_CACHE_HOME;
     const r = spawnSync(process.execPath, ['dist/agent/cli/main.js', 'model', 'verify', 'models/pump-skab'], {
