@@ -341,7 +341,7 @@ TEST(portable_forms_match_zmm_forms_bit_for_bit) {
   }
   struct Case { size_t n, d, heads; };
   const kernels::KernelTable& kt = *kernels::available_kernels().front();
-  for (const Case c : {Case{7, 12, 3}, Case{100, 40, 2}, Case{130, 64, 2}, Case{64, 64, 4}}) {
+  for (const Case c : {Case{7, 12, 3}, Case{100, 40, 2}, Case{130, 64, 2}, Case{64, 64, 4}, Case{70, 136, 2}}) {
     const auto qkv = randv(c.n * 3 * c.d, 17 + c.n, 1.5f);
     EXPECT(both([&] {
       std::vector<uint8_t> scratch(attention_i8_scratch_bytes(kt, c.n, c.d / c.heads, c.heads) + 64);

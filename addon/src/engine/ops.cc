@@ -497,6 +497,35 @@ VIGIL_ALWAYS_INLINE inline void lane_sums(const F16* acc, double* sum) {
   }
 }
 
+// finish_mean / finish_rstd of R rows (layer_norm_spec.h), the R divisions as one vector
+// division (IEEE: the same quotients; 4 scalar divisions per step were a fifth of a 64 x 64
+// layer_norm_quantize); the square roots stay scalar.
+using D4 = double __attribute__((vector_size(32)));
+template <size_t R>
+VIGIL_ALWAYS_INLINE inline void finish_means(const double* sum, size_t d, float* mean) {
+  if constexpr (R == 4) {
+    D4 s;
+    std::memcpy(&s, sum, sizeof s);
+    const D4 m = s / static_cast<double>(d);
+    for (size_t r = 0; r < 4; ++r) mean[r] = static_cast<float>(m[r]);
+  } else {
+    for (size_t r = 0; r < R; ++r) mean[r] = finish_mean(sum[r], d);
+  }
+}
+template <size_t R>
+VIGIL_ALWAYS_INLINE inline void finish_rstds(const double* sum, size_t d, float eps, float* rstd) {
+  if constexpr (R == 4) {
+    D4 s;
+    std::memcpy(&s, sum, sizeof s);
+    D4 v = s / static_cast<double>(d) + static_cast<double>(eps);
+    for (size_t r = 0; r < 4; ++r) v[r] = std::sqrt(v[r]);
+    const D4 q = 1.0 / v;
+    for (size_t r = 0; r < 4; ++r) rstd[r] = static_cast<float>(q[r]);
+  } else {
+    for (size_t r = 0; r < R; ++r) rstd[r] = finish_rstd(sum[r], d, eps);
+  }
+}
+
 template <size_t R>
 VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, float* mean_out,
                                           float* rstd_out) {
@@ -511,9 +540,9 @@ VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, f
   float mean[R];
   for (size_t r = 0; r < R; ++r) {
     for (size_t j = d16; j < d; ++j) sum[r] += x[r * d + j];
-    mean[r] = finish_mean(sum[r], d);
     acc[r] = F16{};
   }
+  finish_means<R>(sum, d, mean);
   for (size_t j0 = 0; j0 < d16; j0 += 16) {
     for (size_t r = 0; r < R; ++r) {
       const F16 c = load16(x + r * d + j0) - mean[r];
@@ -527,8 +556,8 @@ VIGIL_ALWAYS_INLINE inline void row_stats(const float* x, size_t d, float eps, f
       sum[r] += c * c;
     }
     mean_out[r] = mean[r];
-    rstd_out[r] = finish_rstd(sum[r], d, eps);
   }
+  finish_rstds<R>(sum, d, eps, rstd_out);
 }
 
 // row_stats<1> as plain loops over 16 float lanes (the same sums in the same order): the form
@@ -1292,10 +1321,32 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
   const size_t vc = hc * dh;  // V columns of these heads
   constexpr size_t kBlock = 64;
   // Pass 1: the V column maxima; Q and K quantized per (row, head) slice.
-  for (size_t c = 0; c < vc; ++c) vmax_bits[c] = 0;
+  const float* v0 = qkv + 2 * d + head_begin * dh;  // row i's V columns at v0 + i * ld
+  size_t cz = 0;  // columns done in registers
+  if constexpr (kZmm) {
+    // Whole 16-column blocks, 4 at a time, their maxima in registers over all rows (in memory,
+    // each row's max was a load and a store in the chain of the next row's).
+    for (; cz + 16 <= vc; ) {
+      const size_t nb = std::min<size_t>(4, (vc - cz) / 16);
+      U16 m[4] = {};
+      for (size_t i = 0; i < n; ++i) {
+        for (size_t k = 0; k < 4; ++k) {
+          if (k < nb) {
+            U16 b;
+            std::memcpy(&b, v0 + i * ld + cz + 16 * k, sizeof b);
+            b &= 0x7fffffffu;
+            m[k] = b > m[k] ? b : m[k];
+          }
+        }
+      }
+      for (size_t k = 0; k < nb; ++k) std::memcpy(vmax_bits + cz + 16 * k, &m[k], sizeof m[k]);
+      cz += 16 * nb;
+    }
+  }
+  for (size_t c = cz; c < vc; ++c) vmax_bits[c] = 0;
   for (size_t i = 0; i < n; ++i) {
-    const float* v = qkv + i * ld + 2 * d + head_begin * dh;
-    for (size_t c = 0; c < vc; ++c) {
+    const float* v = v0 + i * ld;
+    for (size_t c = cz; c < vc; ++c) {
       uint32_t b;
       std::memcpy(&b, v + c, sizeof b);
       b &= 0x7fffffffu;
@@ -1358,22 +1409,44 @@ VIGIL_ALWAYS_INLINE inline void quantize_attention_operands_form(const float* qk
   // transposed (v8t[c][m], c = head * dh + t) with the column sums.
   for (size_t m0 = 0; m0 < n; m0 += kBlock) {
     const size_t rb = n - m0 < kBlock ? n - m0 : kBlock;
-    for (size_t r = 0; r < rb; ++r) {
-      const float* v = qkv + (m0 + r) * ld + 2 * d + head_begin * dh;
-      int8_t* q = vblock + r * vc;
-      if constexpr (kZmm) {
-        size_t c16 = 0;
-        for (; c16 + 16 <= vc; c16 += 16) {  // column sums of the whole 16-lane blocks here
-          const I16 qi = round_clamp16i(load16(v + c16) * load16(inv + c16));
-          store16b(q + c16, __builtin_convertvector(qi, B16));
-          I16 cs = load16i(colsum + c16);
-          cs += qi;
-          std::memcpy(colsum + c16, &cs, sizeof cs);
+    if constexpr (kZmm) {
+      // Whole 16-column blocks, 4 at a time over the block's rows, their column sums in
+      // registers (integer: the order is free); then the last vc % 16 columns row by row.
+      const size_t c16 = vc / 16 * 16;
+      for (size_t c0 = 0; c0 < c16; ) {
+        const size_t nb = std::min<size_t>(4, (c16 - c0) / 16);
+        F16 f[4];
+        I16 cs[4];
+        for (size_t k = 0; k < 4; ++k) {
+          if (k < nb) {
+            f[k] = load16(inv + c0 + 16 * k);
+            cs[k] = load16i(colsum + c0 + 16 * k);
+          }
         }
+        for (size_t r = 0; r < rb; ++r) {
+          const float* v = v0 + (m0 + r) * ld + c0;
+          int8_t* q = vblock + r * vc + c0;
+          for (size_t k = 0; k < 4; ++k) {
+            if (k < nb) {
+              const I16 qi = round_clamp16i(load16(v + 16 * k) * f[k]);
+              store16b(q + 16 * k, __builtin_convertvector(qi, B16));
+              cs[k] += qi;
+            }
+          }
+        }
+        for (size_t k = 0; k < nb; ++k) std::memcpy(colsum + c0 + 16 * k, &cs[k], sizeof cs[k]);
+        c0 += 16 * nb;
+      }
+      for (size_t r = 0; r < rb && c16 < vc; ++r) {
+        const float* v = v0 + (m0 + r) * ld;
         float y[16];  // the last vc % 16 columns
         for (size_t c = c16; c < vc; ++c) y[c - c16] = v[c] * inv[c];
-        quantize_block(y, vc - c16, 1.0f, q + c16);
-      } else {  // v * inv rounded as quantize_block(v * inv, 1): the same bits
+        quantize_block(y, vc - c16, 1.0f, vblock + r * vc + c16);
+      }
+    } else {  // row by row: v * inv rounded as quantize_block(v * inv, 1), the same bits
+      for (size_t r = 0; r < rb; ++r) {
+        const float* v = v0 + (m0 + r) * ld;
+        int8_t* q = vblock + r * vc;
         float y[64];
         for (size_t c0 = 0; c0 < vc; c0 += 64) {
           const size_t m = vc - c0 < 64 ? vc - c0 : 64;
