@@ -212,15 +212,17 @@ void scores(const AttentionHead& h, const Layout& l, const uint8_t* s, const int
       }
     }
   }
+  const size_t n = h.n, np = l.np;  // locals: the y stores (may_alias) would force reloads
+  const float* const ckp = h.ck;
 #pragma GCC unroll 4
   for (int b = 0; b < NB; ++b) {
     const size_t j0 = (b0 + b) * 16;
-    const __mmask16 m = key_mask(j0, h.n);
-    const __m512 ck = _mm512_maskz_loadu_ps(m, h.ck + j0);
+    const __mmask16 m = key_mask(j0, n);
+    const __m512 ck = _mm512_maskz_loadu_ps(m, ckp + j0);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(acc[r][b]), _mm512_set1_ps(rs2[r])), ck);
-      _mm512_store_ps(y + r * l.np + j0, v);
+      _mm512_store_ps(y + r * np + j0, v);
       mx[r] = _mm512_mask_max_ps(mx[r], m, mx[r], v);
     }
   }
@@ -249,13 +251,16 @@ void softmax_rows(const Layout& l, size_t n, const float* y, const __m512* mx, u
     m[r] = _mm512_set1_ps(_mm512_reduce_max_ps(mx[r]));
     sum[r] = _mm512_setzero_si512();
   }
-  for (size_t j0 = 0; j0 < l.np; j0 += 16) {
+  // l.np in a local: the u8 stores (a may_alias vector type) would otherwise force a reload of
+  // it after each one.
+  const size_t np = l.np;
+  for (size_t j0 = 0; j0 < np; j0 += 16) {
     const __mmask16 keys = key_mask(j0, n);
 #pragma GCC unroll 4
     for (int r = 0; r < R; ++r) {
       // No clamp at kMinY: below it vrndscaleps/vscalefps give e < 255 * 2^-29 as well (down to
       // 0), so u = 0 either way; y is finite, so t is.
-      const __m512 t = _mm512_sub_ps(_mm512_load_ps(y + r * l.np + j0), m[r]);
+      const __m512 t = _mm512_sub_ps(_mm512_load_ps(y + r * np + j0), m[r]);
       const __m512 nr = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
       const __m512 f = _mm512_sub_ps(t, nr);
       __m512 p = _mm512_set1_ps(su8::kP[0]);
@@ -266,7 +271,7 @@ void softmax_rows(const Layout& l, size_t n, const float* y, const __m512* mx, u
       const __m512 e = _mm512_scalef_ps(p, nr);
       const __m512i u = _mm512_maskz_cvttps_epi32(keys, _mm512_add_ps(e, _mm512_set1_ps(0.5f)));
       sum[r] = _mm512_add_epi32(sum[r], u);
-      _mm_storeu_si128(reinterpret_cast<__m128i*>(ub + r * l.np + j0), _mm512_cvtepi32_epi8(u));
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(ub + r * np + j0), _mm512_cvtepi32_epi8(u));
     }
   }
 #pragma GCC unroll 4
@@ -303,6 +308,8 @@ void pv(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, si
     step(g + 1, 1);
   }
   if (g < l.n4) step(g, 0);
+  float* const out = h.out;  // locals: the stores (may_alias) would force reloads of h's fields
+  const size_t ldo = h.ldo;
 #pragma GCC unroll 2
   for (int c = 0; c < TB; ++c) {
     const size_t t0 = (c0 + c) * 16;
@@ -312,7 +319,7 @@ void pv(const AttentionHead& h, const Layout& l, const uint8_t* s, size_t i0, si
     for (int r = 0; r < R; ++r) {
       const __m512i o = _mm512_add_epi32(acc[r][c][0], acc[r][c][1]);
       const __m512 v = _mm512_mul_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(o), sv), _mm512_set1_ps(inv[r]));
-      _mm512_mask_storeu_ps(h.out + (i0 + r) * h.ldo + t0, m, v);
+      _mm512_mask_storeu_ps(out + (i0 + r) * ldo + t0, m, v);
     }
   }
 }
