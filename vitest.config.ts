@@ -1,9 +1,8 @@
 import { defineConfig } from 'vitest/config';
-
 // onnxruntime-node's telemetry off in every test worker (they inherit this process's
-// environment): the agent's own modules set it too (agent/inference/ort-telemetry.ts), but
-// tests also load onnxruntime-node directly.
-process.env.ORT_DISABLE_TELEMETRY ??= '1';
+// environment): the agent's modules that load it import this module first, but tests also
+// load onnxruntime-node directly.
+import './agent/inference/ort-telemetry.js';
 
 export default defineConfig({
   test: {

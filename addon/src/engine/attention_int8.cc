@@ -116,11 +116,14 @@ void attention_i8(const kernels::KernelTable& kt, const float* qkv, size_t n, si
     const float* svh = sv + hh * dh;
     const int32_t* csh = colsum + hh * dh;
     kt.pack(v8t + hh * dh * n, dh, n, pv);   // W = V8^T [dh][n]: O = P V8
-    int16_t* keys = reinterpret_cast<int16_t*>(scratch + l.kt);
-    if (keys_prepared(kt)) kt.attention_keys(kh, n, dh, keys, round16(n));
+    int16_t* keys = nullptr;  // K in the table's layout, when it has one
+    if (keys_prepared(kt)) {
+      keys = reinterpret_cast<int16_t*>(scratch + l.kt);
+      kt.attention_keys(kh, n, dh, keys, round16(n));
+    }
     for (size_t i0 = 0; i0 < n; i0 += kAttentionI8Rows) {
       const size_t rows = n - i0 < kAttentionI8Rows ? n - i0 : kAttentionI8Rows;
-      if (keys_prepared(kt)) {
+      if (keys != nullptr) {
         kt.attention_scores_kt(qh + i0 * dh, rows, keys, round16(n), n, dh, s32);
       } else {
         ops::attention_scores_s16(qh + i0 * dh, rows, kh, n, dh, s32);

@@ -827,47 +827,39 @@ VIGIL_ALWAYS_INLINE inline D8 load8_as_double(const float* p, size_t count) {
   return __builtin_convertvector(f, D8);
 }
 
-// channel_error of reconstruction_errors for a compile-time channel count CF (its
-// accumulators stay in registers; with a run-time count they went through the stack, a store
-// and a load in every add's chain): steps = n * patch_length elements per channel, element
-// (step, c) at step * CF + c.
-template <size_t CF>
-VIGIL_ALWAYS_INLINE inline void channel_errors_fixed(const float* recon, const float* u, size_t steps,
-                                                     float* channel_error) {
-  double acc[CF] = {};
+// channel_error[c0 .. c0 + CB) of reconstruction_errors: steps = n * patch_length elements per
+// channel (element (step, c) at step * cf + c), each channel's sum over the steps in order. CB
+// is a compile-time count so the accumulators stay in registers (with a run-time count they
+// went through the stack, a store and a load in every add's chain).
+template <size_t CB>
+VIGIL_ALWAYS_INLINE inline void channel_errors_block(const float* recon, const float* u, size_t steps, size_t cf,
+                                                     size_t c0, float* channel_error) {
+  double acc[CB] = {};
   for (size_t ts = 0; ts < steps; ++ts) {
-    for (size_t c = 0; c < CF; ++c) {
-      const double e = static_cast<double>(recon[ts * CF + c]) - u[ts * CF + c];
+    for (size_t c = 0; c < CB; ++c) {
+      const double e = static_cast<double>(recon[ts * cf + c0 + c]) - u[ts * cf + c0 + c];
       acc[c] += e * e;
     }
   }
-  for (size_t c = 0; c < CF; ++c) channel_error[c] = static_cast<float>(acc[c] / static_cast<double>(steps));
+  for (size_t c = 0; c < CB; ++c) channel_error[c0 + c] = static_cast<float>(acc[c] / static_cast<double>(steps));
 }
 
 // channel_error: one accumulator per channel, over t then s in order (the order is the
-// definition; its chain of n * patch_length dependent adds is this loop's floor at any width).
+// definition; its chain of n * patch_length dependent adds is this loop's floor at any width),
+// blocks of up to 8 channels.
 VIGIL_ALWAYS_INLINE inline void channel_errors(const float* recon, const float* u, size_t steps, size_t cf,
                                                float* channel_error) {
-  switch (cf) {
-    case 1: return channel_errors_fixed<1>(recon, u, steps, channel_error);
-    case 2: return channel_errors_fixed<2>(recon, u, steps, channel_error);
-    case 3: return channel_errors_fixed<3>(recon, u, steps, channel_error);
-    case 4: return channel_errors_fixed<4>(recon, u, steps, channel_error);
-    case 6: return channel_errors_fixed<6>(recon, u, steps, channel_error);
-    case 8: return channel_errors_fixed<8>(recon, u, steps, channel_error);
-    default: break;
-  }
-  constexpr size_t kBlock = 64;  // a fixed stack block of channels at a time
-  for (size_t c0 = 0; c0 < cf; c0 += kBlock) {
-    const size_t cb = cf - c0 < kBlock ? cf - c0 : kBlock;
-    double acc[kBlock] = {};
-    for (size_t ts = 0; ts < steps; ++ts) {
-      for (size_t c = 0; c < cb; ++c) {
-        const double e = static_cast<double>(recon[ts * cf + c0 + c]) - u[ts * cf + c0 + c];
-        acc[c] += e * e;
-      }
+  for (size_t c0 = 0; c0 < cf; c0 += 8) {
+    switch (cf - c0 < 8 ? cf - c0 : 8) {
+      case 1: channel_errors_block<1>(recon, u, steps, cf, c0, channel_error); break;
+      case 2: channel_errors_block<2>(recon, u, steps, cf, c0, channel_error); break;
+      case 3: channel_errors_block<3>(recon, u, steps, cf, c0, channel_error); break;
+      case 4: channel_errors_block<4>(recon, u, steps, cf, c0, channel_error); break;
+      case 5: channel_errors_block<5>(recon, u, steps, cf, c0, channel_error); break;
+      case 6: channel_errors_block<6>(recon, u, steps, cf, c0, channel_error); break;
+      case 7: channel_errors_block<7>(recon, u, steps, cf, c0, channel_error); break;
+      default: channel_errors_block<8>(recon, u, steps, cf, c0, channel_error); break;
     }
-    for (size_t c = 0; c < cb; ++c) channel_error[c0 + c] = static_cast<float>(acc[c] / static_cast<double>(steps));
   }
 }
 

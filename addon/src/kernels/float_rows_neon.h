@@ -146,9 +146,6 @@ inline float abs_max_bits_neon(const float* x, size_t n) {
   return r;
 }
 
-// QuantizeAttentionOperandsFn: ops::quantize_attention_operands (its portable form, the same
-// steps per value): V's column maxima, Q and K per (row, head) slice to int16 with their
-// scales, V per column to int8 with its scales and column sums, written transposed.
 // dst[c][i] (row stride ldd) = src[i][c] (row stride lds) for one 16 x 16 block of bytes: trn
 // at 8, 16 and 32 bits between row pairs, then the rows' 64-bit halves combined (register k
 // ends as column k). ~100 instructions per 256 bytes against ~2.6 per byte one at a time.
@@ -180,6 +177,9 @@ inline void transpose16x16_s8(const int8_t* src, size_t lds, int8_t* dst, size_t
   }
 }
 
+// QuantizeAttentionOperandsFn: ops::quantize_attention_operands (its portable form, the same
+// steps per value): V's column maxima, Q and K per (row, head) slice to int16 with their
+// scales, V per column to int8 with its scales and column sums, written transposed.
 void quantize_attention_operands_neon(const float* qkv, size_t n, size_t d, size_t head_begin, size_t head_end,
                                       size_t dh, float k_scale_mul, int32_t qk_levels, int16_t* q16, float* sq,
                                       int16_t* k16, float* ck, int8_t* v8t, float* sv, int32_t* colsum,
