@@ -23,6 +23,7 @@ Napi::Value EngineInfo(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const kernels::CpuFeatures& f = kernels::cpu_features();
   Napi::Object feat = Napi::Object::New(env);
+  feat.Set("sse4_1", f.sse41);
   feat.Set("avx2", f.avx2);
   feat.Set("fma", f.fma);
   feat.Set("avx512f", f.avx512f);

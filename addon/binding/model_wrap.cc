@@ -10,7 +10,7 @@
 namespace vigil::binding {
 namespace {
 
-const char* const kIsaNames[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni", "avx_vnni"};
+const char* const kIsaNames[] = {"scalar", "neon", "neon_dot", "sse41", "avx2", "avx512_vnni", "avx_vnni"};
 const char* const kAttentionNames[] = {"auto", "f32", "int8"};
 
 // options.<field>: absent, or one of `names` (stored in *out); anything else is

@@ -10,7 +10,7 @@
 // Concurrent run()s on one Model are serialized: they wait in a per-model FIFO and one at a
 // time runs on the libuv pool (one arena per model); distinct models run in parallel.
 
-export type IsaName = 'scalar' | 'neon' | 'neon_dot' | 'avx2' | 'avx512_vnni' | 'avx_vnni';
+export type IsaName = 'scalar' | 'neon' | 'neon_dot' | 'sse41' | 'avx2' | 'avx512_vnni' | 'avx_vnni';
 
 export interface EngineInfo {
   /** CPU features the dispatcher saw, e.g. { avx2: true, avx512_vnni: true, asimddp: false } */

@@ -13,12 +13,12 @@ set(bad "")
 foreach(line IN LISTS lines)
   if(line MATCHES "^(.+\\.o(bj)?):$")
     set(member "${CMAKE_MATCH_1}")
-    if(member MATCHES "__(avx2|avx512_vnni|avx_vnni|avx_vnni_evex|neon|neon_dot)\\.")
+    if(member MATCHES "__(avx2|avx512_vnni|avx_vnni|avx_vnni_evex|neon|neon_dot|sse41)\\.")
       math(EXPR isa_members "${isa_members} + 1")
     endif()
     continue()
   endif()
-  if(NOT member MATCHES "__(avx2|avx512_vnni|avx_vnni|avx_vnni_evex|neon|neon_dot)\\.")
+  if(NOT member MATCHES "__(avx2|avx512_vnni|avx_vnni|avx_vnni_evex|neon|neon_dot|sse41)\\.")
     continue()
   endif()
   # nm line: "<addr> <type> <name>"; upper-case types (and W/V/u) are global or weak
@@ -33,7 +33,7 @@ foreach(line IN LISTS lines)
     # the same ISA): plain, non-inline functions no baseline code defines, so nothing to merge.
     if(type MATCHES "^[A-Zuvw]$"
        AND NOT name MATCHES "^vigil::kernels::table_[a-z0-9_]+\\(\\)$"
-       AND NOT (type STREQUAL "T" AND name MATCHES "^vigil::kernels::[a-z0-9_]+__(avx2|avx512_vnni|avx_vnni|avx_vnni_evex|neon|neon_dot)\\(")
+       AND NOT (type STREQUAL "T" AND name MATCHES "^vigil::kernels::[a-z0-9_]+__(avx2|avx512_vnni|avx_vnni|avx_vnni_evex|neon|neon_dot|sse41)\\(")
        AND NOT name STREQUAL "DW.ref.__gxx_personality_v0")
       list(APPEND bad "${member}: ${type} ${name}")
     endif()

@@ -470,7 +470,7 @@ int test_dispatch() {
   err.clear();
   CHECK(select_kernels("avx9000", &err) == nullptr, "unknown name must be rejected");
   CHECK(err.find("unknown kernel ISA 'avx9000'") != std::string::npos, "error for unknown: '%s'", err.c_str());
-  const char* const all[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni", "avx_vnni"};
+  const char* const all[] = {"scalar", "neon", "neon_dot", "avx2", "avx512_vnni", "avx_vnni", "sse41"};
   for (const char* name : all) {
     bool is_compiled = false, is_avail = false;
     for (const KernelTable* t : compiled) is_compiled |= std::strcmp(t->name, name) == 0;
@@ -491,8 +491,8 @@ int test_dispatch() {
   }
   // Tables carry consistent names and ISAs.
   const KernelTable* by_fn[] = {table_scalar(), table_neon(), table_neon_dot(), table_avx2(), table_avx512_vnni(),
-                                table_avx_vnni()};
-  for (int i = 0; i < 6; ++i) {
+                                table_avx_vnni(), table_sse41()};
+  for (int i = 0; i < 7; ++i) {
     if (by_fn[i] != nullptr) {
       CHECK(std::strcmp(by_fn[i]->name, all[i]) == 0, "table %d is named %s", i, by_fn[i]->name);
       CHECK(static_cast<int>(by_fn[i]->isa) == i, "table %s has isa %d", all[i], static_cast<int>(by_fn[i]->isa));

@@ -47,9 +47,9 @@ describe('Model construction', () => {
 
   it('a forced kernel path the CPU lacks is an error, never a fallback', () => {
     const info = addon.engineInfo();
-    const missing = (['scalar', 'neon', 'neon_dot', 'avx2', 'avx512_vnni', 'avx_vnni'] as const).find(
-      (isa) => !info.available.includes(isa),
-    );
+    const missing = (
+      ['scalar', 'neon', 'neon_dot', 'sse41', 'avx2', 'avx512_vnni', 'avx_vnni'] as const
+    ).find((isa) => !info.available.includes(isa));
     expect(missing).toBeDefined();
     const err = thrown(() => new addon.Model(q8Path, { isa: missing }));
     expect(err.code).toBe('ADDON_ISA_UNAVAILABLE');

@@ -25,6 +25,9 @@ const KernelTable* table_neon() { return nullptr; }
 #ifndef VIGIL_KERNELS_HAVE_NEON_DOT
 const KernelTable* table_neon_dot() { return nullptr; }
 #endif
+#ifndef VIGIL_KERNELS_HAVE_SSE41
+const KernelTable* table_sse41() { return nullptr; }
+#endif
 #ifndef VIGIL_KERNELS_HAVE_AVX2
 const KernelTable* table_avx2() { return nullptr; }
 #endif
@@ -57,6 +60,7 @@ CpuFeatures detect() {
   const bool osxsave = (c >> 27) & 1;
   const bool avx = (c >> 28) & 1;
   f.fma = (c >> 12) & 1;
+  f.sse41 = (c >> 19) & 1;
   if (osxsave) {
     const uint64_t xcr0 = read_xcr0();
     // XMM (bit 1) and YMM (bit 2) state saved by the OS.
@@ -99,7 +103,7 @@ CpuFeatures detect() {
   return f;
 }
 
-const char* const kKnown[] = {"avx512_vnni", "avx_vnni", "avx2", "neon_dot", "neon", "scalar"};
+const char* const kKnown[] = {"avx512_vnni", "avx_vnni", "avx2", "sse41", "neon_dot", "neon", "scalar"};
 
 const KernelTable* table_by_name(const char* name, bool* known) {
   *known = true;
@@ -107,6 +111,7 @@ const KernelTable* table_by_name(const char* name, bool* known) {
   if (std::strcmp(name, "neon") == 0) return table_neon();
   if (std::strcmp(name, "neon_dot") == 0) return table_neon_dot();
   if (std::strcmp(name, "avx2") == 0) return table_avx2();
+  if (std::strcmp(name, "sse41") == 0) return table_sse41();
   if (std::strcmp(name, "avx512_vnni") == 0) return table_avx512_vnni();
   if (std::strcmp(name, "avx_vnni") == 0) return table_avx_vnni();
   *known = false;
@@ -148,6 +153,8 @@ bool cpu_supports(Isa isa, std::string* missing) {
       return need(f.neon, "neon");
     case Isa::kNeonDot:
       return need(f.neon, "neon") && need(f.asimddp, "asimddp");
+    case Isa::kSse41:
+      return need(f.sse41, "sse4_1");
     case Isa::kAvx2:
       return need(f.avx2, "avx2") && need(f.os_avx, "OS support for AVX state (XGETBV)");
     case Isa::kAvx512Vnni:
@@ -190,7 +197,7 @@ const KernelTable* select_kernels(const char* name, std::string* error) {
   if (!known) {
     if (error != nullptr) {
       *error = std::string("unknown kernel ISA '") + name +
-               "' (known: avx512_vnni, avx_vnni, avx2, neon_dot, neon, scalar)";
+               "' (known: avx512_vnni, avx_vnni, avx2, sse41, neon_dot, neon, scalar)";
     }
     return nullptr;
   }
@@ -217,6 +224,7 @@ std::string describe_cpu_features() {
       s += what;
     }
   };
+  add(f.sse41, "sse4_1");
   add(f.avx2, "avx2");
   add(f.fma, "fma");
   add(f.avx512f, "avx512f");

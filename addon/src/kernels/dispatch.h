@@ -14,7 +14,7 @@ namespace vigil::kernels {
 
 struct CpuFeatures {
   std::string arch;  // "x86_64", "aarch64", "arm", or "unknown"
-  bool avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false,
+  bool sse41 = false, avx2 = false, fma = false, avx512f = false, avx512bw = false, avx512vl = false,
        avx512_vnni = false, avx512_vbmi = false, avx_vnni = false, os_avx = false, os_avx512 = false, neon = false,
        asimddp = false;
 };
@@ -29,7 +29,7 @@ std::vector<const KernelTable*> compiled_kernels();
 std::vector<const KernelTable*> available_kernels();
 
 // name nullptr or "" -> the best available table. Otherwise exactly that ISA name
-// ("scalar", "neon", "neon_dot", "avx2", "avx512_vnni"), or nullptr with *error saying why:
+// ("scalar", "neon", "neon_dot", "sse41", "avx2", "avx512_vnni", "avx_vnni"), or nullptr with *error saying why:
 // "unknown kernel ISA 'x' (known: ...)", "kernel ISA 'x' is not compiled into this binary",
 // "kernel ISA 'x' is not supported by this CPU: needs avx512_vnni".
 const KernelTable* select_kernels(const char* name, std::string* error);

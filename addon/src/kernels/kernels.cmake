@@ -59,6 +59,7 @@ endfunction()
 
 string(TOLOWER "${CMAKE_SYSTEM_PROCESSOR}" _vk_proc)
 if(_vk_proc MATCHES "^(x86_64|amd64|x64)$")
+  vigil_kernels_isa(sse41 gemm_s8s8_s32_4x8c2__sse41.cc -msse4.1)
   vigil_kernels_isa(avx2 gemm_s8s8_s32_4x16c2__avx2.cc -mavx2)
   if(avx2 IN_LIST VIGIL_KERNELS_COMPILED)  # the same table's fused int8 attention
     set_source_files_properties(${_vk_dir}/attention_s16__avx2.cc PROPERTIES COMPILE_OPTIONS "-mavx2")

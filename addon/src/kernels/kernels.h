@@ -12,7 +12,7 @@
 
 namespace vigil::kernels {
 
-enum class Isa : int { kScalar = 0, kNeon = 1, kNeonDot = 2, kAvx2 = 3, kAvx512Vnni = 4, kAvxVnni = 5 };
+enum class Isa : int { kScalar = 0, kNeon = 1, kNeonDot = 2, kAvx2 = 3, kAvx512Vnni = 4, kAvxVnni = 5, kSse41 = 6 };
 
 enum class Activation : int { kNone = 0, kGelu = 1 };
 
@@ -136,6 +136,8 @@ const KernelTable* table_scalar();
 const KernelTable* table_neon();
 const KernelTable* table_neon_dot();
 const KernelTable* table_avx2();
+// x86 without AVX2 (gemm_s8s8_s32_4x8c2__sse41.cc).
+const KernelTable* table_sse41();
 const KernelTable* table_avx512_vnni();
 // 256-bit VNNI (gemm_s8s8_s32_4x16c4__avx_vnni.cc), one source in two encodings: the VEX build
 // (AVX-VNNI CPUs) and the EVEX build (AVX-512 VNNI + VL CPUs). table_avx_vnni() is the one this
