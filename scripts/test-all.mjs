@@ -5,6 +5,8 @@
 //   3. vitest: test/unit, test/binding, test/integration (real addon, real mosquitto)
 //   4. ARM under qemu (npm run test:arm) when the cross toolchain and qemu are installed;
 //      CI sets VIGIL_REQUIRE_ARM=1 so a missing toolchain fails instead of skipping.
+//   5. x86 without AVX under qemu (npm run test:atom: the binding tests on an emulated Atom) on
+//      x86_64 hosts with qemu-x86_64; CI sets VIGIL_REQUIRE_ATOM=1 likewise.
 // Ends with one summary line "vigil: N passed, N failed" and a non-zero exit on any failure.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -115,6 +117,18 @@ if (want('arm')) {
       `\n=== arm: skipped (missing ${missing.join(', ')}; apt-get install qemu-user-static g++-aarch64-linux-gnu g++-arm-linux-gnueabihf)\n`,
     );
     results.push({ name: 'arm (qemu)', passed: 0, failed: 0, skipped: 1 });
+  }
+}
+
+if (want('atom') && process.arch === 'x64') {
+  if (has('qemu-x86_64-static') || has('qemu-x86_64')) {
+    results.push(await runCounted('atom (qemu)', 'bash', ['scripts/test-atom.sh']));
+  } else if (process.env.VIGIL_REQUIRE_ATOM === '1') {
+    process.stdout.write('\n=== atom: missing qemu-x86_64\n');
+    results.push({ name: 'atom (qemu)', passed: 0, failed: 1 });
+  } else {
+    process.stdout.write('\n=== atom: skipped (missing qemu-x86_64; apt-get install qemu-user-static)\n');
+    results.push({ name: 'atom (qemu)', passed: 0, failed: 0, skipped: 1 });
   }
 }
 
