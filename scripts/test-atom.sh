@@ -58,7 +58,7 @@ VIGIL_ADDON_PATH=$addon VIGIL_QEMU_NODE=$wrapper VIGIL_EXPECT_SELECTED=sse41 \
 rc=${PIPESTATUS[0]}
 set -e
 if [[ -f $report ]]; then
-  read -r p f <<<"$(node -e 'const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests + (r.numFailedTestSuites && !r.numFailedTests ? 1 : 0) + (r.numTotalTests === 0 ? 1 : 0))' "$report")"
+  read -r p f <<<"$(node "$root/scripts/vitest-counts.mjs" "$report")"
   passed=$((passed + p))
   failed=$((failed + f))
   echo "atom: vitest test/binding on sse41: $p passed, $f failed (vitest exit $rc)"

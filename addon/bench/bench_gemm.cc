@@ -127,51 +127,34 @@ VIGIL_PEAK_YMM_VNNI(peak_avx_vnni_vex_macs_per_s, "avx2,avxvnni", _mm256_dpbusd_
 VIGIL_PEAK_YMM_VNNI(peak_avx_vnni_evex_macs_per_s, "avx2,avx512vl,avx512vnni", _mm256_dpbusd_epi32)
 #undef VIGIL_PEAK_YMM_VNNI
 
-__attribute__((target("avx2"))) double peak_avx2_macs_per_s() {
-  // 6 chains, each with its own multiplicand so the compiler cannot share one vpmaddwd.
-  __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  __m256i x = _mm256_set1_epi32(0x00030004), y0 = _mm256_set1_epi32(0x00050006), y1 = _mm256_set1_epi32(1),
-          y2 = _mm256_set1_epi32(2), y3 = _mm256_set1_epi32(3), y4 = _mm256_set1_epi32(4), y5 = _mm256_set1_epi32(5);
-  const uint64_t iters = 2'000'000;
-  const auto t0 = Clock::now();
-  for (uint64_t i = 0; i < iters; ++i) {
-    // the kernel's exact sequence: vpmaddwd then vpaddd
-#define VIGIL_MA(r, y) r = _mm256_add_epi32(r, _mm256_madd_epi16(x, y));
-    VIGIL_MA(a0, y0) VIGIL_MA(a1, y1) VIGIL_MA(a2, y2) VIGIL_MA(a3, y3) VIGIL_MA(a4, y4) VIGIL_MA(a5, y5)
-#undef VIGIL_MA
-    __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
-    __asm__ volatile("" : "+x"(x), "+x"(y0), "+x"(y1), "+x"(y2), "+x"(y3), "+x"(y4), "+x"(y5));
+// The exact int16 kernels' sequence, pmaddwd then paddd, on vector type V (intrinsics prefix P:
+// _mm256 for avx2, _mm for sse41): 6 chains, each with its own multiplicand so the compiler
+// cannot share one multiply.
+#define VIGIL_PEAK_MADD(name, target_isa, V, P)                                                           \
+  __attribute__((target(target_isa))) double name() {                                                     \
+    V a0 = P##_set1_epi32(0), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;                                 \
+    V x = P##_set1_epi32(0x00030004), y0 = P##_set1_epi32(0x00050006), y1 = P##_set1_epi32(1),             \
+      y2 = P##_set1_epi32(2), y3 = P##_set1_epi32(3), y4 = P##_set1_epi32(4), y5 = P##_set1_epi32(5);      \
+    const uint64_t iters = 2'000'000;                                                                      \
+    const auto t0 = Clock::now();                                                                          \
+    for (uint64_t i = 0; i < iters; ++i) {                                                                 \
+      a0 = P##_add_epi32(a0, P##_madd_epi16(x, y0)); a1 = P##_add_epi32(a1, P##_madd_epi16(x, y1));        \
+      a2 = P##_add_epi32(a2, P##_madd_epi16(x, y2)); a3 = P##_add_epi32(a3, P##_madd_epi16(x, y3));        \
+      a4 = P##_add_epi32(a4, P##_madd_epi16(x, y4)); a5 = P##_add_epi32(a5, P##_madd_epi16(x, y5));        \
+      __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));                  \
+      __asm__ volatile("" : "+x"(x), "+x"(y0), "+x"(y1), "+x"(y2), "+x"(y3), "+x"(y4), "+x"(y5));          \
+    }                                                                                                      \
+    const double s = seconds_since(t0);                                                                    \
+    const V t = P##_add_epi32(P##_add_epi32(P##_add_epi32(a0, a1), P##_add_epi32(a2, a3)),                 \
+                              P##_add_epi32(a4, a5));                                                      \
+    int32_t sink[sizeof(V) / 4];                                                                           \
+    std::memcpy(sink, &t, sizeof t);                                                                       \
+    if (sink[0] == 42) std::printf(" ");                                                                   \
+    return static_cast<double>(iters) * 6 * (sizeof(V) / 2) / s; /* int16 lanes: MACs per pmaddwd */       \
   }
-  const double s = seconds_since(t0);
-  int32_t sink[8];
-  __m256i t = _mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
-                               _mm256_add_epi32(a4, a5));
-  _mm256_storeu_si256(reinterpret_cast<__m256i*>(sink), t);
-  if (sink[0] == 42) std::printf(" ");
-  return static_cast<double>(iters) * 6 * 16 / s;  // 16 MACs per ymm vpmaddwd
-}
-
-__attribute__((target("sse4.1"))) double peak_sse41_macs_per_s() {
-  // The sse41 kernel's sequence on xmm: pmaddwd then paddd, 6 chains as above.
-  __m128i a0 = _mm_setzero_si128(), a1 = a0, a2 = a0, a3 = a0, a4 = a0, a5 = a0;
-  __m128i x = _mm_set1_epi32(0x00030004), y0 = _mm_set1_epi32(0x00050006), y1 = _mm_set1_epi32(1),
-          y2 = _mm_set1_epi32(2), y3 = _mm_set1_epi32(3), y4 = _mm_set1_epi32(4), y5 = _mm_set1_epi32(5);
-  const uint64_t iters = 2'000'000;
-  const auto t0 = Clock::now();
-  for (uint64_t i = 0; i < iters; ++i) {
-#define VIGIL_MA(r, y) r = _mm_add_epi32(r, _mm_madd_epi16(x, y));
-    VIGIL_MA(a0, y0) VIGIL_MA(a1, y1) VIGIL_MA(a2, y2) VIGIL_MA(a3, y3) VIGIL_MA(a4, y4) VIGIL_MA(a5, y5)
-#undef VIGIL_MA
-    __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5));
-    __asm__ volatile("" : "+x"(x), "+x"(y0), "+x"(y1), "+x"(y2), "+x"(y3), "+x"(y4), "+x"(y5));
-  }
-  const double s = seconds_since(t0);
-  int32_t sink[4];
-  const __m128i t = _mm_add_epi32(_mm_add_epi32(_mm_add_epi32(a0, a1), _mm_add_epi32(a2, a3)), _mm_add_epi32(a4, a5));
-  _mm_storeu_si128(reinterpret_cast<__m128i*>(sink), t);
-  if (sink[0] == 42) std::printf(" ");
-  return static_cast<double>(iters) * 6 * 8 / s;  // 8 MACs per xmm pmaddwd
-}
+VIGIL_PEAK_MADD(peak_avx2_macs_per_s, "avx2", __m256i, _mm256)
+VIGIL_PEAK_MADD(peak_sse41_macs_per_s, "sse4.1", __m128i, _mm)
+#undef VIGIL_PEAK_MADD
 #endif
 
 // Measured (x86) or documented (ARM) peak in MAC/cycle; 0 when unknown.

@@ -102,7 +102,7 @@ for pair in cortex-a72:neon cortex-a76:neon_dot; do
   rc=$?
   set -e
   if [[ -f $report ]]; then
-    read -r p f <<<"$("$(command -v node)" -e 'const r = require(process.argv[1]); console.log(r.numPassedTests, r.numFailedTests + (r.numFailedTestSuites && !r.numFailedTests ? 1 : 0) + (r.numTotalTests === 0 ? 1 : 0))' "$report")"
+    read -r p f <<<"$("$(command -v node)" "$root/scripts/vitest-counts.mjs" "$report")"
     passed=$((passed + p))
     failed=$((failed + f))
     echo "binding-arm: aarch64 $cpu path $want: $p passed, $f failed (vitest exit $rc)"

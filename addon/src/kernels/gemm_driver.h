@@ -47,6 +47,17 @@ inline void pack_column_sums(const int8_t* w, size_t n, size_t k, uint8_t* base,
   }
 }
 
+// prep_a of the int16 (pmaddwd) files: A's rows sign-extended to int16, zero padded to kcpad.
+inline void prep_a_s16(const int8_t* a, size_t lda, size_t rows, size_t kc, size_t kcpad, int16_t* buf,
+                       size_t stride) {
+  for (size_t r = 0; r < rows; ++r) {
+    const int8_t* src = a + r * lda;
+    int16_t* dst = buf + r * stride;
+    for (size_t j = 0; j < kc; ++j) dst[j] = src[j];
+    for (size_t j = kc; j < kcpad; ++j) dst[j] = 0;
+  }
+}
+
 template <class T>
 struct Driver {
   static size_t panel_bytes(size_t k) {

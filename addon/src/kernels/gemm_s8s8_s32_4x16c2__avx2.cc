@@ -37,12 +37,7 @@ struct Avx2 {
 
   static void prep_a(const int8_t* a, size_t lda, size_t rows, size_t kc, size_t kcpad, int16_t* buf,
                      size_t stride) {
-    for (size_t r = 0; r < rows; ++r) {
-      const int8_t* src = a + r * lda;
-      int16_t* dst = buf + r * stride;
-      for (size_t j = 0; j < kc; ++j) dst[j] = src[j];
-      for (size_t j = kc; j < kcpad; ++j) dst[j] = 0;
-    }
+    prep_a_s16(a, lda, rows, kc, kcpad, buf, stride);
   }
 };
 
