@@ -41,7 +41,7 @@ struct Sse41 {
   // each loop-carried accumulator in two registers and copied it back every K group (objdump:
   // 8 movdqa and a spill per 8 pmaddwd; as in the avx512_vnni attention's dp_tied).
   static inline __attribute__((always_inline)) __m128i add_tied(__m128i acc, __m128i x) {
-    asm("paddd %1, %0" : "+x"(acc) : "xm"(x));
+    asm("paddd %1, %0" : "+x"(acc) : "x"(x));  // no memory operand: SSE's needs 16-byte alignment
     return acc;
   }
 
