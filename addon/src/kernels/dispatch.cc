@@ -196,8 +196,9 @@ const KernelTable* select_kernels(const char* name, std::string* error) {
   const KernelTable* t = table_by_name(name, &known);
   if (!known) {
     if (error != nullptr) {
-      *error = std::string("unknown kernel ISA '") + name +
-               "' (known: avx512_vnni, avx_vnni, avx2, sse41, neon_dot, neon, scalar)";
+      std::string names;  // kKnown, the one list of ISA names
+      for (const char* k : kKnown) names += (names.empty() ? "" : ", ") + std::string(k);
+      *error = std::string("unknown kernel ISA '") + name + "' (known: " + names + ")";
     }
     return nullptr;
   }
